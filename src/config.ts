@@ -1,0 +1,131 @@
+import { z } from "zod";
+
+/** Scopes an API key can carry. `admin` implies every other scope and opens the dashboard. */
+export const API_SCOPES = ["requests.write", "requests.read", "admin"] as const;
+/** One scope of {@link API_SCOPES}. */
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** One configured API key: its name (for the audit log), the secret, and its scopes. */
+export interface ApiKey {
+  name: string;
+  key: string;
+  scopes: ReadonlySet<ApiScope>;
+}
+
+const keyMaterial = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .transform((v, ctx) => {
+      const buf = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+      if (buf.length !== 32) {
+        ctx.addIssue({ code: "custom", message: `${name} must be 32 bytes, as 64 hex characters or base64` });
+        return z.NEVER;
+      }
+      return buf;
+    });
+
+const apiKeys = z
+  .string({ error: "LETHE_API_KEYS is required" })
+  .transform((raw, ctx): ApiKey[] => {
+    const keys: ApiKey[] = [];
+    for (const entry of raw.split(";").map((s) => s.trim()).filter(Boolean)) {
+      const [name, key, scopeList] = entry.split(":");
+      if (!name || !key || !scopeList) {
+        ctx.addIssue({ code: "custom", message: "each entry must be name:key:scope|scope (entries separated by ;)" });
+        return z.NEVER;
+      }
+      if (key.length < 16) {
+        ctx.addIssue({ code: "custom", message: `key of "${name}" must be at least 16 characters` });
+        return z.NEVER;
+      }
+      const scopes = scopeList.split("|").map((s) => s.trim());
+      const bad = scopes.find((s) => !(API_SCOPES as readonly string[]).includes(s));
+      if (bad !== undefined) {
+        ctx.addIssue({ code: "custom", message: `unknown scope "${bad}" for "${name}" (known: ${API_SCOPES.join(", ")})` });
+        return z.NEVER;
+      }
+      keys.push({ name, key, scopes: new Set(scopes as ApiScope[]) });
+    }
+    if (keys.length === 0) {
+      ctx.addIssue({ code: "custom", message: "at least one API key is required" });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const ENV_SCHEMA = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }).default("postgres://postgres@127.0.0.1:5432/lethe"),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }).default("redis://127.0.0.1:6379"),
+  LETHE_DATA_MAP: z.string().min(1).default("./lethe.config.json"),
+  LETHE_ENCRYPTION_KEY: keyMaterial("LETHE_ENCRYPTION_KEY"),
+  LETHE_HMAC_KEY: keyMaterial("LETHE_HMAC_KEY"),
+  LETHE_API_KEYS: apiKeys,
+  LETHE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _ - { } only").default("lethe"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: int(8080, 0),
+  LETHE_BODY_LIMIT_BYTES: int(16 * 1024, 256),
+  LETHE_WORKER_CONCURRENCY: int(8, 1),
+  LETHE_JOB_ATTEMPTS: int(8, 1),
+  LETHE_BACKOFF_MS: int(1000, 1),
+  LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
+  LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
+export type Config = Readonly<{
+  databaseUrl: string;
+  redisUrl: string;
+  dataMapPath: string;
+  encryptionKey: Buffer;
+  hmacKey: Buffer;
+  apiKeys: readonly ApiKey[];
+  queuePrefix: string;
+  host: string;
+  port: number;
+  bodyLimitBytes: number;
+  workerConcurrency: number;
+  jobAttempts: number;
+  backoffMs: number;
+  reconcileEveryMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+}>;
+
+/** A configuration problem, naming every offending variable and its rule. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * Parses the environment once. Throws {@link ConfigError} listing every bad or missing
+ * variable by name; the values themselves are never echoed (they may be secrets).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ENV_SCHEMA.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataMapPath: e.LETHE_DATA_MAP,
+    encryptionKey: e.LETHE_ENCRYPTION_KEY,
+    hmacKey: e.LETHE_HMAC_KEY,
+    apiKeys: Object.freeze(e.LETHE_API_KEYS),
+    queuePrefix: e.LETHE_QUEUE_PREFIX,
+    host: e.HOST,
+    port: e.PORT,
+    bodyLimitBytes: e.LETHE_BODY_LIMIT_BYTES,
+    workerConcurrency: e.LETHE_WORKER_CONCURRENCY,
+    jobAttempts: e.LETHE_JOB_ATTEMPTS,
+    backoffMs: e.LETHE_BACKOFF_MS,
+    reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,
+    shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  });
+}
