@@ -1,0 +1,130 @@
+import type { Queue } from "bullmq";
+import type { DataSource } from "typeorm";
+import { appendAudit } from "../audit/log";
+import type { Config } from "../config";
+import { subjectHash } from "../crypto";
+import type { DataMap } from "../datamap/schema";
+import { RequestStepEntity } from "../db/entities/request-step";
+import { SubjectRequestEntity, type SubjectRequest } from "../db/entities/subject-request";
+import type { Logger } from "../logger";
+import { requestJobId } from "../queues/names";
+import type { RequestType } from "../types";
+import { dueDateFor } from "./due-date";
+import { sealIdentities } from "./identities";
+import { toRequestView, type RequestView } from "./view";
+
+/** A request that cannot be accepted; `field` names the offending input (e.g. `subject.phone`). */
+export class RequestInputError extends Error {
+  override readonly name = "RequestInputError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What `submitRequest` needs. */
+export interface RequestContext {
+  ds: DataSource;
+  config: Config;
+  dataMap: DataMap;
+  erasureQueue: Queue;
+  logger: Logger;
+}
+
+/** A new request as the API or the CLI received it. */
+export interface SubmitInput {
+  type: RequestType;
+  /** Exactly one entry: `id` or an identity of the data map's subject. */
+  subject: Record<string, string>;
+  dryRun?: boolean;
+  idempotencyKey?: string;
+  /** API key name (or `cli`). */
+  requestedBy: string;
+}
+
+/** Checks the subject reference against the data map; returns its identity name and value. */
+export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>): { name: string; value: string } {
+  const entries = Object.entries(subject);
+  if (entries.length !== 1) throw new RequestInputError("subject", "name the subject by exactly one of: id, " + Object.keys(dataMap.subject.identities).join(", "));
+  const [name, value] = entries[0]!;
+  if (name !== "id" && !(name in dataMap.subject.identities)) {
+    const known = ["id", ...Object.keys(dataMap.subject.identities)].join(", ");
+    throw new RequestInputError(`subject.${name}`, `unknown identity "${name}"; the data map knows: ${known}`);
+  }
+  if (typeof value !== "string" || value.trim() === "") throw new RequestInputError(`subject.${name}`, "must be a non-empty string");
+  return { name, value };
+}
+
+/** Adds the request's job (idempotent: the job id is derived from the request id). */
+export async function enqueueRequest(queue: Queue, config: Config, requestId: string): Promise<void> {
+  await queue.add(
+    "erase-request",
+    { requestId },
+    {
+      jobId: requestJobId(requestId),
+      attempts: config.jobAttempts,
+      backoff: { type: "exponential", delay: config.backoffMs },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
+}
+
+/**
+ * Records a request (outbox order: the row first, then the job). The same idempotency key from
+ * the same caller returns the existing request (`created: false`). A Redis failure after the
+ * row is written loses nothing: the reconciler enqueues it.
+ */
+export async function submitRequest(ctx: RequestContext, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
+  const ref = subjectRefOf(ctx.dataMap, input.subject);
+  const receivedAt = new Date();
+  const repo = ctx.ds.getRepository(SubjectRequestEntity);
+  const created = await ctx.ds.transaction(async (m) => {
+    const rows = (await m.query(
+      `INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
+       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING id`,
+      [
+        input.type,
+        input.dryRun ?? false,
+        receivedAt,
+        dueDateFor(receivedAt),
+        subjectHash(ctx.config.hmacKey, ref.name, ref.value),
+        sealIdentities(ctx.config.encryptionKey, { ref }),
+        input.requestedBy,
+        input.idempotencyKey ?? null,
+      ],
+    )) as Array<{ id: string }>;
+    const id = rows[0]?.id;
+    if (!id) return null;
+    await appendAudit(m, {
+      event: "request.received",
+      requestId: id,
+      subjectHash: subjectHash(ctx.config.hmacKey, ref.name, ref.value),
+      actor: input.requestedBy,
+      detail: { type: input.type, dryRun: input.dryRun ?? false, by: ref.name },
+    });
+    return id;
+  });
+  if (created === null) {
+    const existing = await repo.findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
+    return { request: existing, created: false };
+  }
+  try {
+    await enqueueRequest(ctx.erasureQueue, ctx.config, created);
+  } catch (err) {
+    ctx.logger.warn({ requestId: created, err }, "enqueue failed; the reconciler will enqueue the request");
+  }
+  return { request: await repo.findOneByOrFail({ id: created }), created: true };
+}
+
+/** The public view of a request, or null when there is none with that id. */
+export async function getRequestView(ds: DataSource, id: string): Promise<RequestView | null> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  const request = await ds.getRepository(SubjectRequestEntity).findOneBy({ id });
+  if (!request) return null;
+  const steps = await ds.getRepository(RequestStepEntity).find({ where: { requestId: id }, order: { id: "ASC" } });
+  return toRequestView(request, steps);
+}

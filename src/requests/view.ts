@@ -1,0 +1,38 @@
+import type { RequestStep } from "../db/entities/request-step";
+import type { SubjectRequest } from "../db/entities/subject-request";
+import type { RequestStatus, RequestType, StepAction } from "../types";
+
+/** The public shape of a request (`GET /v1/requests/:id`, `lethe status`). No personal data. */
+export interface RequestView {
+  id: string;
+  type: RequestType;
+  status: RequestStatus;
+  dryRun: boolean;
+  receivedAt: string;
+  dueAt: string;
+  completedAt: string | null;
+  steps: Array<{ store: string; table: string; action: StepAction; rows: number; ground?: string }>;
+  error: { code: string; message: string } | null;
+}
+
+/** Builds a {@link RequestView}; a preview shows its planned counts as steps. */
+export function toRequestView(r: SubjectRequest, steps: RequestStep[]): RequestView {
+  const source = steps.length > 0 || !r.result ? steps : r.result.steps;
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    dryRun: r.dryRun,
+    receivedAt: r.receivedAt.toISOString(),
+    dueAt: r.dueAt.toISOString(),
+    completedAt: r.completedAt ? r.completedAt.toISOString() : null,
+    steps: source.map((s) => ({
+      store: s.store,
+      table: s.table,
+      action: s.action,
+      rows: s.rows,
+      ...(s.ground ? { ground: s.ground } : {}),
+    })),
+    error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? "" } : null,
+  };
+}
