@@ -1,0 +1,127 @@
+import type { Pool, PoolClient } from "pg";
+import type { DataMap } from "../datamap/schema";
+import { ERROR_CODES, PermanentError } from "../errors";
+import { qualified, quoteIdent } from "../pg/ident";
+import type { StepCount } from "../types";
+import { applyDecisions, countChanges, unmaskedSql } from "./apply";
+import { collectRows, linkColumns, type Seed } from "./collect";
+import { countsOf, decide } from "./decide";
+import { newMaskKey } from "./masking";
+import type { StorePlan } from "./store-plan";
+
+/** The subject as snapshotted before anything is destroyed. Sealed on the request row. */
+export interface SubjectSnapshot {
+  /** `id` and each identity of the data map, as text. */
+  identities: Record<string, string>;
+  /** The subject row's link columns, to re-derive its rows after it is gone. */
+  seed: Record<string, string | null>;
+}
+
+/**
+ * Finds the subject by key or identity and snapshots it. Null when no row matches (an erasure
+ * of an unknown or already deleted subject is a no-op); a permanent error when several match.
+ */
+export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, ref: { name: string; value: string }): Promise<SubjectSnapshot | null> {
+  const info = plan.tables.get(plan.subjectTable)!.info;
+  const column = ref.name === "id" ? map.subject.key : map.subject.identities[ref.name];
+  if (!column) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
+  const identityCols = Object.entries(map.subject.identities);
+  const cols = new Set([map.subject.key, ...identityCols.map(([, c]) => c), ...linkColumns(plan, plan.subjectTable)]);
+  const list = [...cols].map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(", ");
+  const type = info.columns.get(column)?.sqlType ?? "text";
+  const res = await pool.query<Record<string, string | null>>(
+    `SELECT ${list} FROM ${qualified(plan.schemaName, plan.subjectTable)} WHERE ${quoteIdent(column)} = $1::text::${type} LIMIT 2`,
+    [ref.value],
+  );
+  if (res.rows.length === 0) return null;
+  if (res.rows.length > 1) throw new PermanentError(ERROR_CODES.subjectAmbiguous, `more than one subject row matches the given ${ref.name}`);
+  const row = res.rows[0]!;
+  const identities: Record<string, string> = { id: row[map.subject.key]! };
+  for (const [name, col] of identityCols) if (row[col] !== null && row[col] !== undefined) identities[name] = row[col]!;
+  return { identities, seed: row };
+}
+
+function seedOf(plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, withVirtual: boolean): Seed {
+  return { column: map.subject.key, value: snapshot.identities.id!, ...(withVirtual ? { virtual: [snapshot.seed] } : {}) };
+}
+
+async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED ${mode}`);
+    const out = await fn(client);
+    await client.query("COMMIT");
+    return out;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Preview: the plan as counts (delete / anonymize / keep with ground / shared). Changes nothing. */
+export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<StepCount[]> {
+  return inTransaction(pool, "READ ONLY", async (c) => {
+    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, false), false));
+    return countsOf(plan, decisions, await countChanges(c, plan, decisions, newMaskKey()));
+  });
+}
+
+/**
+ * Erases the subject from one Postgres store in ONE transaction. Before COMMIT, `prepare` is
+ * given the transaction id and the counts so the caller can record them durably; after a crash,
+ * `txid_status(xid)` tells whether this transaction committed.
+ */
+export async function eraseStore(
+  pool: Pool,
+  plan: StorePlan,
+  map: DataMap,
+  snapshot: SubjectSnapshot,
+  prepare: (xid: string, steps: StepCount[]) => Promise<void>,
+): Promise<StepCount[]> {
+  return inTransaction(pool, "READ WRITE", async (c) => {
+    const xid = (await c.query<{ xid: string }>("SELECT txid_current()::text AS xid")).rows[0]!.xid;
+    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, false), true));
+    const steps = countsOf(plan, decisions, await applyDecisions(c, plan, decisions, newMaskKey()));
+    await prepare(xid, steps);
+    return steps;
+  });
+}
+
+/** What `txid_status` says of a recorded transaction: committed, aborted, in progress, or unknown (null). */
+export async function transactionStatus(pool: Pool, xid: string): Promise<string | null> {
+  const res = await pool.query<{ s: string | null }>("SELECT txid_status($1::bigint) AS s", [xid]);
+  return res.rows[0]?.s ?? null;
+}
+
+/**
+ * Re-locates the subject (from its snapshot, so rows linked to a deleted subject row are found
+ * too) and lists what still identifies it: rows of deleted tables that are not shared, and rows
+ * of masking tables that are not masked. Table names and counts only.
+ */
+export async function verifyStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
+  return inTransaction(pool, "READ ONLY", async (c) => {
+    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), false));
+    const key = newMaskKey();
+    const problems: string[] = [];
+    for (const d of decisions) {
+      const table = plan.tables.get(d.table)!;
+      const ctids = d.rows.map((r) => r.ctid!);
+      if (ctids.length === 0) continue;
+      if (table.spec.action === "delete") {
+        problems.push(`${plan.store}.${d.table}: ${ctids.length} row(s) still present`);
+        continue;
+      }
+      const unmasked = unmaskedSql(table, "$2", "$3");
+      if (!unmasked) continue;
+      const res = await c.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ctid = ANY($1::tid[]) AND ${unmasked}`,
+        [ctids, key.ipad, key.opad],
+      );
+      const n = Number(res.rows[0]!.n);
+      if (n > 0) problems.push(`${plan.store}.${d.table}: ${n} row(s) not masked`);
+    }
+    return problems;
+  });
+}

@@ -1,0 +1,54 @@
+import { Pool } from "pg";
+import type { DataMap, PostgresStoreSpec } from "../datamap/schema";
+import { PermanentError } from "../errors";
+import { introspect, type SchemaInfo } from "./introspect";
+
+/**
+ * Connection pools to the application's Postgres stores, made lazily from the data map, plus a
+ * per-process cache of each store's introspected schema (a schema change needs a worker restart).
+ */
+export class StorePools {
+  private readonly pools = new Map<string, Pool>();
+  private readonly schemas = new Map<string, Promise<SchemaInfo>>();
+
+  constructor(
+    private readonly dataMap: DataMap,
+    private readonly poolSize = 10,
+  ) {}
+
+  /** The declaration of a postgres store; a permanent error when there is none. */
+  spec(store: string): PostgresStoreSpec {
+    const spec = this.dataMap.stores[store];
+    if (!spec || spec.kind !== "postgres") throw new PermanentError("data_map_invalid", `store "${store}" is not a postgres store of the data map`);
+    return spec;
+  }
+
+  /** The pool of `store`. */
+  pool(store: string): Pool {
+    let pool = this.pools.get(store);
+    if (!pool) {
+      pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize });
+      pool.on("error", () => undefined);
+      this.pools.set(store, pool);
+    }
+    return pool;
+  }
+
+  /** The live schema of `store` (cached). */
+  schema(store: string): Promise<SchemaInfo> {
+    let s = this.schemas.get(store);
+    if (!s) {
+      s = introspect(this.pool(store), this.spec(store).schema);
+      s.catch(() => this.schemas.delete(store));
+      this.schemas.set(store, s);
+    }
+    return s;
+  }
+
+  /** Closes every pool. */
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+    this.schemas.clear();
+  }
+}
