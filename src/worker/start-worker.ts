@@ -1,0 +1,110 @@
+import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import * as eraseRequest from "../../jobs/erase-request";
+import * as reconcileJob from "../../jobs/reconcile";
+import type { Config } from "../config";
+import { assertDataMapReady } from "../datamap/check";
+import { loadDataMap } from "../datamap/load";
+import type { DataMap } from "../datamap/schema";
+import { assertMigrated, createDataSource } from "../db/data-source";
+import type { ErasureRuntime } from "../erasure/run-request";
+import { createLogger, type Logger } from "../logger";
+import { StorePools } from "../pg/store-pools";
+import { createRedis } from "../queues/connection";
+import { QUEUES } from "../queues/names";
+
+/** Options of {@link startWorker}. */
+export interface WorkerOptions {
+  logger?: Logger;
+  /** Queues to run (Default: all). */
+  queues?: Array<keyof typeof QUEUES>;
+  /** An already loaded data map (Default: loaded from `config.dataMapPath` and checked). */
+  dataMap?: DataMap;
+  /** Lock duration of erasure jobs in ms; crash tests shorten it (Default: BullMQ's 30 s). */
+  lockDuration?: number;
+}
+
+/** A running worker process's handles. */
+export interface WorkerHandle {
+  runtime: ErasureRuntime;
+  workers: Worker[];
+  /** Closes workers (waiting up to the shutdown timeout for active jobs), queues, pools, connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Lethe's workers: refuses an unmigrated database and a data map that fails `lethe
+ * check` (fail closed), runs the erasure queue, and keeps the reconciler scheduled — upserted
+ * at start and again every interval, so even a Redis that lost everything gets it back.
+ */
+export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<WorkerHandle> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2) });
+  await ds.initialize();
+  const connections: Redis[] = [];
+  const workers: Worker[] = [];
+  const queues: Queue[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const stores = options.dataMap ? new StorePools(options.dataMap, config.workerConcurrency + 2) : undefined;
+  let pools = stores;
+  const close = async (): Promise<void> => {
+    if (timer) clearInterval(timer);
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([p, new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref())]);
+    await bounded(Promise.all(workers.map((w) => w.close())));
+    await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+    await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    await pools?.close();
+    if (ds.isInitialized) await ds.destroy();
+  };
+  try {
+    await assertMigrated(ds);
+    const dataMap = options.dataMap ?? loadDataMap(config.dataMapPath);
+    if (!options.dataMap) await assertDataMapReady(dataMap, config.dataMapPath);
+    pools = stores ?? new StorePools(dataMap, config.workerConcurrency + 2);
+    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, logger };
+    const connection = createRedis(config.redisUrl, "worker");
+    connections.push(connection);
+    const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
+    const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix: config.queuePrefix });
+    queues.push(erasureQueue, maintenanceQueue);
+    const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
+
+    if (wanted.has("erasure")) {
+      const w = new Worker(QUEUES.erasure, (job) => eraseRequest.processEraseRequest(runtime, job, logger), {
+        connection: createRedis(config.redisUrl, "worker"),
+        prefix: config.queuePrefix,
+        concurrency: config.workerConcurrency,
+        ...(options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {}),
+      });
+      workers.push(w);
+    }
+    if (wanted.has("maintenance")) {
+      const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger });
+      workers.push(
+        new Worker(QUEUES.maintenance, async (job) => (job.name === reconcileJob.NAME ? reconcile() : undefined), {
+          connection: createRedis(config.redisUrl, "worker"),
+          prefix: config.queuePrefix,
+          concurrency: 1,
+        }),
+      );
+      const schedule = () =>
+        maintenanceQueue.upsertJobScheduler(reconcileJob.NAME, { every: config.reconcileEveryMs }, { name: reconcileJob.NAME, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+      await schedule();
+      await reconcile();
+      timer = setInterval(() => {
+        schedule().catch((err: unknown) => logger.warn({ err }, "could not upsert the reconciler schedule"));
+      }, config.reconcileEveryMs);
+      timer.unref();
+    }
+    for (const w of workers) {
+      w.on("error", (err) => logger.error({ err, queue: w.name }, "worker error"));
+    }
+    logger.info({ queues: [...wanted], concurrency: config.workerConcurrency }, "worker started");
+    return { runtime, workers, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
