@@ -1,3 +1,4 @@
-/** The job registry: every job Lethe runs, by queue. A job's name is its file's name. */
+/** The job registry: every job Lethe runs. A job's name is its file's name. */
 export * as eraseRequest from "./erase-request";
 export * as reconcile from "./reconcile";
+export * as sealAudit from "./seal-audit";

@@ -71,6 +71,7 @@ const ENV_SCHEMA = z.object({
   LETHE_BACKOFF_MS: int(1000, 1),
   LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -91,6 +92,8 @@ export type Config = Readonly<{
   backoffMs: number;
   reconcileEveryMs: number;
   shutdownTimeoutMs: number;
+  /** How often new audit rows are sealed into the hash chain. (Default: 2000) */
+  auditSealEveryMs: number;
   logLevel: string;
 }>;
 
@@ -126,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backoffMs: e.LETHE_BACKOFF_MS,
     reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
+    auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -45,11 +45,18 @@ function seedOf(plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, withVi
   return { column: map.subject.key, value: snapshot.identities.id!, ...(withVirtual ? { virtual: [snapshot.seed] } : {}) };
 }
 
-async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", fn: (c: PoolClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", /** `xid` is the transaction id in READ WRITE mode, else empty. */ fn: (c: PoolClient, xid: string) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED ${mode}`);
-    const out = await fn(client);
+    let xid = "";
+    if (mode === "READ WRITE") {
+      // BEGIN and the transaction id in one round trip (a simple multi-statement query).
+      const begun = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{ rows: Array<{ xid: string }> }>;
+      xid = begun[1]!.rows[0]!.xid;
+    } else {
+      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
+    }
+    const out = await fn(client, xid);
     await client.query("COMMIT");
     return out;
   } catch (err) {
@@ -68,10 +75,18 @@ export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, sn
   });
 }
 
+/** The erasure left something identifying behind; the store transaction is rolled back. */
+export class LeftoversError extends PermanentError {
+  constructor(readonly leftovers: string[]) {
+    super(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
+  }
+}
+
 /**
- * Erases the subject from one Postgres store in ONE transaction. Before COMMIT, `prepare` is
- * given the transaction id and the counts so the caller can record them durably; after a crash,
- * `txid_status(xid)` tells whether this transaction committed.
+ * Erases the subject from one Postgres store in ONE transaction, and verifies the result inside
+ * it (re-locating the subject from its snapshot) before anything commits. Before COMMIT,
+ * `prepare` is given the transaction id and the counts so the caller can record them durably;
+ * after a crash, `txid_status(xid)` tells whether this transaction committed.
  */
 export async function eraseStore(
   pool: Pool,
@@ -80,10 +95,11 @@ export async function eraseStore(
   snapshot: SubjectSnapshot,
   prepare: (xid: string, steps: StepCount[]) => Promise<void>,
 ): Promise<StepCount[]> {
-  return inTransaction(pool, "READ WRITE", async (c) => {
-    const xid = (await c.query<{ xid: string }>("SELECT txid_current()::text AS xid")).rows[0]!.xid;
+  return inTransaction(pool, "READ WRITE", async (c, xid) => {
     const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, false), true));
     const steps = countsOf(plan, decisions, await applyDecisions(c, plan, decisions, newMaskKey()));
+    const leftovers = await findLeftovers(c, plan, map, snapshot);
+    if (leftovers.length > 0) throw new LeftoversError(leftovers);
     await prepare(xid, steps);
     return steps;
   });
@@ -100,28 +116,31 @@ export async function transactionStatus(pool: Pool, xid: string): Promise<string
  * too) and lists what still identifies it: rows of deleted tables that are not shared, and rows
  * of masking tables that are not masked. Table names and counts only.
  */
-export async function verifyStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
-  return inTransaction(pool, "READ ONLY", async (c) => {
-    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), false));
-    const key = newMaskKey();
-    const problems: string[] = [];
-    for (const d of decisions) {
-      const table = plan.tables.get(d.table)!;
-      const ctids = d.rows.map((r) => r.ctid!);
-      if (ctids.length === 0) continue;
-      if (table.spec.action === "delete") {
-        problems.push(`${plan.store}.${d.table}: ${ctids.length} row(s) still present`);
-        continue;
-      }
-      const unmasked = unmaskedSql(table, "$2", "$3");
-      if (!unmasked) continue;
-      const res = await c.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ctid = ANY($1::tid[]) AND ${unmasked}`,
-        [ctids, key.ipad, key.opad],
-      );
-      const n = Number(res.rows[0]!.n);
-      if (n > 0) problems.push(`${plan.store}.${d.table}: ${n} row(s) not masked`);
+export async function findLeftovers(c: PoolClient, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
+  const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), false));
+  const key = newMaskKey();
+  const problems: string[] = [];
+  for (const d of decisions) {
+    const table = plan.tables.get(d.table)!;
+    const ctids = d.rows.map((r) => r.ctid!);
+    if (ctids.length === 0) continue;
+    if (table.spec.action === "delete") {
+      problems.push(`${plan.store}.${d.table}: ${ctids.length} row(s) still present`);
+      continue;
     }
-    return problems;
-  });
+    const unmasked = unmaskedSql(table, "$2", "$3");
+    if (!unmasked) continue;
+    const res = await c.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ctid = ANY($1::tid[]) AND ${unmasked}`,
+      [ctids, key.ipad, key.opad],
+    );
+    const n = Number(res.rows[0]!.n);
+    if (n > 0) problems.push(`${plan.store}.${d.table}: ${n} row(s) not masked`);
+  }
+  return problems;
+}
+
+/** {@link findLeftovers} in its own read-only transaction (after a resumed, committed erasure). */
+export async function verifyStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
+  return inTransaction(pool, "READ ONLY", (c) => findLeftovers(c, plan, map, snapshot));
 }

@@ -1,15 +1,15 @@
-import type { DataSource, EntityManager } from "typeorm";
+import type { DataSource } from "typeorm";
 import { appendAudit } from "../audit/log";
 import type { Config } from "../config";
 import { subjectHash } from "../crypto";
 import type { DataMap } from "../datamap/schema";
-import { SubjectRequestEntity, type SubjectRequest } from "../db/entities/subject-request";
+import type { SubjectRequest } from "../db/entities/subject-request";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import type { StorePools } from "../pg/store-pools";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
 import type { StepCount } from "../types";
-import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore, type SubjectSnapshot } from "./postgres-erasure";
+import { eraseStore, LeftoversError, previewStore, resolveSubject, transactionStatus, verifyStore, type SubjectSnapshot } from "./postgres-erasure";
 import { isPermanentSqlState, publicError } from "./public-error";
 import { buildStorePlan, type StorePlan } from "./store-plan";
 
@@ -53,24 +53,39 @@ function rethrow(err: unknown, store: string): never {
   throw err;
 }
 
+interface LoadedRequest {
+  id: string;
+  status: SubjectRequest["status"];
+  dry_run: boolean;
+  subject_hash: string;
+  identities: Buffer | null;
+  result: SubjectRequest["result"];
+  stores: Array<{ store: string; status: string; xid: string | null }>;
+}
+
 /**
- * Runs one erasure request to its end, resumably: snapshot the subject (once), erase each store
- * not yet done (one transaction each, crash-safe through `txid_status`), verify, then record the
- * receipt and the audit entry and wipe the identities. A preview only counts.
+ * Runs one erasure request to its end, resumably: snapshot the subject (once), erase and verify
+ * each store not yet done (one transaction each, crash-safe through `txid_status`), then record
+ * the receipt and the audit entry and wipe the identities. A preview only counts.
  */
 export async function runErasureRequest(rt: ErasureRuntime, requestId: string, log: Logger): Promise<ErasureOutcome> {
-  const repo = rt.ds.getRepository(SubjectRequestEntity);
-  const request = await repo.findOneBy({ id: requestId });
+  const rows = (await rt.ds.query(
+    `SELECT r.id, r.status, r.dry_run, r.subject_hash, r.identities, r.result,
+            coalesce((SELECT json_agg(json_build_object('store', s.store, 'status', s.status, 'xid', s.xid::text))
+                        FROM lethe.request_store s WHERE s.request_id = r.id), '[]') AS stores
+       FROM lethe.subject_request r WHERE r.id = $1`,
+    [requestId],
+  )) as LoadedRequest[];
+  const request = rows[0];
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
   if (request.status === "completed" || request.status === "failed") return { status: "skipped", subjectFound: request.result?.subjectFound ?? false, rows: 0 };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
-  await rt.ds.query(`UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now() WHERE id = $1`, [requestId]);
 
   const store = rt.dataMap.subject.store;
   const plan = await storePlan(rt, store);
   const pool = rt.stores.pool(store);
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
-  const snapshot = await snapshotOnce(rt, request, sealed, plan);
+  const snapshot = await snapshotOnce(rt, request.id, sealed, plan);
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to erase");
     await finish(rt, request, sealed, [], false);
@@ -79,79 +94,75 @@ export async function runErasureRequest(rt: ErasureRuntime, requestId: string, l
 
   let steps: StepCount[];
   try {
-    if (request.dryRun) {
-      steps = await previewStore(pool, plan, rt.dataMap, snapshot);
-    } else {
-      steps = await eraseOnce(rt, requestId, plan, snapshot, log);
-      const problems = await verifyStore(pool, plan, rt.dataMap, snapshot);
-      if (problems.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${problems.join("; ")}`);
-    }
+    steps = request.dry_run
+      ? await previewStore(pool, plan, rt.dataMap, snapshot)
+      : await eraseOnce(rt, request, plan, snapshot, log);
   } catch (err) {
     rethrow(err, store);
   }
   await finish(rt, request, { ...sealed, identities: snapshot.identities }, steps, true);
-  const rows = steps.filter((s) => s.action !== "shared" && s.action !== "keep").reduce((n, s) => n + s.rows, 0);
-  log.info({ requestId, steps: steps.length, rows, dryRun: request.dryRun }, request.dryRun ? "preview done" : "erasure done");
-  return { status: "completed", subjectFound: true, rows };
+  const changed = steps.filter((s) => s.action !== "shared" && s.action !== "keep").reduce((n, s) => n + s.rows, 0);
+  log.info({ requestId, steps: steps.length, rows: changed, dryRun: request.dry_run }, request.dry_run ? "preview done" : "erasure done");
+  return { status: "completed", subjectFound: true, rows: changed };
 }
 
-/** Resolves and seals the snapshot the first time; later attempts reuse it (the row may be gone). */
-async function snapshotOnce(rt: ErasureRuntime, request: SubjectRequest, sealed: SealedIdentities, plan: StorePlan): Promise<SubjectSnapshot | null> {
-  if (sealed.identities && sealed.seed) return { identities: sealed.identities, seed: sealed.seed };
+/**
+ * Marks the request running and, the first time, resolves and seals the snapshot in the same
+ * statement; later attempts reuse the snapshot (the subject row may be gone by then).
+ */
+async function snapshotOnce(rt: ErasureRuntime, requestId: string, sealed: SealedIdentities, plan: StorePlan): Promise<SubjectSnapshot | null> {
+  const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
+  if (sealed.identities && sealed.seed) {
+    await rt.ds.query(`${running} WHERE id = $1`, [requestId]);
+    return { identities: sealed.identities, seed: sealed.seed };
+  }
   let snapshot: SubjectSnapshot | null;
   try {
     snapshot = await resolveSubject(rt.stores.pool(plan.store), plan, rt.dataMap, sealed.ref);
   } catch (err) {
     rethrow(err, plan.store);
   }
-  if (!snapshot) return null;
-  await rt.ds.query(`UPDATE lethe.subject_request SET identities = $2, updated_at = now() WHERE id = $1`, [
-    request.id,
-    sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }),
-  ]);
+  const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
+  await rt.ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1`, [requestId, resealed]);
   return snapshot;
 }
 
 /** Erases one store unless a previous attempt already did; returns the recorded counts. */
-async function eraseOnce(rt: ErasureRuntime, requestId: string, plan: StorePlan, snapshot: SubjectSnapshot, log: Logger): Promise<StepCount[]> {
+async function eraseOnce(rt: ErasureRuntime, request: LoadedRequest, plan: StorePlan, snapshot: SubjectSnapshot, log: Logger): Promise<StepCount[]> {
   const pool = rt.stores.pool(plan.store);
-  const state = (await rt.ds.query(`SELECT status, xid::text AS xid FROM lethe.request_store WHERE request_id = $1 AND store = $2`, [requestId, plan.store])) as Array<{
-    status: string;
-    xid: string | null;
-  }>;
-  const prior = state[0];
+  const prior = request.stores.find((s) => s.store === plan.store);
+  if (prior?.status === "done") return recordedSteps(rt.ds, request.id, plan.store);
   if (prior?.status === "prepared" && prior.xid) {
     const status = await transactionStatus(pool, prior.xid);
     if (status === "in progress") throw new Error(`store "${plan.store}": the previous attempt's transaction is still open`);
     if (status === "committed") {
-      log.info({ requestId, store: plan.store }, "previous attempt committed; recording it");
-      await rt.ds.query(`UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = $2`, [requestId, plan.store]);
-      return recordedSteps(rt.ds, requestId, plan.store);
+      log.info({ requestId: request.id, store: plan.store }, "previous attempt committed; verifying it");
+      const leftovers = await verifyStore(pool, plan, rt.dataMap, snapshot);
+      if (leftovers.length > 0) throw new LeftoversError(leftovers);
+      return recordedSteps(rt.ds, request.id, plan.store);
     }
   }
-  if (prior?.status === "done") return recordedSteps(rt.ds, requestId, plan.store);
-  const steps = await eraseStore(pool, plan, rt.dataMap, snapshot, (xid, counted) =>
-    rt.ds.transaction(async (m) => {
-      await m.query(`DELETE FROM lethe.request_step WHERE request_id = $1 AND store = $2`, [requestId, plan.store]);
-      for (const s of counted) {
-        await m.query(`INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground) VALUES ($1, $2, $3, $4, $5, $6)`, [
-          requestId,
-          s.store,
-          s.table,
-          s.action,
-          s.rows,
-          s.ground ?? null,
-        ]);
-      }
-      await m.query(
-        `INSERT INTO lethe.request_store (request_id, store, status, xid) VALUES ($1, $2, 'prepared', $3)
+  return eraseStore(pool, plan, rt.dataMap, snapshot, (xid, counted) =>
+    rt.ds
+      .query(
+        `WITH cleared AS (DELETE FROM lethe.request_step WHERE request_id = $1 AND store = $2),
+              steps AS (
+                INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
+                SELECT $1, $2, t, a, n, g FROM unnest($4::text[], $5::text[], $6::int[], $7::text[]) AS v(t, a, n, g))
+         INSERT INTO lethe.request_store (request_id, store, status, xid) VALUES ($1, $2, 'prepared', $3)
          ON CONFLICT (request_id, store) DO UPDATE SET status = 'prepared', xid = EXCLUDED.xid, error_code = NULL, error_message = NULL`,
-        [requestId, plan.store, xid],
-      );
-    }),
+        [
+          request.id,
+          plan.store,
+          xid,
+          counted.map((s) => s.table),
+          counted.map((s) => s.action),
+          counted.map((s) => s.rows),
+          counted.map((s) => s.ground ?? null),
+        ],
+      )
+      .then(() => undefined),
   );
-  await rt.ds.query(`UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = $2`, [requestId, plan.store]);
-  return steps;
 }
 
 async function recordedSteps(ds: DataSource, requestId: string, store: string): Promise<StepCount[]> {
@@ -165,23 +176,24 @@ async function recordedSteps(ds: DataSource, requestId: string, store: string): 
   return rows.map((r) => ({ store: r.store, table: r.table_name, action: r.action, rows: r.rows, ...(r.ground ? { ground: r.ground } : {}) }));
 }
 
-/** Ends the request: result, audit entry (keyed hashes only), identities wiped — one transaction. */
-async function finish(rt: ErasureRuntime, request: SubjectRequest, sealed: SealedIdentities, steps: StepCount[], subjectFound: boolean): Promise<void> {
+/**
+ * Ends the request in one statement: result, stores marked done, identities wiped, and the audit
+ * entry (keyed hashes only) — all or nothing.
+ */
+async function finish(rt: ErasureRuntime, request: LoadedRequest, sealed: SealedIdentities, steps: StepCount[], subjectFound: boolean): Promise<void> {
   const hashes: Record<string, string> = {};
   for (const [name, value] of Object.entries(sealed.identities ?? { [sealed.ref.name]: sealed.ref.value })) hashes[name] = subjectHash(rt.config.hmacKey, name, value);
-  await rt.ds.transaction(async (m: EntityManager) => {
-    await m.query(
-      `UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2, error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
-      [request.id, JSON.stringify({ steps, subjectFound })],
-    );
-    await appendAudit(m, {
-      event: request.dryRun ? "erasure.previewed" : "erasure.completed",
-      requestId: request.id,
-      subjectHash: hashes.id ?? request.subjectHash,
-      actor: "worker",
-      detail: { subjectFound, identityHashes: hashes, steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })) },
-    });
-  });
+  const detail = { subjectFound, identityHashes: hashes, steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })) };
+  await rt.ds.query(
+    `WITH req AS (
+       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2,
+              error_code = NULL, error_message = NULL, updated_at = now()
+        WHERE id = $1 AND status NOT IN ('completed', 'failed') RETURNING id),
+     stores AS (UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND status = 'prepared')
+     INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
+     SELECT $3, id, $4, 'worker', $5 FROM req`,
+    [request.id, JSON.stringify({ steps, subjectFound }), request.dry_run ? "erasure.previewed" : "erasure.completed", hashes.id ?? request.subject_hash, JSON.stringify(detail)],
+  );
 }
 
 /** Marks a request failed (attempts exhausted or unrecoverable), with a personal-data-free reason. */

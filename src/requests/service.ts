@@ -1,6 +1,5 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
-import { appendAudit } from "../audit/log";
 import type { Config } from "../config";
 import { subjectHash } from "../crypto";
 import type { DataMap } from "../datamap/schema";
@@ -80,44 +79,81 @@ export async function enqueueRequest(queue: Queue, config: Config, requestId: st
 export async function submitRequest(ctx: RequestContext, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
   const ref = subjectRefOf(ctx.dataMap, input.subject);
   const receivedAt = new Date();
-  const repo = ctx.ds.getRepository(SubjectRequestEntity);
-  const created = await ctx.ds.transaction(async (m) => {
-    const rows = (await m.query(
-      `INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
+  const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value);
+  // One statement: the request row and its audit entry commit together.
+  const rows = (await ctx.ds.query(
+    `WITH ins AS (
+       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
        VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING id`,
-      [
-        input.type,
-        input.dryRun ?? false,
-        receivedAt,
-        dueDateFor(receivedAt),
-        subjectHash(ctx.config.hmacKey, ref.name, ref.value),
-        sealIdentities(ctx.config.encryptionKey, { ref }),
-        input.requestedBy,
-        input.idempotencyKey ?? null,
-      ],
-    )) as Array<{ id: string }>;
-    const id = rows[0]?.id;
-    if (!id) return null;
-    await appendAudit(m, {
-      event: "request.received",
-      requestId: id,
-      subjectHash: subjectHash(ctx.config.hmacKey, ref.name, ref.value),
-      actor: input.requestedBy,
-      detail: { type: input.type, dryRun: input.dryRun ?? false, by: ref.name },
-    });
-    return id;
-  });
-  if (created === null) {
-    const existing = await repo.findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
+       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING *),
+     audit AS (
+       INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
+       SELECT 'request.received', id, subject_hash, requested_by, $9 FROM ins)
+     SELECT * FROM ins`,
+    [
+      input.type,
+      input.dryRun ?? false,
+      receivedAt,
+      dueDateFor(receivedAt),
+      hash,
+      sealIdentities(ctx.config.encryptionKey, { ref }),
+      input.requestedBy,
+      input.idempotencyKey ?? null,
+      JSON.stringify({ type: input.type, dryRun: input.dryRun ?? false, by: ref.name }),
+    ],
+  )) as RequestRow[];
+  const row = rows[0];
+  if (!row) {
+    const existing = await ctx.ds.getRepository(SubjectRequestEntity).findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
     return { request: existing, created: false };
   }
   try {
-    await enqueueRequest(ctx.erasureQueue, ctx.config, created);
+    await enqueueRequest(ctx.erasureQueue, ctx.config, row.id);
   } catch (err) {
-    ctx.logger.warn({ requestId: created, err }, "enqueue failed; the reconciler will enqueue the request");
+    ctx.logger.warn({ requestId: row.id, err }, "enqueue failed; the reconciler will enqueue the request");
   }
-  return { request: await repo.findOneByOrFail({ id: created }), created: true };
+  return { request: fromRow(row), created: true };
+}
+
+/** A `lethe.subject_request` row as the driver returns it. */
+interface RequestRow {
+  id: string;
+  type: SubjectRequest["type"];
+  status: SubjectRequest["status"];
+  dry_run: boolean;
+  received_at: Date;
+  due_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  subject_hash: string;
+  identities: Buffer | null;
+  requested_by: string;
+  idempotency_key: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  result: SubjectRequest["result"];
+  updated_at: Date;
+}
+
+function fromRow(r: RequestRow): SubjectRequest {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    dryRun: r.dry_run,
+    receivedAt: r.received_at,
+    dueAt: r.due_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    subjectHash: r.subject_hash,
+    identities: r.identities,
+    requestedBy: r.requested_by,
+    idempotencyKey: r.idempotency_key,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    result: r.result,
+    updatedAt: r.updated_at,
+  };
 }
 
 /** The public view of a request, or null when there is none with that id. */

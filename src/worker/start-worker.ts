@@ -2,6 +2,7 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import * as eraseRequest from "../../jobs/erase-request";
 import * as reconcileJob from "../../jobs/reconcile";
+import * as sealAuditJob from "../../jobs/seal-audit";
 import type { Config } from "../config";
 import { assertDataMapReady } from "../datamap/check";
 import { loadDataMap } from "../datamap/load";
@@ -82,19 +83,27 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     }
     if (wanted.has("maintenance")) {
       const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger });
+      const handlers: Record<string, () => Promise<unknown>> = {
+        [reconcileJob.NAME]: reconcile,
+        [sealAuditJob.NAME]: () => sealAuditJob.sealAudit(ds),
+      };
       workers.push(
-        new Worker(QUEUES.maintenance, async (job) => (job.name === reconcileJob.NAME ? reconcile() : undefined), {
+        new Worker(QUEUES.maintenance, async (job) => handlers[job.name]?.(), {
           connection: createRedis(config.redisUrl, "worker"),
           prefix: config.queuePrefix,
           concurrency: 1,
         }),
       );
+      const opts = { removeOnComplete: true, removeOnFail: 100 };
       const schedule = () =>
-        maintenanceQueue.upsertJobScheduler(reconcileJob.NAME, { every: config.reconcileEveryMs }, { name: reconcileJob.NAME, data: {}, opts: { removeOnComplete: true, removeOnFail: 100 } });
+        Promise.all([
+          maintenanceQueue.upsertJobScheduler(reconcileJob.NAME, { every: config.reconcileEveryMs }, { name: reconcileJob.NAME, data: {}, opts }),
+          maintenanceQueue.upsertJobScheduler(sealAuditJob.NAME, { every: config.auditSealEveryMs }, { name: sealAuditJob.NAME, data: {}, opts }),
+        ]);
       await schedule();
       await reconcile();
       timer = setInterval(() => {
-        schedule().catch((err: unknown) => logger.warn({ err }, "could not upsert the reconciler schedule"));
+        schedule().catch((err: unknown) => logger.warn({ err }, "could not upsert the maintenance schedules"));
       }, config.reconcileEveryMs);
       timer.unref();
     }

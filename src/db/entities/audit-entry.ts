@@ -1,8 +1,9 @@
 import { EntitySchema } from "typeorm";
 
 /**
- * One append-only audit row. Names a subject only by keyed hash; `hash` covers this row and
- * `prevHash`, so editing or removing a row breaks the chain (see `audit/verify-chain`).
+ * One append-only audit row. Names a subject only by keyed hash. Rows are sealed into a hash
+ * chain shortly after they are written (`seq`, `prevHash`, `hash`; see `audit/log`), so editing
+ * or removing a sealed row breaks the chain.
  */
 export interface AuditEntry {
   id: string;
@@ -12,8 +13,10 @@ export interface AuditEntry {
   subjectHash: string | null;
   actor: string | null;
   detail: Record<string, unknown>;
-  prevHash: string;
-  hash: string;
+  /** Position in the chain; null until sealed. */
+  seq: string | null;
+  prevHash: string | null;
+  hash: string | null;
 }
 
 /** TypeORM mapping of {@link AuditEntry}. */
@@ -29,7 +32,8 @@ export const AuditEntryEntity = new EntitySchema<AuditEntry>({
     subjectHash: { type: "text", name: "subject_hash", nullable: true },
     actor: { type: "text", nullable: true },
     detail: { type: "jsonb" },
-    prevHash: { type: "text", name: "prev_hash" },
-    hash: { type: "text" },
+    seq: { type: "bigint", nullable: true },
+    prevHash: { type: "text", name: "prev_hash", nullable: true },
+    hash: { type: "text", nullable: true },
   },
 });

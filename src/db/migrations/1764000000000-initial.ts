@@ -59,17 +59,30 @@ export class Initial1764000000000 implements MigrationInterface {
         subject_hash text,
         actor text,
         detail jsonb NOT NULL DEFAULT '{}'::jsonb,
-        prev_hash text NOT NULL,
-        hash text NOT NULL UNIQUE
+        seq bigint UNIQUE,
+        prev_hash text,
+        hash text UNIQUE,
+        CHECK ((seq IS NULL) = (hash IS NULL) AND (hash IS NULL) = (prev_hash IS NULL))
       )`);
     await q.query(`CREATE INDEX audit_log_subject ON lethe.audit_log (subject_hash) WHERE subject_hash IS NOT NULL`);
+    await q.query(`CREATE INDEX audit_log_unsealed ON lethe.audit_log (id) WHERE seq IS NULL`);
+    // Append-only: rows are never deleted, and the only update allowed is sealing an unsealed
+    // row (setting seq, prev_hash and hash once, nothing else).
     await q.query(`
       CREATE FUNCTION lethe.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
+        IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL
+           AND (NEW.id, NEW.at, NEW.event, NEW.request_id, NEW.subject_hash, NEW.actor, NEW.detail)
+               IS NOT DISTINCT FROM (OLD.id, OLD.at, OLD.event, OLD.request_id, OLD.subject_hash, OLD.actor, OLD.detail) THEN
+          RETURN NEW;
+        END IF;
         RAISE EXCEPTION 'lethe.audit_log is append-only';
       END $$`);
     await q.query(`
-      CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON lethe.audit_log
+      CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON lethe.audit_log
+      FOR EACH ROW EXECUTE FUNCTION lethe.audit_log_append_only()`);
+    await q.query(`
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON lethe.audit_log
       FOR EACH STATEMENT EXECUTE FUNCTION lethe.audit_log_append_only()`);
   }
 

@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { Client } from "pg";
+import { createDataSource } from "../src/db/data-source";
+
+/** Base URL of the local Postgres the benchmarks use (override with BENCH_PG_URL). */
+export const PG_BASE = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
+/** Redis the benchmarks use (override with BENCH_REDIS_URL). */
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** Creates a database; returns its URL and a drop function. */
+export async function scratchDb(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
+  const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  return {
+    url: `${PG_BASE}/${name}`,
+    drop: async () => {
+      const c = new Client({ connectionString: `${PG_BASE}/postgres` });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** Applies Lethe's migrations to `url`. */
+export async function migrate(url: string): Promise<void> {
+  const ds = createDataSource(url, { poolSize: 1 });
+  await ds.initialize();
+  await ds.runMigrations();
+  await ds.destroy();
+}
+
+/** The environment of a benchmark's Lethe processes. */
+export function letheEnv(databaseUrl: string, dataMapPath: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    LETHE_DATA_MAP: dataMapPath,
+    LETHE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    LETHE_HMAC_KEY: randomBytes(32).toString("hex"),
+    LETHE_API_KEYS: "bench:bench-key-0000000000000001:requests.write|requests.read",
+    LETHE_QUEUE_PREFIX: `bench${randomBytes(3).toString("hex")}`,
+    LOG_LEVEL: "warn",
+    PORT: "0",
+    ...extra,
+  };
+}
+
+/** Starts `lethe worker` as a child process and resolves once it logs that it started. */
+export function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
+    env: { ...process.env, ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes("worker started")) {
+        child.stdout!.removeAllListeners("data");
+        child.stdout!.resume();
+        resolve(child);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+/** Peak resident set size of a process, in MB, from /proc (Linux). */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
