@@ -1,0 +1,44 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { checkDataMap, formatProblems } from "../../datamap/check";
+import { DataMapError, loadDataMap } from "../../datamap/load";
+
+/** Where `lethe check` looks for the data map without `--map`. (Default: `$LETHE_DATA_MAP`, else `./lethe.config.json`.) */
+export function defaultMapPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LETHE_DATA_MAP && env.LETHE_DATA_MAP !== "" ? env.LETHE_DATA_MAP : "./lethe.config.json";
+}
+
+/**
+ * Validates the data map and checks it against the live databases. Prints every problem and
+ * returns 1, or prints a one-line summary and returns 0.
+ */
+export async function runCheck(mapPath: string, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const file = resolve(mapPath);
+  try {
+    const map = loadDataMap(file);
+    const problems = await checkDataMap(map);
+    if (problems.length > 0) {
+      for (const line of formatProblems(file, problems)) err.write(`${line}\n`);
+      err.write(`${problems.length} problem${problems.length === 1 ? "" : "s"}; the data map is not ready\n`);
+      return 1;
+    }
+    const stores = Object.entries(map.stores).map(([name, s]) => `${name}: ${Object.keys(s.tables).length} tables, ${Object.keys(s.ignore).length} ignored`);
+    out.write(`${file}: OK (${stores.join("; ")})\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof DataMapError)) throw e;
+    for (const p of e.problems) err.write(`${e.file}: ${p}\n`);
+    return 1;
+  }
+}
+
+/** Registers `lethe check [--map <path>]`. */
+export function register(program: Command): void {
+  program
+    .command("check")
+    .description("validate the data map against the live databases; lists every problem and exits 1, or exits 0")
+    .option("--map <path>", "data map file (default: $LETHE_DATA_MAP or ./lethe.config.json)")
+    .action(async (opts: { map?: string }) => {
+      process.exitCode = await runCheck(opts.map ?? defaultMapPath());
+    });
+}
