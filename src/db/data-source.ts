@@ -1,15 +1,17 @@
 import { DataSource } from "typeorm";
 import { AuditEntryEntity } from "./entities/audit-entry";
+import { LegalHoldEntity } from "./entities/legal-hold";
 import { RequestStepEntity } from "./entities/request-step";
 import { RequestStoreEntity } from "./entities/request-store";
 import { SubjectRequestEntity } from "./entities/subject-request";
 import { Initial1764000000000 } from "./migrations/1764000000000-initial";
+import { LegalHolds1764000000001 } from "./migrations/1764000000001-legal-holds";
 
 /** Every entity of Lethe's own schema. */
-export const ENTITIES = [SubjectRequestEntity, RequestStoreEntity, RequestStepEntity, AuditEntryEntity];
+export const ENTITIES = [SubjectRequestEntity, RequestStoreEntity, RequestStepEntity, AuditEntryEntity, LegalHoldEntity];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Initial1764000000000];
+export const MIGRATIONS = [Initial1764000000000, LegalHolds1764000000001];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */
 export function createDataSource(databaseUrl: string, options: { poolSize?: number } = {}): DataSource {
