@@ -72,6 +72,7 @@ const ENV_SCHEMA = z.object({
   LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
+  LETHE_LOCK_DURATION_MS: int(30_000, 500),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -94,6 +95,8 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   /** How often new audit rows are sealed into the hash chain. (Default: 2000) */
   auditSealEveryMs: number;
+  /** How long a worker holds a job's lock before another may take a stalled job. (Default: 30000) */
+  lockDurationMs: number;
   logLevel: string;
 }>;
 
@@ -130,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
+    lockDurationMs: e.LETHE_LOCK_DURATION_MS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -11,11 +11,10 @@ export async function main(queues?: string[]): Promise<void> {
   const known = Object.keys(QUEUES);
   const bad = queues?.find((q) => !known.includes(q));
   if (bad) throw new Error(`unknown queue "${bad}" (known: ${known.join(", ")})`);
-  const lockDuration = process.env.LETHE_LOCK_DURATION_MS ? Number(process.env.LETHE_LOCK_DURATION_MS) : undefined;
   const handle = await startWorker(config, {
     logger,
     ...(queues ? { queues: queues as Array<keyof typeof QUEUES> } : {}),
-    ...(lockDuration ? { lockDuration } : {}),
+    lockDuration: config.lockDurationMs,
   });
   onShutdownSignal(logger, handle.close);
 }

@@ -85,7 +85,8 @@ export function countsOf(plan: StorePlan, decisions: Decisions, changed?: Map<st
   const steps: StepCount[] = [];
   for (const d of decisions) {
     const spec = plan.tables.get(d.table)!.spec;
-    const rows = changed?.get(d.table) ?? d.rows.length;
+    // Kept rows are reported as kept (all of them); other actions report rows actually changed.
+    const rows = spec.action === "keep" ? d.rows.length : (changed?.get(d.table) ?? d.rows.length);
     steps.push({ store: plan.store, table: d.table, action: spec.action, rows, ...(spec.action === "keep" && spec.ground ? { ground: spec.ground } : {}) });
     if (d.shared.length > 0) steps.push({ store: plan.store, table: d.table, action: "shared", rows: d.shared.length });
   }

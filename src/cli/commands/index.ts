@@ -1,9 +1,22 @@
 import type { Command } from "commander";
+import { register as registerApi } from "./api";
+import { register as registerCheck } from "./check";
+import { register as registerInit } from "./init";
+import { register as registerMigrate } from "./migrate";
+import { register as registerRequest } from "./request";
+import { register as registerStatus } from "./status";
+import { register as registerWorker } from "./worker";
 
 /**
  * Registers every `lethe` sub-command. Each command module exports `register(program)`;
  * add new ones here.
  */
 export function registerCommands(program: Command): void {
-  void program;
+  registerApi(program);
+  registerCheck(program);
+  registerInit(program);
+  registerMigrate(program);
+  registerRequest(program);
+  registerStatus(program);
+  registerWorker(program);
 }

@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { Redis } from "ioredis";
+import type { DataSource } from "typeorm";
+import { PROBLEM_TYPES, sendProblem } from "../problem";
+import { checkReadiness } from "../readiness";
+
+/** What the health routes need. */
+export interface HealthRoutesOptions {
+  ds: DataSource;
+  /** The producer connection the API enqueues with. */
+  redis: Redis;
+}
+
+/**
+ * `GET /healthz` (the process is up) and `GET /readyz` (Postgres answers, migrations are
+ * applied, Redis answers). No authentication: orchestrators call them, and they reveal no data.
+ */
+export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (request, reply) => {
+    const report = await checkReadiness(opts.ds, opts.redis);
+    if (report.ready) return { status: "ok", checks: report.checks };
+    const notReady = Object.entries(report.checks)
+      .filter(([, state]) => state !== "ok")
+      .map(([name, state]) => `${name} ${state}`);
+    request.log.warn({ checks: report.checks }, "not ready");
+    return sendProblem(
+      request,
+      reply,
+      {
+        type: PROBLEM_TYPES.notReady,
+        title: "Not ready",
+        status: 503,
+        detail: `not ready: ${notReady.join(", ")}`,
+        checks: report.checks,
+      },
+      { "retry-after": "5" },
+    );
+  });
+};

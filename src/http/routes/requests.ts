@@ -1,0 +1,109 @@
+import type { Queue } from "bullmq";
+import type { FastifyPluginAsync } from "fastify";
+import type { DataSource } from "typeorm";
+import { z } from "zod";
+import type { Config } from "../../config";
+import { subjectHash } from "../../crypto";
+import type { DataMap } from "../../datamap/schema";
+import type { SubjectRequest } from "../../db/entities/subject-request";
+import type { Logger } from "../../logger";
+import { getRequestView, submitRequest, subjectRefOf } from "../../requests/service";
+import { requireScope } from "../auth";
+import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
+import { parseOrProblem } from "../validation";
+
+/** Request types the API accepts; adding one is one line here. */
+export const ACCEPTED_REQUEST_TYPES = ["erasure"] as const;
+
+/** Longest subject value accepted (an email address is at most 320 characters). */
+export const MAX_SUBJECT_VALUE = 320;
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
+
+/** Body of `POST /v1/requests`. Strict: an unknown field is a 400 naming it. */
+export const SUBMIT_BODY_SCHEMA = z
+  .object(
+    {
+      type: z.enum(ACCEPTED_REQUEST_TYPES, {
+        error: (iss) => (iss.input === undefined ? "is required" : `must be one of: ${ACCEPTED_REQUEST_TYPES.join(", ")}`),
+      }),
+      subject: z.record(
+        z.string(),
+        z
+          .string({ error: "must be a string" })
+          .min(1, "must not be empty")
+          .max(MAX_SUBJECT_VALUE, `must be at most ${MAX_SUBJECT_VALUE} characters`),
+        { error: (iss) => (iss.input === undefined ? "is required" : "must be an object such as {\"id\": \"42\"}") },
+      ),
+      dryRun: z.boolean({ error: "must be true or false" }).optional(),
+    },
+    { error: "send a JSON object with type and subject" },
+  )
+  .strict();
+
+/** A validated `POST /v1/requests` body. */
+export type SubmitBody = z.output<typeof SUBMIT_BODY_SCHEMA>;
+
+/** What the request routes need. */
+export interface RequestRoutesOptions {
+  ds: DataSource;
+  config: Config;
+  dataMap: DataMap;
+  erasureQueue: Queue;
+  logger: Logger;
+}
+
+/** Reads the optional `Idempotency-Key` header (1..200 printable ASCII characters). */
+export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (typeof header !== "string" || !IDEMPOTENCY_KEY.test(header)) {
+    throw invalidRequest([{ field: "Idempotency-Key", message: "must be 1 to 200 printable ASCII characters" }]);
+  }
+  return header;
+}
+
+/** True when a replayed idempotency key carries the same request as the stored one. */
+function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody, ref: { name: string; value: string }): boolean {
+  return (
+    stored.type === body.type &&
+    stored.dryRun === (body.dryRun ?? false) &&
+    stored.subjectHash === subjectHash(config.hmacKey, ref.name, ref.value)
+  );
+}
+
+/**
+ * `POST /v1/requests` (scope `requests.write`) and `GET /v1/requests/:id` (`requests.read`).
+ * Register with `{ prefix: "/v1" }`.
+ */
+export const requestRoutes: FastifyPluginAsync<RequestRoutesOptions> = async (app, opts) => {
+  const keys = opts.config.apiKeys;
+
+  app.post("/requests", { onRequest: requireScope(keys, "requests.write") }, async (request, reply) => {
+    const body = parseOrProblem(SUBMIT_BODY_SCHEMA, request.body);
+    const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
+    const ref = subjectRefOf(opts.dataMap, body.subject);
+    const { request: stored, created } = await submitRequest(
+      { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, erasureQueue: opts.erasureQueue, logger: opts.logger },
+      { type: body.type, subject: body.subject, dryRun: body.dryRun, idempotencyKey, requestedBy: request.apiKeyName ?? "unknown" },
+    );
+    if (!created) {
+      if (!isSameRequest(opts.config, stored, body, ref)) {
+        throw new HttpProblem({
+          type: PROBLEM_TYPES.idempotencyKeyReused,
+          title: "Idempotency key reused",
+          status: 422,
+          detail: "this Idempotency-Key was already used for a different request; use a new key",
+        });
+      }
+      reply.header("idempotent-replayed", "true");
+    }
+    reply.code(202).header("location", `/v1/requests/${stored.id}`);
+    return { id: stored.id, status: stored.status, dueAt: stored.dueAt.toISOString() };
+  });
+
+  app.get<{ Params: { id: string } }>("/requests/:id", { onRequest: requireScope(keys, "requests.read") }, async (request) => {
+    const view = await getRequestView(opts.ds, request.params.id);
+    if (!view) throw notFound("no request has this id");
+    return view;
+  });
+};
