@@ -1,32 +1,36 @@
 import type { Job } from "bullmq";
 import { z } from "zod";
 import { ERROR_CODES, PermanentError } from "../src/errors";
-import { markRequestFailed, runErasureRequest, type ErasureOutcome, type ErasureRuntime } from "../src/erasure/run-request";
+import { startErasure, type StartOutcome } from "../src/erasure/flow";
+import { markRequestFailed } from "../src/erasure/finish-request";
+import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
+import { isLastAttempt } from "./job-failure";
 
-/** Job name: runs one erasure request (or its preview) to its end. */
+/** Job name: the entry of an erasure — snapshot, hold check, preview, or the per-store flow. */
 export const NAME = "erase-request";
 
 /** Payload: the request id only, never an identity. */
 export const PAYLOAD = z.object({ requestId: z.uuid() }).strict();
-/** The payload type. */
-export type ErasePayload = z.infer<typeof PAYLOAD>;
 
-/**
- * Processes one attempt. A bad payload or a permanent failure fails at once; any failure on the
- * last attempt marks the request `failed` with a personal-data-free reason before rethrowing.
- */
-export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: Logger): Promise<ErasureOutcome> {
-  const parsed = PAYLOAD.safeParse(job.data);
-  if (!parsed.success) throw new PermanentError(ERROR_CODES.badPayload, "erase-request payload must be {requestId: uuid}");
-  const { requestId } = parsed.data;
+/** Parses a payload; a bad one is never retried. */
+export function parsePayload<T>(schema: z.ZodType<T>, data: unknown, job: string): T {
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new PermanentError(ERROR_CODES.badPayload, `${job}: payload does not match its schema`);
+  return parsed.data;
+}
+
+/** Processes one attempt; on the last one the request is marked failed (reason without personal data). */
+export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: Logger): Promise<StartOutcome> {
+  const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
   const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
   try {
-    return await runErasureRequest(rt, requestId, log);
+    return await startErasure(rt, requestId, log);
   } catch (err) {
-    const last = err instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "erasure failed" : "erasure attempt failed; will retry");
-    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) await markRequestFailed(rt.ds, requestId, err);
+    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) await markRequestFailed(rt.ds, requestId, err, undefined, { wipeIdentities: err instanceof PermanentError });
     throw err;
   }
 }
+

@@ -1,7 +1,10 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../src/config";
-import { markRequestFailed } from "../src/erasure/run-request";
+import { finalizeJobId } from "../src/erasure/flow";
+import { markRequestFailed } from "../src/erasure/finish-request";
+import { reconcileExports } from "../src/exports/reconcile-exports";
+import { resumeEndedHolds } from "../src/holds/holds";
 import { PermanentError } from "../src/errors";
 import type { Logger } from "../src/logger";
 import { requestJobId } from "../src/queues/names";
@@ -21,27 +24,48 @@ export interface ReconcileOutcome {
 }
 
 /**
- * Re-enqueues every unfinished request whose job is missing (Redis lost it, or the API died
- * between its insert and its enqueue), and fails visibly any whose job failed for good.
+ * Re-enqueues every unfinished request whose jobs are missing (Redis lost them, or the API died
+ * between its insert and its enqueue) — its entry job re-adds the flow for the stores not done —
+ * resumes requests whose legal hold ended, and fails visibly any whose job failed for good.
  * Idempotent: job ids are deterministic.
  */
-export async function reconcile(deps: { ds: DataSource; config: Config; erasureQueue: Queue; logger: Logger }): Promise<ReconcileOutcome> {
+export async function reconcile(deps: {
+  ds: DataSource;
+  config: Config;
+  erasureQueue: Queue;
+  logger: Logger;
+  /** With both, export requests are reconciled too (`exports/reconcile-exports`). */
+  exportQueue?: Queue;
+  mailQueue?: Queue;
+}): Promise<ReconcileOutcome> {
   const rows = (await deps.ds.query(
     `SELECT id FROM lethe.subject_request WHERE status IN ('queued', 'running') AND type = 'erasure' AND received_at < now() - ($1 || ' milliseconds')::interval ORDER BY received_at LIMIT 10000`,
     [String(GRACE_MS)],
   )) as Array<{ id: string }>;
   const outcome: ReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
+  for (const id of await resumeEndedHolds(deps.ds)) {
+    await enqueueRequest(deps.erasureQueue, deps.config, id);
+    outcome.enqueued++;
+  }
   for (const { id } of rows) {
-    const job = await deps.erasureQueue.getJob(requestJobId(id));
-    if (!job) {
+    const entry = await deps.erasureQueue.getJob(requestJobId(id));
+    const parent = await deps.erasureQueue.getJob(finalizeJobId(id));
+    if (!entry && !parent) {
       await enqueueRequest(deps.erasureQueue, deps.config, id);
       outcome.enqueued++;
       continue;
     }
-    if ((await job.getState()) === "failed") {
+    const states = await Promise.all([entry?.getState(), parent?.getState()]);
+    if (states.includes("failed")) {
       await markRequestFailed(deps.ds, id, new PermanentError("job_failed", "the request's job failed; see the dashboard"));
       outcome.failed++;
     }
+  }
+  if (deps.exportQueue && deps.mailQueue) {
+    const exports = await reconcileExports({ ds: deps.ds, config: deps.config, exportQueue: deps.exportQueue, mailQueue: deps.mailQueue, graceMs: GRACE_MS });
+    outcome.checked += exports.checked;
+    outcome.enqueued += exports.enqueued;
+    outcome.failed += exports.failed;
   }
   if (outcome.enqueued + outcome.failed > 0) deps.logger.info({ job: NAME, ...outcome }, "reconciled");
   return outcome;

@@ -1,3 +1,4 @@
+import { resolve as resolvePath } from "node:path";
 import { z } from "zod";
 
 /** Scopes an API key can carry. `admin` implies every other scope and opens the dashboard. */
@@ -74,6 +75,16 @@ const ENV_SCHEMA = z.object({
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LETHE_LOCK_DURATION_MS: int(30_000, 500),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).default("smtp://127.0.0.1:1025"),
+  LETHE_MAIL_FROM: z.string().min(3).default("Lethe <lethe@localhost>"),
+  LETHE_MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
+  LETHE_SMTP_RATE_PER_S: z.coerce.number().positive().default(10),
+  LETHE_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).default("http://127.0.0.1:8080"),
+  LETHE_EXPORT_DIR: z.string().min(1).default("./var/exports"),
+  LETHE_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 90).default(168),
+  LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
+  LETHE_EXPORT_CONCURRENCY: int(2, 1),
+  LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -98,6 +109,26 @@ export type Config = Readonly<{
   /** How long a worker holds a job's lock before another may take a stalled job. (Default: 30000) */
   lockDurationMs: number;
   logLevel: string;
+  /** SMTP server for subject mail; one pooled transport per worker process. (Default: smtp://127.0.0.1:1025) */
+  smtpUrl: string;
+  /** `From:` of subject mail. (Default: Lethe <lethe@localhost>) */
+  mailFrom: string;
+  /** Directory whose `export.subject.txt`, `export.txt`, `export.html` replace the built-in mail templates. */
+  mailTemplatesDir: string | null;
+  /** Messages per second the mail queue may send (BullMQ limiter), matched to the SMTP quota. (Default: 10) */
+  smtpRatePerS: number;
+  /** Base URL of the API as subjects reach it; download links start with it. (Default: http://127.0.0.1:8080) */
+  publicUrl: string;
+  /** Absolute directory of export zips (mode 0600), shared by worker and API. (Default: ./var/exports) */
+  exportDir: string;
+  /** How long a download link (and its file) lives, in hours. (Default: 168) */
+  exportTtlHours: number;
+  /** A download link works once. (Default: false: link scanners in mail systems would use it up) */
+  exportSingleUse: boolean;
+  /** Exports each worker process builds at the same time. (Default: 2) */
+  exportConcurrency: number;
+  /** How often expired export files are deleted, in ms. (Default: 60000) */
+  exportPurgeEveryMs: number;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -135,5 +166,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     lockDurationMs: e.LETHE_LOCK_DURATION_MS,
     logLevel: e.LOG_LEVEL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.LETHE_MAIL_FROM,
+    mailTemplatesDir: e.LETHE_MAIL_TEMPLATES_DIR ? resolvePath(e.LETHE_MAIL_TEMPLATES_DIR) : null,
+    smtpRatePerS: e.LETHE_SMTP_RATE_PER_S,
+    publicUrl: e.LETHE_PUBLIC_URL.replace(/\/+$/, ""),
+    exportDir: resolvePath(e.LETHE_EXPORT_DIR),
+    exportTtlHours: e.LETHE_EXPORT_TTL_HOURS,
+    exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
+    exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
+    exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
   });
 }

@@ -17,8 +17,11 @@
 /** What happens to a table's rows when their subject is erased. */
 export type EraseAction = "delete" | "anonymize" | "keep";
 
-/** What a step reports: the erase actions plus `shared` (a referenced row also used by others, left untouched). */
-export type StepAction = EraseAction | "shared";
+/**
+ * What a step reports: the erase actions plus `shared` (a referenced row also used by others, left
+ * untouched) and `notified` (a processor was told to erase and confirmed it; `rows` counts calls).
+ */
+export type StepAction = EraseAction | "shared" | "notified";
 
 /** Lifecycle of a request; `held` waits for a legal hold to end. */
 export type RequestStatus = "queued" | "running" | "completed" | "failed" | "held";

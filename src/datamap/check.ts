@@ -2,6 +2,10 @@ import { Client, type ClientBase, type Pool } from "pg";
 import { maskMisfit } from "../erasure/masking";
 import { linksOf, reachableTables, type Reach } from "../pg/graph";
 import { introspect, type SchemaInfo, type TableInfo } from "../pg/introspect";
+import { checkWebhookStore, WEBHOOK_CHECK_RULES } from "../stores/webhook/check-webhook";
+import { checkRetentionPolicies, RETENTION_RULES } from "../retention/check-policies";
+import { checkRedisStore } from "../stores/redis/check";
+import { checkFilesStore } from "../stores/files/check";
 import { DataMapError } from "./load";
 import { looksPersonal } from "./personal";
 import type { DataMap, PostgresStoreSpec } from "./schema";
@@ -19,6 +23,14 @@ export const CHECK_RULES = [
   "subject-key-not-unique",
   "identity-not-unique",
   "orphaning-delete",
+  ...WEBHOOK_CHECK_RULES,
+  // redis and files stores (stores/redis/check, stores/files/check)
+  "pattern-without-placeholder",
+  "unknown-placeholder",
+  "pattern-too-broad",
+  "path-escapes-root",
+  "root-missing",
+  ...RETENTION_RULES,
 ] as const;
 /** One of {@link CHECK_RULES}. */
 export type CheckRule = (typeof CHECK_RULES)[number];
@@ -85,6 +97,9 @@ export async function checkDataMap(map: DataMap, opts: CheckOptions = {}): Promi
   const connect = opts.connect ?? defaultConnect;
   const problems: CheckProblem[] = [];
   for (const [name, store] of Object.entries(map.stores)) {
+    if (store.kind === "webhook") problems.push(...checkWebhookStore(map, name, store));
+    if (store.kind === "redis") problems.push(...(await checkRedisStore(map, name, store)));
+    if (store.kind === "files") problems.push(...(await checkFilesStore(map, name, store)));
     if (store.kind !== "postgres") continue;
     let db: StoreConnection;
     try {
@@ -169,6 +184,7 @@ export function checkStore(map: DataMap, name: string, store: PostgresStoreSpec,
 
   const reached = subjectInfo ? checkReach(map.subject.table, at, store, schema, add) : null;
   problems.push(...checkOrphaningDeletes(at, store, schema, reached));
+  problems.push(...checkRetentionPolicies(map, name, store, schema));
   return problems;
 }
 

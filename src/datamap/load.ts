@@ -18,18 +18,24 @@ export function keyOf(path: readonly PropertyKey[]): string {
   return path.length === 0 ? "(root)" : path.map(String).join(".");
 }
 
-/** Replaces `${VAR}` in store URLs from `env`; a missing variable is a problem naming it. */
+/** Replaces `${VAR}` in store URLs, files roots and webhook secrets from `env`; a missing variable is a problem naming it. */
 function interpolate(map: DataMap, env: NodeJS.ProcessEnv, problems: string[]): void {
   for (const [name, store] of Object.entries(map.stores)) {
-    if (store.kind !== "postgres") continue;
-    store.url = store.url.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => {
-      const value = env[v];
-      if (value === undefined || value === "") {
-        problems.push(`stores.${name}.url: environment variable ${v} is not set`);
-        return "";
-      }
-      return value;
-    });
+    const fill = (key: string, text: string): string =>
+      text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => {
+        const value = env[v];
+        if (value === undefined || value === "") {
+          problems.push(`stores.${name}.${key}: environment variable ${v} is not set`);
+          return "";
+        }
+        return value;
+      });
+    if (store.kind === "postgres" || store.kind === "redis") store.url = fill("url", store.url);
+    if (store.kind === "files") store.root = fill("root", store.root);
+    if (store.kind === "webhook") {
+      store.url = fill("url", store.url);
+      store.secret = fill("secret", store.secret);
+    }
   }
 }
 

@@ -1,4 +1,9 @@
 import { z } from "zod";
+import { RETENTION_POLICY_SCHEMA } from "./retention-policy";
+import { TRANSPARENCY_KEYS } from "./transparency";
+import { WEBHOOK_STORE_SCHEMA } from "../stores/webhook/schema";
+import { REDIS_STORE_SCHEMA } from "../stores/redis/schema";
+import { FILES_STORE_SCHEMA } from "../stores/files/schema";
 
 /**
  * The data map, version 1: one zod schema, also emitted as JSON Schema (`lethe.schema.json`)
@@ -106,7 +111,7 @@ export const POSTGRES_STORE_SCHEMA = z
 export type PostgresStoreSpec = z.infer<typeof POSTGRES_STORE_SCHEMA>;
 
 /** Every store kind; new kinds join this union. */
-export const STORE_SCHEMA = z.discriminatedUnion("kind", [POSTGRES_STORE_SCHEMA]);
+export const STORE_SCHEMA = z.discriminatedUnion("kind", [POSTGRES_STORE_SCHEMA, WEBHOOK_STORE_SCHEMA, REDIS_STORE_SCHEMA, FILES_STORE_SCHEMA]);
 /** A store declaration. */
 export type StoreSpec = z.infer<typeof STORE_SCHEMA>;
 
@@ -128,6 +133,10 @@ export const DATA_MAP_SCHEMA = z
     version: z.literal(1),
     subject: SUBJECT_SCHEMA,
     stores: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "store names use letters, digits, _ and - only"), STORE_SCHEMA),
+    /** Retention policies (storage limitation): see `datamap/retention-policy`. (Default: none) */
+    retention: z.array(RETENTION_POLICY_SCHEMA).default([]),
+    /** Controller, purposes, recipients, sources: what the export's info sheet tells the subject. */
+    ...TRANSPARENCY_KEYS,
   })
   .strict()
   .superRefine((map, ctx) => {
@@ -170,6 +179,14 @@ export const DATA_MAP_SCHEMA = z
         }
       }
     }
+    const policyNames = new Set<string>();
+    map.retention.forEach((policy, i) => {
+      if (policyNames.has(policy.name)) ctx.addIssue({ code: "custom", path: ["retention", i, "name"], message: `policy name "${policy.name}" is used twice` });
+      policyNames.add(policy.name);
+      if (map.stores[policy.store]?.kind !== "postgres") {
+        ctx.addIssue({ code: "custom", path: ["retention", i, "store"], message: `store "${policy.store}" is not a postgres store declared in stores` });
+      }
+    });
   });
 
 /** A validated data map. */

@@ -1,17 +1,24 @@
 import { DataSource } from "typeorm";
 import { AuditEntryEntity } from "./entities/audit-entry";
+import { ExportEntity } from "./entities/export";
 import { LegalHoldEntity } from "./entities/legal-hold";
+import { MailDeliveryEntity } from "./entities/mail-delivery";
+import { RetentionRunEntity } from "./entities/retention-run";
 import { RequestStepEntity } from "./entities/request-step";
 import { RequestStoreEntity } from "./entities/request-store";
 import { SubjectRequestEntity } from "./entities/subject-request";
 import { Initial1764000000000 } from "./migrations/1764000000000-initial";
 import { LegalHolds1764000000001 } from "./migrations/1764000000001-legal-holds";
+import { RequestHolds1764000000002 } from "./migrations/1764000000002-request-holds";
+import { Retention1764000000010 } from "./migrations/1764000000010-retention";
+import { Exports1764000000020 } from "./migrations/1764000000020-exports";
+import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
 
 /** Every entity of Lethe's own schema. */
-export const ENTITIES = [SubjectRequestEntity, RequestStoreEntity, RequestStepEntity, AuditEntryEntity, LegalHoldEntity];
+export const ENTITIES = [SubjectRequestEntity, RequestStoreEntity, RequestStepEntity, AuditEntryEntity, LegalHoldEntity, ExportEntity, MailDeliveryEntity, RetentionRunEntity];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Initial1764000000000, LegalHolds1764000000001];
+export const MIGRATIONS = [Initial1764000000000, LegalHolds1764000000001, RequestHolds1764000000002, Retention1764000000010, Exports1764000000020, ProcessorCalls1764000000030];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */
 export function createDataSource(databaseUrl: string, options: { poolSize?: number } = {}): DataSource {

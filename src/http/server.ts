@@ -8,8 +8,11 @@ import type { Logger } from "../logger";
 import { installAuth } from "./auth";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
+import { callbackRoutes } from "./routes/callbacks";
+import { exportRoutes } from "./routes/exports";
 import { healthRoutes } from "./routes/health";
 import { requestRoutes } from "./routes/requests";
+import { retentionRoutes } from "./routes/retention";
 
 /** Everything the API process holds open; {@link buildServer} uses them, the caller owns them. */
 export interface ApiDeps {
@@ -19,7 +22,7 @@ export interface ApiDeps {
   /** The validated data map: which identities a request may name its subject by. */
   dataMap: DataMap;
   /** Queues requests are enqueued on and the dashboard shows, with `prefix: config.queuePrefix`. */
-  queues: { erasure: Queue; maintenance: Queue };
+  queues: { erasure: Queue; maintenance: Queue; export?: Queue; mail?: Queue };
   /** The producer connection (fails fast), pinged by `/readyz`. */
   redis: Redis;
   /** The process logger; the server logs through a child (`component: "http"`). */
@@ -35,7 +38,7 @@ export function logSafeRequest(request: FastifyRequest): { method: string; route
 }
 
 /**
- * Builds the API (not listening): `/v1/requests`, `/healthz`, `/readyz` and the dashboard under
+ * Builds the API (not listening): `/v1/requests`, `/v1/callbacks/:token` (processors), `/healthz`, `/readyz` and the dashboard under
  * `/admin/queues`. Every error is `application/problem+json`. Later routes (export downloads,
  * retention, holds) join as plugins under `routes/`.
  */
@@ -58,12 +61,16 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     config: deps.config,
     dataMap: deps.dataMap,
     erasureQueue: deps.queues.erasure,
+    ...(deps.queues.export ? { exportQueue: deps.queues.export } : {}),
     logger: deps.logger,
   });
+  await app.register(exportRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config });
+  await app.register(callbackRoutes, { prefix: "/v1", ds: deps.ds, dataMap: deps.dataMap, erasureQueue: deps.queues.erasure });
+  await app.register(retentionRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config, dataMap: deps.dataMap, redis: deps.redis, logger: deps.logger });
   await app.register(dashboardPlugin, {
     prefix: DASHBOARD_PATH,
     apiKeys: deps.config.apiKeys,
-    queues: [deps.queues.erasure, deps.queues.maintenance],
+    queues: [deps.queues.erasure, deps.queues.maintenance, ...(deps.queues.export ? [deps.queues.export] : []), ...(deps.queues.mail ? [deps.queues.mail] : [])],
   });
   return app;
 }

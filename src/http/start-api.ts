@@ -70,7 +70,12 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
       if (producer.status !== "end") await producer.quit().catch(() => producer.disconnect());
     });
     const queueOptions = { connection: producer, prefix: config.queuePrefix };
-    const queues = { erasure: new Queue(QUEUES.erasure, queueOptions), maintenance: new Queue(QUEUES.maintenance, queueOptions) };
+    const queues = {
+      erasure: new Queue(QUEUES.erasure, queueOptions),
+      maintenance: new Queue(QUEUES.maintenance, queueOptions),
+      export: new Queue(QUEUES.export, queueOptions),
+      mail: new Queue(QUEUES.mail, queueOptions),
+    };
     for (const q of Object.values(queues)) {
       q.on("error", (err: Error) => logger.warn({ err, queue: q.name }, "queue error"));
       opened.unshift(() => q.close());

@@ -4,6 +4,12 @@ export const QUEUES = {
   erasure: "erasure",
   /** Housekeeping: the reconciler. */
   maintenance: "maintenance",
+  /** Access/portability exports: one `build-export` job per request. */
+  export: "export",
+  /** Subject mail, one job per message, rate-limited to the SMTP quota. */
+  mail: "mail",
+  /** Retention sweeps: one `retention-sweep` job per run, scheduled per policy. */
+  retention: "retention",
 } as const;
 
 /** A queue name of {@link QUEUES}. */
@@ -12,4 +18,14 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 /** Deterministic job id of a request's job (BullMQ refuses `:` in custom ids). */
 export function requestJobId(requestId: string): string {
   return `erasure-${requestId}`;
+}
+
+/** Deterministic job id of an export request's build job. */
+export function exportJobId(requestId: string): string {
+  return `export-${requestId}`;
+}
+
+/** Deterministic job id of one message: `mail-<kind>-<id>` (e.g. `mail-export-<exportId>`). */
+export function mailJobId(kind: string, id: string): string {
+  return `mail-${kind}-${id}`;
 }

@@ -5,6 +5,8 @@ import { subjectHash } from "../crypto";
 import type { DataMap } from "../datamap/schema";
 import { RequestStepEntity } from "../db/entities/request-step";
 import { SubjectRequestEntity, type SubjectRequest } from "../db/entities/subject-request";
+import { enqueueBuildExport } from "../exports/enqueue";
+import { getExportView } from "../exports/export-view";
 import type { Logger } from "../logger";
 import { requestJobId } from "../queues/names";
 import type { RequestType } from "../types";
@@ -29,6 +31,8 @@ export interface RequestContext {
   config: Config;
   dataMap: DataMap;
   erasureQueue: Queue;
+  /** Where export requests go (`build-export`); without it they wait for the reconciler. */
+  exportQueue?: Queue;
   logger: Logger;
 }
 
@@ -78,6 +82,7 @@ export async function enqueueRequest(queue: Queue, config: Config, requestId: st
  */
 export async function submitRequest(ctx: RequestContext, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
   const ref = subjectRefOf(ctx.dataMap, input.subject);
+  if (input.type === "export" && input.dryRun) throw new RequestInputError("dryRun", "a preview exists for erasure requests only");
   const receivedAt = new Date();
   const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value);
   // One statement: the request row and its audit entry commit together.
@@ -108,7 +113,12 @@ export async function submitRequest(ctx: RequestContext, input: SubmitInput): Pr
     return { request: existing, created: false };
   }
   try {
-    await enqueueRequest(ctx.erasureQueue, ctx.config, row.id);
+    if (input.type === "export") {
+      if (!ctx.exportQueue) throw new Error("no export queue");
+      await enqueueBuildExport(ctx.exportQueue, ctx.config, row.id);
+    } else {
+      await enqueueRequest(ctx.erasureQueue, ctx.config, row.id);
+    }
   } catch (err) {
     ctx.logger.warn({ requestId: row.id, err }, "enqueue failed; the reconciler will enqueue the request");
   }
@@ -132,6 +142,7 @@ interface RequestRow {
   error_code: string | null;
   error_message: string | null;
   result: SubjectRequest["result"];
+  hold_id: string | null;
   updated_at: Date;
 }
 
@@ -152,6 +163,7 @@ function fromRow(r: RequestRow): SubjectRequest {
     errorCode: r.error_code,
     errorMessage: r.error_message,
     result: r.result,
+    holdId: r.hold_id,
     updatedAt: r.updated_at,
   };
 }
@@ -162,5 +174,5 @@ export async function getRequestView(ds: DataSource, id: string): Promise<Reques
   const request = await ds.getRepository(SubjectRequestEntity).findOneBy({ id });
   if (!request) return null;
   const steps = await ds.getRepository(RequestStepEntity).find({ where: { requestId: id }, order: { id: "ASC" } });
-  return toRequestView(request, steps);
+  return toRequestView(request, steps, request.type === "export" ? await getExportView(ds, id) : null);
 }

@@ -1,5 +1,6 @@
 import type { RequestStep } from "../db/entities/request-step";
 import type { SubjectRequest } from "../db/entities/subject-request";
+import type { ExportView } from "../exports/export-view";
 import type { RequestStatus, RequestType, StepAction } from "../types";
 
 /** The public shape of a request (`GET /v1/requests/:id`, `lethe status`). No personal data. */
@@ -13,10 +14,12 @@ export interface RequestView {
   completedAt: string | null;
   steps: Array<{ store: string; table: string; action: StepAction; rows: number; ground?: string }>;
   error: { code: string; message: string } | null;
+  /** An export request's zip and mail (null until it is built); absent for other types. */
+  export?: ExportView | null;
 }
 
 /** Builds a {@link RequestView}; a preview shows its planned counts as steps. */
-export function toRequestView(r: SubjectRequest, steps: RequestStep[]): RequestView {
+export function toRequestView(r: SubjectRequest, steps: RequestStep[], exportView: ExportView | null = null): RequestView {
   const source = steps.length > 0 || !r.result ? steps : r.result.steps;
   return {
     id: r.id,
@@ -34,5 +37,6 @@ export function toRequestView(r: SubjectRequest, steps: RequestStep[]): RequestV
       ...(s.ground ? { ground: s.ground } : {}),
     })),
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? "" } : null,
+    ...(r.type === "export" ? { export: exportView } : {}),
   };
 }

@@ -1,6 +1,9 @@
-import { Queue, Worker } from "bullmq";
+import { FlowProducer, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import * as eraseRequest from "../../jobs/erase-request";
+import * as eraseStore from "../../jobs/erase-store";
+import * as finalizeErasure from "../../jobs/finalize-erasure";
+import * as purgeExportsJob from "../../jobs/purge-exports";
 import * as reconcileJob from "../../jobs/reconcile";
 import * as sealAuditJob from "../../jobs/seal-audit";
 import type { Config } from "../config";
@@ -8,11 +11,14 @@ import { assertDataMapReady } from "../datamap/check";
 import { loadDataMap } from "../datamap/load";
 import type { DataMap } from "../datamap/schema";
 import { assertMigrated, createDataSource } from "../db/data-source";
-import type { ErasureRuntime } from "../erasure/run-request";
+import type { ErasureRuntime } from "../erasure/runtime";
 import { createLogger, type Logger } from "../logger";
 import { StorePools } from "../pg/store-pools";
 import { createRedis } from "../queues/connection";
 import { QUEUES } from "../queues/names";
+import { StoreSet } from "../stores/registry";
+import { startExportWorkers } from "./export-workers";
+import { startRetentionWorker } from "./retention-worker";
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -44,7 +50,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   await ds.initialize();
   const connections: Redis[] = [];
   const workers: Worker[] = [];
-  const queues: Queue[] = [];
+  const queues: Array<{ close(): Promise<void> }> = [];
   let timer: NodeJS.Timeout | undefined;
   const stores = options.dataMap ? new StorePools(options.dataMap, config.workerConcurrency + 2) : undefined;
   let pools = stores;
@@ -64,32 +70,62 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     const dataMap = options.dataMap ?? loadDataMap(config.dataMapPath);
     if (!options.dataMap) await assertDataMapReady(dataMap, config.dataMapPath);
     pools = stores ?? new StorePools(dataMap, config.workerConcurrency + 2);
-    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, logger };
     const connection = createRedis(config.redisUrl, "worker");
     connections.push(connection);
+    // Each Worker gets its own connection; BullMQ does not close a connection it was given, so close() does.
+    const workerConnection = (): Redis => {
+      const c = createRedis(config.redisUrl, "worker");
+      connections.push(c);
+      return c;
+    };
     const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
     const maintenanceQueue = new Queue(QUEUES.maintenance, { connection, prefix: config.queuePrefix });
     queues.push(erasureQueue, maintenanceQueue);
+    const flows = new FlowProducer({ connection, prefix: config.queuePrefix });
+    queues.push(flows);
+    const storeSet = new StoreSet({ dataMap, config, pools, logger, ds });
+    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, storeSet, flows, erasureQueue, logger };
     const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
+    const exportSide = startExportWorkers(
+      { ds, config, dataMap, pools, logger },
+      { runExport: wanted.has("export"), runMail: wanted.has("mail"), lockDuration: options.lockDuration ?? config.lockDurationMs },
+    );
+    workers.push(...exportSide.workers);
+    queues.push(exportSide);
 
     if (wanted.has("erasure")) {
-      const w = new Worker(QUEUES.erasure, (job) => eraseRequest.processEraseRequest(runtime, job, logger), {
-        connection: createRedis(config.redisUrl, "worker"),
+      const w = new Worker(QUEUES.erasure, (job, token) => {
+        switch (job.name) {
+          case eraseStore.NAME:
+            return eraseStore.processEraseStore(runtime, job, token, logger);
+          case finalizeErasure.NAME:
+            return finalizeErasure.processFinalizeErasure(runtime, job, logger);
+          default:
+            return eraseRequest.processEraseRequest(runtime, job, logger);
+        }
+      }, {
+        connection: workerConnection(),
         prefix: config.queuePrefix,
         concurrency: config.workerConcurrency,
         ...(options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {}),
       });
       workers.push(w);
     }
+    if (wanted.has("retention")) {
+      const retention = await startRetentionWorker({ ds, config, dataMap, stores: pools, logger }, { lockDuration: options.lockDuration ?? config.lockDurationMs });
+      workers.push(retention.worker);
+      queues.push(retention);
+    }
     if (wanted.has("maintenance")) {
-      const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger });
+      const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger, exportQueue: exportSide.exportQueue, mailQueue: exportSide.mailQueue });
       const handlers: Record<string, () => Promise<unknown>> = {
         [reconcileJob.NAME]: reconcile,
         [sealAuditJob.NAME]: () => sealAuditJob.sealAudit(ds),
+        [purgeExportsJob.NAME]: () => purgeExportsJob.processPurgeExports(ds, config.exportDir, logger),
       };
       workers.push(
         new Worker(QUEUES.maintenance, async (job) => handlers[job.name]?.(), {
-          connection: createRedis(config.redisUrl, "worker"),
+          connection: workerConnection(),
           prefix: config.queuePrefix,
           concurrency: 1,
         }),
@@ -99,6 +135,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         Promise.all([
           maintenanceQueue.upsertJobScheduler(reconcileJob.NAME, { every: config.reconcileEveryMs }, { name: reconcileJob.NAME, data: {}, opts }),
           maintenanceQueue.upsertJobScheduler(sealAuditJob.NAME, { every: config.auditSealEveryMs }, { name: sealAuditJob.NAME, data: {}, opts }),
+          maintenanceQueue.upsertJobScheduler(purgeExportsJob.NAME, { every: config.exportPurgeEveryMs }, { name: purgeExportsJob.NAME, data: {}, opts }),
         ]);
       await schedule();
       await reconcile();

@@ -176,12 +176,12 @@ describe("lethe init", () => {
   it("writes the URL as given, or ${VAR} with --url-env", async () => {
     const plain = join(tmp, "plain.json");
     expect(await runInit({ ...base(), out: plain })).toMatch(/^wrote .*plain\.json: 9 tables, 0 ignored, 33 columns to decide/);
-    expect((JSON.parse(readFileSync(plain, "utf8")) as DataMapInput).stores.main!.url).toBe(db.url);
+    expect((JSON.parse(readFileSync(plain, "utf8")) as { stores: Record<string, { url: string }> }).stores.main!.url).toBe(db.url);
     const viaEnv = join(tmp, "env.json");
     await runInit({ ...base(), out: viaEnv, urlEnv: "CHINOOK_DATABASE_URL" });
     const text = readFileSync(viaEnv, "utf8");
     expect(text).not.toContain(db.url);
-    expect((JSON.parse(text) as DataMapInput).stores.main!.url).toBe("${CHINOOK_DATABASE_URL}");
+    expect((JSON.parse(text) as { stores: Record<string, { url: string }> }).stores.main!.url).toBe("${CHINOOK_DATABASE_URL}");
   });
 
   it("refuses to overwrite an existing file unless --force", async () => {

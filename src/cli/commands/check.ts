@@ -22,7 +22,9 @@ export async function runCheck(mapPath: string, out: NodeJS.WritableStream = pro
       err.write(`${problems.length} problem${problems.length === 1 ? "" : "s"}; the data map is not ready\n`);
       return 1;
     }
-    const stores = Object.entries(map.stores).map(([name, s]) => `${name}: ${Object.keys(s.tables).length} tables, ${Object.keys(s.ignore).length} ignored`);
+    const stores = Object.entries(map.stores).map(([name, s]) =>
+      s.kind === "postgres" ? `${name}: ${Object.keys(s.tables).length} tables, ${Object.keys(s.ignore).length} ignored` : `${name}: ${s.kind}`,
+    );
     out.write(`${file}: OK (${stores.join("; ")})\n`);
     return 0;
   } catch (e) {

@@ -5,6 +5,7 @@ import { register as registerInit } from "./init";
 import { register as registerMigrate } from "./migrate";
 import { register as registerRequest } from "./request";
 import { register as registerStatus } from "./status";
+import { register as registerSweep } from "./sweep";
 import { register as registerWorker } from "./worker";
 
 /**
@@ -18,5 +19,6 @@ export function registerCommands(program: Command): void {
   registerMigrate(program);
   registerRequest(program);
   registerStatus(program);
+  registerSweep(program);
   registerWorker(program);
 }

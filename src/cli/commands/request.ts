@@ -7,6 +7,7 @@ import { createRedis } from "../../queues/connection";
 import { QUEUES } from "../../queues/names";
 import { getRequestView, submitRequest } from "../../requests/service";
 import { configOrExit } from "../config-or-exit";
+import { registerExportRequest } from "./request-export";
 
 /** Statuses after which a request changes no more. */
 const FINAL = new Set(["completed", "failed"]);
@@ -14,6 +15,7 @@ const FINAL = new Set(["completed", "failed"]);
 /** `lethe request erasure --subject <id>`: records and enqueues a request, optionally waits for it. */
 export function register(program: Command): void {
   const request = program.command("request").description("make a data-subject request");
+  registerExportRequest(request);
   request
     .command("erasure")
     .description("erase a subject from every store of the data map")

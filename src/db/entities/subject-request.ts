@@ -25,6 +25,8 @@ export interface SubjectRequest {
   errorMessage: string | null;
   /** Preview counts or the receipt's counts; never personal values. */
   result: { steps: StepCount[]; subjectFound: boolean } | null;
+  /** The legal hold this request waits for (status `held`). */
+  holdId: string | null;
   updatedAt: Date;
 }
 
@@ -49,6 +51,7 @@ export const SubjectRequestEntity = new EntitySchema<SubjectRequest>({
     errorCode: { type: "text", name: "error_code", nullable: true },
     errorMessage: { type: "text", name: "error_message", nullable: true },
     result: { type: "jsonb", nullable: true },
+    holdId: { type: "uuid", name: "hold_id", nullable: true },
     updatedAt: { type: "timestamptz", name: "updated_at", updateDate: true },
   },
 });

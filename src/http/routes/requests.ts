@@ -13,7 +13,7 @@ import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem
 import { parseOrProblem } from "../validation";
 
 /** Request types the API accepts; adding one is one line here. */
-export const ACCEPTED_REQUEST_TYPES = ["erasure"] as const;
+export const ACCEPTED_REQUEST_TYPES = ["erasure", "export"] as const;
 
 /** Longest subject value accepted (an email address is at most 320 characters). */
 export const MAX_SUBJECT_VALUE = 320;
@@ -50,6 +50,8 @@ export interface RequestRoutesOptions {
   config: Config;
   dataMap: DataMap;
   erasureQueue: Queue;
+  /** Where export requests go; without it they wait for the reconciler. */
+  exportQueue?: Queue;
   logger: Logger;
 }
 
@@ -83,7 +85,7 @@ export const requestRoutes: FastifyPluginAsync<RequestRoutesOptions> = async (ap
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
     const ref = subjectRefOf(opts.dataMap, body.subject);
     const { request: stored, created } = await submitRequest(
-      { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, erasureQueue: opts.erasureQueue, logger: opts.logger },
+      { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, erasureQueue: opts.erasureQueue, ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}), logger: opts.logger },
       { type: body.type, subject: body.subject, dryRun: body.dryRun, idempotencyKey, requestedBy: request.apiKeyName ?? "unknown" },
     );
     if (!created) {

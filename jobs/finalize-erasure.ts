@@ -1,0 +1,28 @@
+import type { Job } from "bullmq";
+import { z } from "zod";
+import { finalizeErasure } from "../src/erasure/flow";
+import { markRequestFailed } from "../src/erasure/finish-request";
+import type { ErasureRuntime } from "../src/erasure/runtime";
+import type { Logger } from "../src/logger";
+import { parsePayload } from "./erase-request";
+import { isLastAttempt } from "./job-failure";
+
+/** Job name: the parent of a request's flow — verifies every store, then completes the request. */
+export const NAME = "finalize-erasure";
+
+/** Payload: the request id only. */
+export const PAYLOAD = z.object({ requestId: z.uuid() }).strict();
+
+/** Processes one attempt; on the last one the request is marked failed. */
+export async function processFinalizeErasure(rt: ErasureRuntime, job: Job, logger: Logger): Promise<{ state: string; rows: number }> {
+  const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
+  const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
+  try {
+    return await finalizeErasure(rt, requestId, log);
+  } catch (err) {
+    const last = isLastAttempt(job, err);
+    log.warn({ err, requestId, last }, last ? "finalizing failed" : "finalizing attempt failed; will retry");
+    if (last) await markRequestFailed(rt.ds, requestId, err);
+    throw err;
+  }
+}

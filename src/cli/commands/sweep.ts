@@ -1,0 +1,55 @@
+import { Queue } from "bullmq";
+import type { Command } from "commander";
+import { loadDataMap } from "../../datamap/load";
+import { assertMigrated, createDataSource } from "../../db/data-source";
+import { createLogger } from "../../logger";
+import { createRedis } from "../../queues/connection";
+import { QUEUES } from "../../queues/names";
+import { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } from "../../retention/runs";
+import { configOrExit } from "../config-or-exit";
+
+/** Run statuses after which a run changes no more. */
+const FINAL = new Set(["completed", "failed"]);
+
+/** `lethe sweep <policy> [--dry-run] [--wait]`: starts a run of a retention policy now, optionally waits for it. */
+export function register(program: Command): void {
+  program
+    .command("sweep")
+    .description("run a retention policy now (a worker executes it); prints the run")
+    .argument("<policy>", "name of a retention policy of the data map")
+    .option("--dry-run", "count what the run would change; change nothing", false)
+    .option("--wait", "wait until the run completes or fails, then print it", false)
+    .option("--timeout <seconds>", "give up waiting after this long", "3600")
+    .action(async (policy: string, opts: { dryRun: boolean; wait: boolean; timeout: string }) => {
+      const config = configOrExit();
+      const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
+      await ds.initialize();
+      const connection = createRedis(config.redisUrl, "worker");
+      const queue = new Queue(QUEUES.retention, { connection, prefix: config.queuePrefix });
+      const logger = createLogger(config.logLevel);
+      try {
+        await assertMigrated(ds);
+        const dataMap = loadDataMap(config.dataMapPath);
+        let view = await triggerRun(
+          { ds, config, dataMap, queue, onEnqueueError: (err) => logger.warn({ err }, "enqueue failed; a worker's reconciler will enqueue the run") },
+          policy,
+          { dryRun: opts.dryRun, requestedBy: "cli" },
+        );
+        const deadline = Date.now() + Number(opts.timeout) * 1000;
+        while (opts.wait && !FINAL.has(view.status) && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          view = (await getRunView(ds, view.id)) ?? view;
+        }
+        process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
+        if (opts.wait && view.status !== "completed") process.exitCode = 1;
+      } catch (err) {
+        if (!(err instanceof UnknownPolicyError || err instanceof RunInProgressError)) throw err;
+        process.stderr.write(`lethe sweep: ${err.message}\n`);
+        process.exitCode = 1;
+      } finally {
+        await queue.close();
+        await connection.quit();
+        await ds.destroy();
+      }
+    });
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * What the data map says about the processing itself (Art. 13–15, Art. 30), beyond where the data
+ * lives: the controller, purposes, recipients and sources. The export's info sheet (`index.html`)
+ * and the processing register are generated from it, so it is written once.
+ */
+
+/** The controller and the contacts a subject may use (Art. 15(1), Art. 37). */
+export const CONTROLLER_SCHEMA = z
+  .object({
+    /** Legal name of the controller. */
+    name: z.string().min(1),
+    /** How a subject reaches the controller (address, email or web form). */
+    contact: z.string().min(1),
+    /** Contact of the data protection officer, when one is designated. */
+    dpo: z.string().min(1).optional(),
+    /** The supervisory authority a subject may complain to (Art. 77). */
+    supervisoryAuthority: z.string().min(1).optional(),
+  })
+  .strict();
+/** A controller declaration. */
+export type ControllerSpec = z.infer<typeof CONTROLLER_SCHEMA>;
+
+/** One purpose of the processing (Art. 15(1)(a)) and its legal basis (Art. 6). */
+export const PURPOSE_SCHEMA = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().min(1).optional(),
+    /** E.g. "contract (Art. 6(1)(b))". */
+    legalBasis: z.string().min(1).optional(),
+  })
+  .strict();
+/** A purpose declaration. */
+export type PurposeSpec = z.infer<typeof PURPOSE_SCHEMA>;
+
+/** A recipient or category of recipients (Art. 15(1)(c)); `thirdCountry` flags a transfer outside the EEA. */
+export const RECIPIENT_SCHEMA = z
+  .object({
+    name: z.string().min(1),
+    purpose: z.string().min(1),
+    /** Country outside the EEA the data goes to, e.g. "United States". */
+    thirdCountry: z.string().min(1).optional(),
+    /** Safeguards of that transfer (Art. 46), e.g. "standard contractual clauses". */
+    safeguards: z.string().min(1).optional(),
+  })
+  .strict();
+/** A recipient declaration. */
+export type RecipientSpec = z.infer<typeof RECIPIENT_SCHEMA>;
+
+/** The top-level transparency keys of the data map, all optional (additive to version 1). */
+export const TRANSPARENCY_KEYS = {
+  controller: CONTROLLER_SCHEMA.optional(),
+  /** Purposes of the processing. (Default: none declared; per-table `purpose` still applies) */
+  purposes: z.array(PURPOSE_SCHEMA).default([]),
+  /** Who the data is disclosed to. (Default: none) */
+  recipients: z.array(RECIPIENT_SCHEMA).default([]),
+  /** Where data not collected from the subject comes from (Art. 15(1)(g)). (Default: none) */
+  sources: z.array(z.string().min(1)).default([]),
+  /** Automated decision-making, including profiling (Art. 15(1)(h)); absent means none. */
+  automatedDecisions: z.string().min(1).optional(),
+};

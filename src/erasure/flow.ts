@@ -1,0 +1,184 @@
+import type { FlowJob } from "bullmq";
+import { ERROR_CODES, PermanentError } from "../errors";
+import { activeHold, identityHashes } from "../holds/holds";
+import type { Logger } from "../logger";
+import { QUEUES } from "../queues/names";
+import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import type { StoreRunContext } from "../stores/store-adapter";
+import type { StepCount } from "../types";
+import { finishRequest } from "./finish-request";
+import { resolveSubject, type SubjectSnapshot } from "./postgres-erasure";
+import { isPermanentSqlState, publicError } from "./public-error";
+import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type LoadedRequest } from "./request-record";
+import type { ErasureRuntime } from "./runtime";
+import { buildStorePlan } from "./store-plan";
+
+/** Job id of the finalizing parent of a request's flow. */
+export function finalizeJobId(requestId: string): string {
+  return `erasure-${requestId}-finalize`;
+}
+
+/** Job id of one store's child (deterministic, so re-adding the flow is idempotent). */
+export function storeJobId(requestId: string, store: string): string {
+  return `erasure-${requestId}-${store}`;
+}
+
+/** What the entry job did. */
+export type StartOutcome =
+  | { state: "flow"; stores: number }
+  | { state: "completed"; subjectFound: boolean; rows: number }
+  | { state: "held" }
+  | { state: "skipped" };
+
+/** What one store's job did. */
+export type StoreOutcome = { state: "done"; rows: number } | { state: "pending"; checkAgainInMs: number } | { state: "skipped" };
+
+/** Turns a driver error that no retry can fix into a permanent one (message without personal data). */
+export function asPermanentIfHopeless(err: unknown, store?: string): unknown {
+  if (err instanceof PermanentError || !isPermanentSqlState(err)) return err;
+  const e = publicError(err, store);
+  return new PermanentError(e.code, e.message, { cause: err });
+}
+
+function snapshotOf(sealed: SealedIdentities): SubjectSnapshot | null {
+  return sealed.identities && sealed.seed ? { identities: sealed.identities, seed: sealed.seed } : null;
+}
+
+/**
+ * Resolves the subject in the subject store and seals the snapshot on the request row, the first
+ * time only; later attempts reuse it (the subject row may be gone by then). Marks it running.
+ */
+async function snapshotOnce(rt: ErasureRuntime, request: LoadedRequest, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
+  const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
+  const existing = snapshotOf(sealed);
+  if (existing) {
+    if (request.status !== "running") await rt.ds.query(`${running} WHERE id = $1`, [request.id]);
+    return existing;
+  }
+  const store = rt.dataMap.subject.store;
+  let snapshot: SubjectSnapshot | null;
+  try {
+    const plan = buildStorePlan(rt.dataMap, store, await rt.stores.schema(store));
+    snapshot = await resolveSubject(rt.stores.pool(store), plan, rt.dataMap, sealed.ref);
+  } catch (err) {
+    throw asPermanentIfHopeless(err, store);
+  }
+  const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
+  await rt.ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1`, [request.id, resealed]);
+  return snapshot;
+}
+
+function contextOf(rt: ErasureRuntime, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
+  return { requestId, store, snapshot, logger: log.child({ store }) };
+}
+
+/**
+ * The entry job: snapshot the subject, wait for a legal hold, preview (dry run), or add the
+ * flow — one child per store not yet done, a parent that verifies and finalizes.
+ */
+export async function startErasure(rt: ErasureRuntime, requestId: string, log: Logger): Promise<StartOutcome> {
+  const request = await loadRequest(rt.ds, requestId);
+  if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
+  if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
+  const sealed = openIdentities(rt.config.encryptionKey, request.identities);
+  const snapshot = await snapshotOnce(rt, request, sealed);
+  if (!snapshot) {
+    log.info({ requestId }, "subject not found; nothing to erase");
+    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false);
+    return { state: "completed", subjectFound: false, rows: 0 };
+  }
+  const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }));
+  const hold = request.dryRun ? null : await activeHold(rt.ds, hashes);
+  if (hold) {
+    await rt.ds.query(`UPDATE lethe.subject_request SET status = 'held', hold_id = $2, updated_at = now() WHERE id = $1 AND status <> 'completed'`, [requestId, hold.id]);
+    log.info({ requestId, holdId: hold.id }, "subject under legal hold; request waits");
+    return { state: "held" };
+  }
+  if (request.dryRun) {
+    const steps: StepCount[] = [];
+    for (const store of rt.storeSet.names()) {
+      try {
+        steps.push(...(await rt.storeSet.get(store).preview(contextOf(rt, requestId, store, snapshot, log))));
+      } catch (err) {
+        throw asPermanentIfHopeless(err, store);
+      }
+    }
+    await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
+    return { state: "completed", subjectFound: true, rows: 0 };
+  }
+  const common = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 }, backoff: { type: "exponential", delay: rt.config.backoffMs } };
+  const children: FlowJob[] = rt.storeSet.names().map((store) => ({
+    name: "erase-store",
+    queueName: QUEUES.erasure,
+    data: { requestId, store },
+    opts: { ...common, jobId: storeJobId(requestId, store), attempts: rt.config.jobAttempts, failParentOnFailure: true },
+  }));
+  await rt.flows.add({
+    name: "finalize-erasure",
+    queueName: QUEUES.erasure,
+    data: { requestId },
+    opts: { ...common, jobId: finalizeJobId(requestId), attempts: rt.config.jobAttempts },
+    children,
+  });
+  return { state: "flow", stores: children.length };
+}
+
+/** One store's erasure: resumable, idempotent, recorded. */
+export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store: string, log: Logger): Promise<StoreOutcome> {
+  const request = await loadRequest(rt.ds, requestId);
+  if (isFinal(request.status)) return { state: "skipped" };
+  const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
+  if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot; its entry job must run first");
+  const adapter = rt.storeSet.get(store);
+  const prior = request.stores.find((s) => s.store === store);
+  if (prior?.status === "done") return { state: "done", rows: 0 };
+  try {
+    if (prior?.status === "prepared" && prior.xid && adapter.transactionStatus) {
+      const status = await adapter.transactionStatus(prior.xid);
+      if (status === "in progress") throw new Error(`store "${store}": the previous attempt's transaction is still open`);
+      if (status === "committed") {
+        log.info({ requestId, store }, "previous attempt committed; recording it");
+        await markStoreDone(rt.ds, requestId, store);
+        return { state: "done", rows: 0 };
+      }
+    }
+    let prepared = false;
+    const outcome = await adapter.erase(contextOf(rt, requestId, store, snapshot, log), async (steps, xid) => {
+      await recordStore(rt.ds, requestId, store, steps, "prepared", xid ?? null);
+      prepared = true;
+    });
+    if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
+    if (prepared) await markStoreDone(rt.ds, requestId, store);
+    else await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
+    return { state: "done", rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0) };
+  } catch (err) {
+    throw asPermanentIfHopeless(err, store);
+  }
+}
+
+/**
+ * The parent: every store is done; re-locate the subject in every store and require that nothing
+ * identifying remains (kept rows masked as declared), then complete the request.
+ */
+export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log: Logger): Promise<{ state: "completed" | "skipped"; rows: number }> {
+  const request = await loadRequest(rt.ds, requestId);
+  if (isFinal(request.status)) return { state: "skipped", rows: 0 };
+  const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
+  if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot");
+  const unfinished = rt.storeSet.names().filter((s) => request.stores.find((r) => r.store === s)?.status !== "done");
+  if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
+  const leftovers: string[] = [];
+  for (const store of rt.storeSet.names()) {
+    try {
+      leftovers.push(...(await rt.storeSet.get(store).verify(contextOf(rt, requestId, store, snapshot, log))));
+    } catch (err) {
+      throw asPermanentIfHopeless(err, store);
+    }
+  }
+  if (leftovers.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
+  const steps = await recordedSteps(rt.ds, requestId);
+  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
+  const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
+  log.info({ requestId, stores: rt.storeSet.names().length, rows }, "erasure completed");
+  return { state: "completed", rows };
+}

@@ -1,0 +1,185 @@
+import type { DataMap } from "../datamap/schema";
+import { escapeHtml } from "../html-escape";
+import type { ManifestEntry } from "./store-exporter";
+
+/**
+ * The human-readable info sheet (`index.html`) of an export: what Art. 15(1)–(2) GDPR tells the
+ * subject, generated from the data map so it is never written by hand twice. Self-contained (no
+ * scripts, no external resources), links point at the entries next to it in the zip.
+ */
+
+/** What the sheet is generated from. */
+export interface InfoSheetInput {
+  dataMap: DataMap;
+  requestId: string;
+  generatedAt: Date;
+  /** The data entries already in the archive. */
+  entries: ManifestEntry[];
+}
+
+const CATEGORY_LABELS: Record<string, string> = {
+  identity: "Identity (e.g. names)",
+  contact: "Contact details (e.g. email, phone)",
+  location: "Location (e.g. postal address)",
+  financial: "Financial (e.g. invoices, payments)",
+  online: "Online identifiers (e.g. IP addresses, device ids)",
+  demographic: "Demographic (e.g. date of birth)",
+  content: "Content you created (e.g. messages, reviews)",
+  health: "Health data (a special category, Art. 9 GDPR)",
+  other: "Other",
+};
+
+const UNITS: Array<[string, string]> = [
+  ["Y", "year"],
+  ["M", "month"],
+  ["W", "week"],
+  ["D", "day"],
+];
+
+/** `P10Y` → "10 years", `P1Y6M` → "1 year, 6 months"; anything else is returned as written. */
+export function describeDuration(iso: string): string {
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$/.exec(iso);
+  if (!m || iso === "P") return iso;
+  const parts: string[] = [];
+  UNITS.forEach(([, unit], i) => {
+    const n = m[i + 1];
+    if (n !== undefined) parts.push(`${Number(n)} ${unit}${Number(n) === 1 ? "" : "s"}`);
+  });
+  return parts.join(", ");
+}
+
+const esc = escapeHtml;
+const list = (items: string[]): string => (items.length === 0 ? "" : `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`);
+
+interface TableRow {
+  store: string;
+  table: string;
+  purpose: string | undefined;
+  categories: Map<string, string[]>;
+  retention: string;
+  rows: number;
+  files: ManifestEntry[];
+}
+
+function tableRows(input: InfoSheetInput): TableRow[] {
+  const out: TableRow[] = [];
+  for (const [store, spec] of Object.entries(input.dataMap.stores)) {
+    if (spec.kind !== "postgres") continue;
+    for (const [table, t] of Object.entries(spec.tables)) {
+      const categories = new Map<string, string[]>();
+      for (const [column, field] of Object.entries(t.fields)) {
+        if (!("category" in field)) continue;
+        categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
+      }
+      const files = input.entries.filter((e) => e.store === store && e.table === table);
+      const policies = input.dataMap.retention
+        .filter((p) => p.store === store && p.table === table)
+        .map((p) => `${p.action === "delete" ? "deleted" : "anonymized"} ${describeDuration(p.age.olderThan)} after ${p.age.column.replace(/_/g, " ")}`);
+      const retention = t.retention
+        ? `${describeDuration(t.retention)}${t.action === "keep" && t.ground ? ` (${t.ground})` : ""}`
+        : policies.length > 0
+          ? policies.join("; ")
+          : t.action === "keep" && t.ground
+            ? `kept as required by: ${t.ground}`
+            : "as long as the purpose requires; erased when you ask us to, unless the law requires us to keep it";
+      out.push({ store, table, purpose: t.purpose, categories, retention, rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0, files });
+    }
+  }
+  return out;
+}
+
+/** Renders `index.html`. Every value from the data map is escaped. */
+export function renderInfoSheet(input: InfoSheetInput): string {
+  const map = input.dataMap;
+  const tables = tableRows(input);
+  const controller = map.controller;
+  const purposes = [
+    ...map.purposes.map((p) => `<strong>${esc(p.name)}</strong>${p.description ? `: ${esc(p.description)}` : ""}${p.legalBasis ? ` <em>(legal basis: ${esc(p.legalBasis)})</em>` : ""}`),
+    ...[...new Set(tables.map((t) => t.purpose).filter((p): p is string => !!p))]
+      .filter((p) => !map.purposes.some((d) => d.name === p))
+      .map((p) => esc(p)),
+  ];
+  const allCategories = new Set(tables.flatMap((t) => [...t.categories.keys()]));
+  const recipients = map.recipients.map(
+    (r) =>
+      `<tr><td>${esc(r.name)}</td><td>${esc(r.purpose)}</td><td>${r.thirdCountry ? `<strong class="flag">Yes: ${esc(r.thirdCountry)}</strong>${r.safeguards ? `<br>safeguards: ${esc(r.safeguards)}` : ""}` : "No"}</td></tr>`,
+  );
+  const dataRows = tables.map((t) => {
+    const cats = [...t.categories.entries()].map(([c, cols]) => `${esc(CATEGORY_LABELS[c] ?? c)} <span class="cols">(${cols.map(esc).join(", ")})</span>`);
+    const links = t.files.map((f) => `<a href="${esc(f.path)}">${esc(f.path.slice(f.path.lastIndexOf(".") + 1).toUpperCase())}</a>`).join(" · ");
+    return `<tr><td><code>${esc(t.store)}.${esc(t.table)}</code></td><td>${t.rows}</td><td>${t.purpose ? esc(t.purpose) : "—"}</td><td>${cats.length ? cats.join("<br>") : "—"}</td><td>${esc(t.retention)}</td><td>${links}</td></tr>`;
+  });
+  const otherEntries = input.entries.filter((e) => e.table === undefined && e.store !== undefined).map((e) => `<li><a href="${esc(e.path)}">${esc(e.path)}</a></li>`);
+  const authority = controller?.supervisoryAuthority ? ` The competent authority is: ${esc(controller.supervisoryAuthority)}.` : "";
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Your personal data: copy and information</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.4rem;border-bottom:1px solid #eee}
+.cols{color:#666;font-size:.85em}.flag{color:#a40}.meta{color:#555}code{font-size:.9em}
+</style>
+</head>
+<body>
+<h1>Your personal data: copy and information</h1>
+<p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR), and the information below.</p>
+<p class="meta">Generated ${esc(input.generatedAt.toISOString())} · request <code>${esc(input.requestId)}</code> · checksums of every file are in <a href="manifest.json">manifest.json</a>.</p>
+
+<h2>Who is responsible</h2>
+${
+  controller
+    ? `<p><strong>${esc(controller.name)}</strong><br>Contact: ${esc(controller.contact)}${controller.dpo ? `<br>Data protection officer: ${esc(controller.dpo)}` : ""}</p>`
+    : "<p>Please use the contact details of the service that sent you this archive.</p>"
+}
+
+<h2>The data we hold about you</h2>
+<table>
+<thead><tr><th>Where</th><th>Records</th><th>Purpose</th><th>Categories of data</th><th>How long we keep it</th><th>Files</th></tr></thead>
+<tbody>
+${dataRows.join("\n")}
+</tbody>
+</table>
+${otherEntries.length ? `<p>Other files:</p><ul>${otherEntries.join("")}</ul>` : ""}
+
+<h2>Why we process it (purposes)</h2>
+${purposes.length ? list(purposes) : "<p>No purposes are declared.</p>"}
+
+<h2>Categories of personal data</h2>
+${allCategories.size ? list([...allCategories].map((c) => esc(CATEGORY_LABELS[c] ?? c))) : "<p>None declared.</p>"}
+
+<h2>Who receives it (recipients)</h2>
+${
+  recipients.length
+    ? `<table><thead><tr><th>Recipient</th><th>Purpose</th><th>Outside the EU/EEA?</th></tr></thead><tbody>${recipients.join("")}</tbody></table>`
+    : "<p>We do not disclose your data to other recipients.</p>"
+}
+
+<h2>How long we keep it</h2>
+<p>The period for each kind of data is shown in the table above.</p>
+
+<h2>Where the data comes from</h2>
+${map.sources.length ? `<p>Data not collected from you comes from:</p>${list(map.sources.map(esc))}` : "<p>We collected this data from you.</p>"}
+
+<h2>Automated decision-making</h2>
+<p>${map.automatedDecisions ? esc(map.automatedDecisions) : "We do not make decisions about you by automated means, including profiling, that have legal or similarly significant effects."}</p>
+
+<h2>Your rights</h2>
+<ul>
+<li><strong>Rectification</strong> (Art. 16): have inaccurate data corrected and incomplete data completed.</li>
+<li><strong>Erasure</strong> (Art. 17): have your data erased, unless the law requires us to keep it.</li>
+<li><strong>Restriction</strong> (Art. 18): have the processing of your data restricted.</li>
+<li><strong>Objection</strong> (Art. 21): object to processing based on legitimate interests, and at any time to direct marketing.</li>
+<li><strong>Portability</strong> (Art. 20): receive the data you gave us in a machine-readable form, as in this archive, or have it sent to another controller.</li>
+<li><strong>Withdrawing consent</strong> (Art. 7(3)): where processing is based on your consent, withdraw it at any time.</li>
+<li><strong>Complaint</strong> (Art. 77): lodge a complaint with a supervisory authority, in particular where you live or work.${authority}</li>
+</ul>
+${controller ? `<p>To exercise these rights, contact ${esc(controller.contact)}.</p>` : ""}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,31 @@
+import type { ManifestEntry } from "./store-exporter";
+
+/** Format identifier of `manifest.json`; bumped when its shape changes incompatibly. */
+export const MANIFEST_FORMAT = "lethe-export/1";
+
+/** `manifest.json`: every entry of the zip (except itself) with its size and SHA-256. */
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  exportId: string;
+  requestId: string;
+  /** ISO 8601. */
+  generatedAt: string;
+  generator: { name: "lethe"; version: string };
+  /** Records per store and table. */
+  totals: { entries: number; rows: number };
+  entries: ManifestEntry[];
+}
+
+/** Builds the manifest; `rows` counts each table once (its JSON file), not its CSV twin. */
+export function buildManifest(input: { exportId: string; requestId: string; generatedAt: Date; version: string; entries: ManifestEntry[] }): Manifest {
+  const rows = input.entries.filter((e) => e.contentType !== "text/csv").reduce((n, e) => n + (e.rows ?? 0), 0);
+  return {
+    format: MANIFEST_FORMAT,
+    exportId: input.exportId,
+    requestId: input.requestId,
+    generatedAt: input.generatedAt.toISOString(),
+    generator: { name: "lethe", version: input.version },
+    totals: { entries: input.entries.length, rows },
+    entries: input.entries,
+  };
+}

@@ -1,0 +1,45 @@
+import type { Queue } from "bullmq";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config";
+import { PermanentError } from "../errors";
+import { exportJobId, mailJobId } from "../queues/names";
+import { enqueueBuildExport, enqueueExportMail } from "./enqueue";
+import { failExportRequest } from "./fail-export";
+
+/** What one pass did. */
+export interface ExportReconcileOutcome {
+  checked: number;
+  enqueued: number;
+  failed: number;
+}
+
+/**
+ * Makes Redis agree with Postgres for export requests: an unfinished request whose job is gone
+ * gets it back — the mail job when its zip is ready, else the build job (which itself re-enqueues
+ * the mail of a ready zip) — and one whose job failed for good is failed visibly.
+ */
+export async function reconcileExports(deps: { ds: DataSource; config: Config; exportQueue: Queue; mailQueue: Queue; graceMs: number }): Promise<ExportReconcileOutcome> {
+  const rows = (await deps.ds.query(
+    `SELECT r.id, e.id AS export_id, e.status AS export_status
+       FROM lethe.subject_request r LEFT JOIN lethe.export e ON e.request_id = r.id
+      WHERE r.type = 'export' AND r.status IN ('queued', 'running') AND r.received_at < now() - ($1 || ' milliseconds')::interval
+      ORDER BY r.received_at LIMIT 10000`,
+    [String(deps.graceMs)],
+  )) as Array<{ id: string; export_id: string | null; export_status: string | null }>;
+  const outcome: ExportReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
+  for (const r of rows) {
+    const ready = r.export_status === "ready" && r.export_id !== null;
+    const job = ready ? await deps.mailQueue.getJob(mailJobId("export", r.export_id!)) : await deps.exportQueue.getJob(exportJobId(r.id));
+    if (!job) {
+      if (ready) await enqueueExportMail(deps.mailQueue, deps.config, r.export_id!);
+      else await enqueueBuildExport(deps.exportQueue, deps.config, r.id);
+      outcome.enqueued++;
+      continue;
+    }
+    if ((await job.getState()) === "failed") {
+      await failExportRequest(deps.ds, deps.config.exportDir, r.id, new PermanentError("job_failed", "the request's job failed; see the dashboard"));
+      outcome.failed++;
+    }
+  }
+  return outcome;
+}

@@ -1,0 +1,120 @@
+import { subjectHash } from "../crypto";
+import { ERROR_CODES, PermanentError } from "../errors";
+import type { Logger } from "../logger";
+import { deliverOnce } from "../mail/delivery";
+import { renderMail } from "../mail/templates";
+import { openIdentities } from "../requests/identities";
+import { downloadUrl, signExportToken } from "./link-token";
+import type { MailRuntime } from "./runtime";
+
+/** Placeholders the export templates may use. */
+export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "sizeMb", "requestId", "controllerName", "controllerContact"] as const;
+
+/** The identity a request's mail goes to: the data map's `email` identity. */
+export const RECIPIENT_IDENTITY = "email";
+
+/** The delivery key of an export's mail. */
+export function exportDeliveryKey(exportId: string): string {
+  return `export:${exportId}`;
+}
+
+/** What the job returns (ids only). */
+export type ExportMailOutcome = { status: "sent"; exportId: string; attempt: number; resent: boolean } | { status: "skipped"; exportId: string; reason: string };
+
+/** Anything that runs SQL: a DataSource or a QueryRunner. */
+interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+interface ExportRow {
+  id: string;
+  status: string;
+  request_id: string;
+  size_bytes: string | null;
+  expires_at: Date | null;
+  request_status: string;
+  identities: Buffer | null;
+  subject_hash: string;
+}
+
+/**
+ * Sends the download link of a ready export to the subject, once (see `mail/delivery`). The
+ * address comes from the request's sealed identity snapshot, never from the job. When the mail
+ * is out, one statement marks it sent, completes the request, wipes its identities and writes
+ * the audit entry.
+ */
+export async function sendExportMail(rt: MailRuntime, exportId: string, log: Logger): Promise<ExportMailOutcome> {
+  const rows = (await rt.ds.query(
+    `SELECT e.id, e.status, e.request_id, e.size_bytes::text AS size_bytes, e.expires_at, r.status AS request_status, r.identities, r.subject_hash
+       FROM lethe.export e JOIN lethe.subject_request r ON r.id = e.request_id WHERE e.id = $1`,
+    [exportId],
+  )) as ExportRow[];
+  const row = rows[0];
+  if (!row) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown export id");
+  if (row.request_status === "completed" || row.request_status === "failed") return { status: "skipped", exportId, reason: `request ${row.request_status}` };
+  if (row.status !== "ready" || !row.expires_at) throw new PermanentError("export_not_ready", `the export is ${row.status}`);
+  if (row.expires_at.getTime() <= Date.now()) throw new PermanentError("export_expired", "the download link expired before the mail could be sent");
+  if (!row.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
+
+  const sealed = openIdentities(rt.config.encryptionKey, row.identities);
+  const identities = sealed.identities ?? {};
+  const to = identities[RECIPIENT_IDENTITY];
+  if (!to) {
+    throw new PermanentError("no_recipient", `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`);
+  }
+  const controller = rt.dataMap.controller;
+  const mail = renderMail(rt.templates.export, {
+    link: downloadUrl(rt.config.publicUrl, row.id, signExportToken(rt.config.hmacKey, row.id, row.expires_at)),
+    expiresAt: row.expires_at.toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
+    sizeMb: (Number(row.size_bytes ?? 0) / 1e6).toFixed(1),
+    requestId: row.request_id,
+    controllerName: controller?.name ?? "us",
+    controllerContact: controller?.contact ?? "us",
+  });
+  const messageId = `<export-${row.id}@${mailDomain(rt.config.mailFrom)}>`;
+  const key = exportDeliveryKey(row.id);
+  const hashes: Record<string, string> = {};
+  for (const [name, value] of Object.entries(identities)) hashes[name] = subjectHash(rt.config.hmacKey, name, value);
+
+  const markSent = async (q: SqlRunner, sentId: string): Promise<void> => {
+    await q.query(
+      `WITH d AS (
+         UPDATE lethe.mail_delivery SET status = 'sent', sent_at = now(), message_id = $2, smtp_code = NULL, error_code = NULL, updated_at = now()
+          WHERE key = $1 AND status <> 'sent'),
+       req AS (
+         UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $4,
+                error_code = NULL, error_message = NULL, updated_at = now()
+          WHERE id = $3 AND status NOT IN ('completed', 'failed') RETURNING id)
+       INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
+       SELECT 'export.completed', id, $5, 'worker', $6 FROM req`,
+      [
+        key,
+        sentId,
+        row.request_id,
+        JSON.stringify({ steps: [], subjectFound: true }),
+        hashes.id ?? row.subject_hash,
+        JSON.stringify({ exportId: row.id, delivery: key, subjectFound: true, identityHashes: hashes }),
+      ],
+    );
+  };
+  const result = await deliverOnce(
+    rt.ds,
+    { key, kind: "export", requestId: row.request_id },
+    () => rt.transport.send({ to, ...mail, messageId }),
+    markSent,
+  );
+  if (result.state === "already-sent") {
+    // A previous attempt sent it; make sure the request says so (idempotent).
+    await markSent(rt.ds, messageId);
+    return { status: "skipped", exportId, reason: "already sent" };
+  }
+  if (result.state === "already-failed") throw new PermanentError("mail_failed", "the export's mail failed earlier");
+  log.info({ exportId, requestId: row.request_id, attempt: result.attempt, resent: result.resent }, "export mail sent");
+  return { status: "sent", exportId, attempt: result.attempt, resent: result.resent };
+}
+
+/** The domain of the From address (for Message-IDs), `localhost` when there is none. */
+export function mailDomain(from: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
+  return m ? m[1]! : "localhost";
+}

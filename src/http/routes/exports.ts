@@ -1,0 +1,102 @@
+import { open } from "node:fs/promises";
+import type { FastifyPluginAsync } from "fastify";
+import type { DataSource } from "typeorm";
+import type { Config } from "../../config";
+import { exportFilePath } from "../../exports/files";
+import { verifyExportToken } from "../../exports/link-token";
+import { HttpProblem, notFound } from "../problem";
+
+/** What the export routes need. */
+export interface ExportRoutesOptions {
+  ds: DataSource;
+  config: Config;
+}
+
+/** Problem types of the download link (RFC 9457 `type`). */
+export const EXPORT_PROBLEM_TYPES = {
+  linkInvalid: "urn:lethe:problem:export-link-invalid",
+  linkGone: "urn:lethe:problem:export-link-gone",
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function invalidLink(): HttpProblem {
+  return new HttpProblem({
+    type: EXPORT_PROBLEM_TYPES.linkInvalid,
+    title: "Invalid download link",
+    status: 403,
+    detail: "this download link is not valid; open the link from the email exactly as it was sent",
+  });
+}
+
+function goneLink(detail: string): HttpProblem {
+  return new HttpProblem({ type: EXPORT_PROBLEM_TYPES.linkGone, title: "Download link no longer valid", status: 410, detail });
+}
+
+interface Claimed {
+  path: string;
+  downloads: number;
+}
+
+/**
+ * `GET /v1/exports/:id/download?token=…`: the subject's download. No API key: the signed token
+ * is the credential (HMAC over id and expiry, compared in constant time). 403 when it was
+ * altered, 410 once it expired, the file was deleted, or a single-use link was used. The zip is
+ * streamed from disk as an attachment; each download is counted and audited. No HEAD route (it
+ * would use up a single-use link). Register with `{ prefix: "/v1" }`.
+ */
+export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app, opts) => {
+  app.get<{ Params: { id: string }; Querystring: { token?: unknown } }>("/exports/:id/download", { exposeHeadRoute: false }, async (request, reply) => {
+    const { id } = request.params;
+    if (!UUID.test(id)) throw notFound("no export has this id");
+    const token = request.query.token;
+    if (typeof token !== "string") throw invalidLink();
+    const check = verifyExportToken(opts.config.hmacKey, id, token);
+    if (!check.ok) throw check.reason === "expired" ? goneLink("this download link has expired and the file was deleted; ask for a new copy of your data") : invalidLink();
+
+    const claimed = (await opts.ds.query(
+      `WITH ex AS (
+         UPDATE lethe.export SET downloads = downloads + 1, last_downloaded_at = now()
+          WHERE id = $1 AND status = 'ready' AND deleted_at IS NULL AND expires_at > now() AND (NOT single_use OR downloads = 0)
+          RETURNING id, path, downloads, request_id),
+       audit AS (
+         INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
+         SELECT 'export.downloaded', ex.request_id, r.subject_hash, 'link', jsonb_build_object('exportId', ex.id, 'download', ex.downloads)
+           FROM ex JOIN lethe.subject_request r ON r.id = ex.request_id)
+       SELECT path, downloads FROM ex`,
+      [id],
+    )) as Claimed[];
+    const got = claimed[0];
+    if (!got) {
+      const rows = (await opts.ds.query(`SELECT single_use, downloads, deleted_at FROM lethe.export WHERE id = $1`, [id])) as Array<{
+        single_use: boolean;
+        downloads: number;
+        deleted_at: Date | null;
+      }>;
+      const row = rows[0];
+      if (row?.single_use && row.downloads > 0 && !row.deleted_at) throw goneLink("this download link could be used once and has been used; ask for a new copy of your data");
+      throw goneLink("this download link has expired and the file was deleted; ask for a new copy of your data");
+    }
+
+    let handle;
+    try {
+      handle = await open(exportFilePath(opts.config.exportDir, got.path), "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") throw goneLink("the file of this download link was deleted; ask for a new copy of your data");
+      throw err;
+    }
+    const { size } = await handle.stat();
+    const day = new Date().toISOString().slice(0, 10);
+    return reply
+      .code(200)
+      .headers({
+        "content-type": "application/zip",
+        "content-length": String(size),
+        "content-disposition": `attachment; filename="personal-data-${day}.zip"`,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+      })
+      .send(handle.createReadStream());
+  });
+};

@@ -1,0 +1,60 @@
+import { createTransport } from "nodemailer";
+import type { Config } from "../config";
+
+/** One message as Lethe sends it. */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** `<…@…>`; the same on every attempt, so receivers can drop a duplicate. */
+  messageId: string;
+  headers?: Record<string, string>;
+}
+
+/** The process's SMTP transport. */
+export interface MailTransport {
+  /** Sends one message; rejects with nodemailer's error (classify it with `smtp-error`). */
+  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  /** Closes the pooled connections. */
+  close(): void;
+}
+
+/** Pooled SMTP connections per worker process (nodemailer `pool: true`). (Default: 3) */
+export const SMTP_POOL_SIZE = 3;
+
+/**
+ * One pooled SMTP transport per worker process, from SMTP_URL. Attachments from files or URLs
+ * are disabled: Lethe's mail carries links, never files.
+ */
+export function createMailTransport(config: Pick<Config, "smtpUrl" | "mailFrom">): MailTransport {
+  const transporter = createTransport({
+    url: config.smtpUrl,
+    pool: true,
+    maxConnections: SMTP_POOL_SIZE,
+    maxMessages: 100,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    logger: false,
+  });
+  return {
+    async send(mail) {
+      const info = await transporter.sendMail({
+        from: config.mailFrom,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        messageId: mail.messageId,
+        headers: { "Auto-Submitted": "auto-generated", ...mail.headers },
+      });
+      return { messageId: info.messageId };
+    },
+    close() {
+      transporter.close();
+    },
+  };
+}

@@ -1,0 +1,330 @@
+import { Client, type PoolClient } from "pg";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config";
+import type { DataMap } from "../datamap/schema";
+import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
+import type { PendingBatch } from "../db/entities/retention-run";
+import { newMaskKey, type MaskKey } from "../erasure/masking";
+import { ERROR_CODES, PermanentError } from "../errors";
+import type { Logger } from "../logger";
+import type { StorePools } from "../pg/store-pools";
+import { applyBatch, countBatch, type BatchCounts } from "./sweep-batch";
+import { buildSweepPlan, type SweepPlan } from "./sweep-plan";
+import { anyAfterSql, boundSql, type BatchInput } from "./sweep-sql";
+
+/**
+ * Executes one retention run, resumably and exactly:
+ *
+ * - one run of a policy at a time: a session advisory lock on Lethe's database (released when the
+ *   connection ends, also when the process is killed);
+ * - the table is walked in primary-key ranges; each batch is one short transaction in the
+ *   application's database;
+ * - before a batch commits, its transaction id, its range and its counts are written to the run
+ *   row (`pending`), and the counts only join the run's totals once the batch is known to have
+ *   committed: at the next batch, or — after a crash — when `txid_status()` says so. The two
+ *   databases may differ; counts stay exact either way, and a batch that did not commit is
+ *   simply run again (batches are idempotent).
+ */
+
+/** What the sweep needs; built once per worker process. */
+export interface RetentionRuntime {
+  /** Lethe's own database. */
+  ds: DataSource;
+  config: Config;
+  dataMap: DataMap;
+  /** Pools of the application's Postgres stores. */
+  stores: StorePools;
+  logger: Logger;
+}
+
+/** Per-execution hooks: progress reporting and cancellation. */
+export interface RunContext {
+  log: Logger;
+  /** Called after each committed batch (the job's `updateProgress`). */
+  progress?: (p: RunProgress) => Promise<void>;
+  /** Stops between batches; the run resumes from its checkpoint on the next attempt. */
+  signal?: AbortSignal;
+}
+
+/** Progress of a run, as reported per batch. Counts only. */
+export interface RunProgress {
+  runId: string;
+  batches: number;
+  matched: number;
+  changed: number;
+  held: number;
+}
+
+/** What one execution ended with. */
+export interface RunOutcome {
+  /** `skipped`: the run had already ended (a duplicate or late job). */
+  status: "completed" | "skipped";
+  runId: string;
+  matched: number;
+  changed: number;
+  held: number;
+  batches: number;
+}
+
+/** Another execution of the same policy holds its lock; retry later. */
+export class PolicyBusyError extends Error {
+  override readonly name = "PolicyBusyError";
+}
+
+interface Totals {
+  matched: number;
+  changed: number;
+  held: number;
+  cascaded: Record<string, number>;
+  batches: number;
+  maxBatchMs: number;
+}
+
+interface LoadedRun {
+  id: string;
+  policy: string;
+  store: string;
+  table_name: string;
+  action: "anonymize" | "delete";
+  dry_run: boolean;
+  status: string;
+  trigger: string;
+  cutoff: string;
+  checkpoint: string[] | null;
+  pending: PendingBatch | null;
+  rows_matched: string;
+  rows_changed: string;
+  rows_held: string;
+  cascaded: Record<string, number>;
+  batches: number;
+  max_batch_ms: number;
+}
+
+/** How long a resumed run waits for a killed predecessor's batch transaction to end. */
+const IN_PROGRESS_WAIT_MS = 15_000;
+
+/** Advisory lock keys: Lethe's retention namespace and the policy. */
+const LOCK_SQL = `hashtext('lethe.retention'), hashtext($1)`;
+
+function add(t: Totals, b: BatchCounts): void {
+  t.matched += b.matched;
+  t.changed += b.changed;
+  t.held += b.held;
+  for (const [table, n] of Object.entries(b.cascaded)) t.cascaded[table] = (t.cascaded[table] ?? 0) + n;
+  t.batches += 1;
+}
+
+/** Runs `runId` to its end (or resumes it). Throws to have the job retried; counts survive. */
+export async function executeRun(rt: RetentionRuntime, runId: string, ctx: RunContext): Promise<RunOutcome> {
+  const lethe = new Client({ connectionString: rt.config.databaseUrl, application_name: "lethe-retention" });
+  lethe.on("error", () => undefined);
+  await lethe.connect();
+  let locked: string | null = null;
+  let app: PoolClient | null = null;
+  try {
+    const first = await loadRun(lethe, runId);
+    if (!first) throw new PermanentError(ERROR_CODES.badPayload, "unknown retention run id");
+    const got = await lethe.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_SQL}) AS ok`, [first.policy]);
+    if (!got.rows[0]?.ok) throw new PolicyBusyError(`policy "${first.policy}" is being swept by another execution`);
+    locked = first.policy;
+    const run = (await loadRun(lethe, runId))!;
+    const totals: Totals = {
+      matched: Number(run.rows_matched),
+      changed: Number(run.rows_changed),
+      held: Number(run.rows_held),
+      cascaded: { ...run.cascaded },
+      batches: run.batches,
+      maxBatchMs: run.max_batch_ms,
+    };
+    const outcome = (status: RunOutcome["status"]): RunOutcome => ({ status, runId, matched: totals.matched, changed: totals.changed, held: totals.held, batches: totals.batches });
+    if (run.status === "completed" || run.status === "failed") return outcome("skipped");
+
+    const policy = rt.dataMap.retention.find((p) => p.name === run.policy);
+    if (!policy) throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention policy "${run.policy}" is no longer in the data map`);
+    if (policy.store !== run.store || policy.table !== run.table_name || policy.action !== run.action) {
+      throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention policy "${run.policy}" changed its store, table or action since the run was created`);
+    }
+    const plan = buildSweepPlan(rt.dataMap, policy, await rt.stores.schema(policy.store));
+    const pool = rt.stores.pool(policy.store);
+    let checkpoint = run.checkpoint;
+    if (run.pending) {
+      const status = await settledStatus(pool, run.pending.xid);
+      if (status === "committed") {
+        add(totals, run.pending);
+        checkpoint = run.pending.hi;
+        ctx.log.info({ runId, batches: totals.batches }, "the interrupted batch committed; resuming after it");
+        if (run.pending.hi === null) {
+          await finish(lethe, run, totals, null);
+          return outcome("completed");
+        }
+      } else {
+        ctx.log.info({ runId, txStatus: status ?? "unknown" }, "the interrupted batch did not commit; running it again");
+      }
+    }
+    await lethe.query(
+      `UPDATE lethe.retention_run SET status = 'running', started_at = coalesce(started_at, now()), pending = NULL, checkpoint = $2,
+              rows_matched = $3, rows_changed = $4, rows_held = $5, cascaded = $6, batches = $7, updated_at = now() WHERE id = $1`,
+      [runId, JSON.stringify(checkpoint), totals.matched, totals.changed, totals.held, JSON.stringify(totals.cascaded), totals.batches],
+    );
+    ctx.log.info({ runId, policy: policy.name, dryRun: run.dry_run, resumed: checkpoint !== null }, "sweep started");
+
+    app = await pool.connect();
+    const maskKey = newMaskKey();
+    const holdKey = newMaskKey(rt.config.hmacKey);
+    // The next batch's upper key is looked up on another connection while this batch runs.
+    const upperKey = async (after: string[] | null): Promise<string[] | null> => {
+      const bound = boundSql(plan, after);
+      const next = await pool.query<Record<string, string>>(bound.sql, bound.params);
+      return next.rows[0] ? plan.pk.map((_, i) => next.rows[0]![`k${i}`]!) : null;
+    };
+    let reported: Promise<unknown> = Promise.resolve();
+    let lo = checkpoint;
+    let nextHi = upperKey(lo);
+    for (;;) {
+      if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
+      const [hi, holds] = await Promise.all([nextHi, activeHolds(lethe)]);
+      if (hi === null) {
+        const rest = anyAfterSql(plan, lo);
+        if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;
+      } else {
+        nextHi = upperKey(hi);
+        nextHi.catch(() => undefined);
+      }
+      const input: BatchInput = { cutoff: run.cutoff, lo, hi, holds, maskKey, holdKey };
+      const started = performance.now();
+      const counts = run.dry_run ? await dryBatch(app, plan, input) : await realBatch(app, lethe, plan, input, runId, checkpoint, totals);
+      const ms = Math.round(performance.now() - started);
+      add(totals, counts);
+      totals.maxBatchMs = Math.max(totals.maxBatchMs, ms);
+      checkpoint = hi;
+      if (run.dry_run) await saveTotals(lethe, runId, checkpoint, totals);
+      ctx.log.debug({ runId, batch: totals.batches, ms, changed: counts.changed, held: counts.held }, "batch done");
+      const progress = { runId, batches: totals.batches, matched: totals.matched, changed: totals.changed, held: totals.held };
+      // Progress is reported off the batch path; a lost update is harmless (the run row is the truth).
+      reported = reported.then(() => ctx.progress?.(progress)).catch((err: unknown) => ctx.log.warn({ err, runId }, "could not report progress"));
+      if (hi === null) break;
+      lo = hi;
+    }
+    await reported;
+    await finish(lethe, run, totals, checkpoint);
+    ctx.log.info({ runId, policy: policy.name, matched: totals.matched, changed: totals.changed, held: totals.held, batches: totals.batches, maxBatchMs: totals.maxBatchMs }, "sweep done");
+    return outcome("completed");
+  } finally {
+    app?.release();
+    if (locked) await lethe.query(`SELECT pg_advisory_unlock(${LOCK_SQL})`, [locked]).catch(() => undefined);
+    await lethe.end().catch(() => undefined);
+  }
+}
+
+async function loadRun(lethe: Client, runId: string): Promise<LoadedRun | undefined> {
+  const res = await lethe.query<LoadedRun>(
+    `SELECT id, policy, store, table_name, action, dry_run, status, trigger, cutoff::text AS cutoff, checkpoint, pending,
+            rows_matched, rows_changed, rows_held, cascaded, batches, max_batch_ms
+       FROM lethe.retention_run WHERE id = $1`,
+    [runId],
+  );
+  return res.rows[0];
+}
+
+/** Keyed hashes of the subjects under an active legal hold. */
+async function activeHolds(lethe: Client): Promise<string[]> {
+  const res = await lethe.query<{ subject_hash: string }>(`SELECT DISTINCT h.subject_hash FROM lethe.legal_hold h WHERE ${ACTIVE_HOLD_SQL}`);
+  return res.rows.map((r) => r.subject_hash);
+}
+
+/**
+ * The final status of a recorded batch transaction; waits while it is still in progress (a
+ * killed worker's backend ends it shortly). Null: too old to tell, treated as not committed.
+ */
+async function settledStatus(pool: { query: PoolClient["query"] }, xid: string): Promise<string | null> {
+  const deadline = Date.now() + IN_PROGRESS_WAIT_MS;
+  for (;;) {
+    const res = await pool.query<{ s: string | null }>(`SELECT txid_status($1::bigint) AS s`, [xid]);
+    const status = res.rows[0]?.s ?? null;
+    if (status !== "in progress") return status;
+    if (Date.now() > deadline) throw new Error("the interrupted batch's transaction is still open; retrying later");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function dryBatch(app: PoolClient, plan: SweepPlan, input: BatchInput): Promise<BatchCounts> {
+  await app.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    const counts = await countBatch(app, plan, input);
+    await app.query("COMMIT");
+    return counts;
+  } catch (err) {
+    await app.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * One real batch: BEGIN and the transaction id, the change, then — before COMMIT — the batch
+ * recorded as pending on the run row beside the totals of the batches before it.
+ */
+async function realBatch(app: PoolClient, lethe: Client, plan: SweepPlan, input: BatchInput, runId: string, checkpoint: string[] | null, totals: Totals): Promise<BatchCounts> {
+  const begun = (await app.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{ rows: Array<{ xid: string }> }>;
+  const xid = begun[1]!.rows[0]!.xid;
+  try {
+    const counts = await applyBatch(app, plan, input);
+    const pending: PendingBatch = { xid, hi: input.hi, ...counts };
+    const saved = await lethe.query(
+      `UPDATE lethe.retention_run SET pending = $2, checkpoint = $3, rows_matched = $4, rows_changed = $5, rows_held = $6, cascaded = $7,
+              batches = $8, max_batch_ms = $9, updated_at = now() WHERE id = $1 AND status = 'running'`,
+      [runId, JSON.stringify(pending), JSON.stringify(checkpoint), totals.matched, totals.changed, totals.held, JSON.stringify(totals.cascaded), totals.batches, totals.maxBatchMs],
+    );
+    if (saved.rowCount !== 1) throw new PermanentError("run_not_running", "the run is no longer running (marked failed elsewhere); batch rolled back");
+    await app.query("COMMIT");
+    return counts;
+  } catch (err) {
+    await app.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+async function saveTotals(lethe: Client, runId: string, checkpoint: string[] | null, t: Totals): Promise<void> {
+  await lethe.query(
+    `UPDATE lethe.retention_run SET checkpoint = $2, rows_matched = $3, rows_changed = $4, rows_held = $5, cascaded = $6, batches = $7,
+            max_batch_ms = $8, updated_at = now() WHERE id = $1`,
+    [runId, JSON.stringify(checkpoint), t.matched, t.changed, t.held, JSON.stringify(t.cascaded), t.batches, t.maxBatchMs],
+  );
+}
+
+/** Ends the run with its totals and writes its one audit entry (counts only), in one statement. */
+async function finish(lethe: Client, run: LoadedRun, t: Totals, checkpoint: string[] | null): Promise<void> {
+  const detail = {
+    runId: run.id,
+    policy: run.policy,
+    store: run.store,
+    table: run.table_name,
+    action: run.action,
+    dryRun: run.dry_run,
+    trigger: run.trigger,
+    cutoff: run.cutoff,
+    matched: t.matched,
+    changed: t.changed,
+    held: t.held,
+    cascaded: t.cascaded,
+    batches: t.batches,
+  };
+  await lethe.query(
+    `WITH run AS (
+       UPDATE lethe.retention_run SET status = 'completed', pending = NULL, checkpoint = $2, rows_matched = $3, rows_changed = $4, rows_held = $5,
+              cascaded = $6, batches = $7, max_batch_ms = $8, finished_at = now(), updated_at = now(), error_code = NULL, error_message = NULL
+        WHERE id = $1 AND status IN ('queued', 'running') RETURNING id)
+     INSERT INTO lethe.audit_log (event, actor, detail) SELECT $9, 'worker', $10 FROM run`,
+    [
+      run.id,
+      JSON.stringify(checkpoint),
+      t.matched,
+      t.changed,
+      t.held,
+      JSON.stringify(t.cascaded),
+      t.batches,
+      t.maxBatchMs,
+      run.dry_run ? "retention.previewed" : "retention.completed",
+      JSON.stringify(detail),
+    ],
+  );
+}

@@ -1,0 +1,238 @@
+import type { Queue } from "bullmq";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config";
+import type { DataMap } from "../datamap/schema";
+import type { RetentionPolicy } from "../datamap/retention-policy";
+import type { RetentionRunStatus, RetentionTrigger } from "../db/entities/retention-run";
+import { publicError } from "../erasure/public-error";
+
+/** Name of the job that executes a run (`jobs/retention-sweep.ts`). */
+export const SWEEP_JOB = "retention-sweep";
+
+/** Deterministic job id of a manually triggered (or reconciled) run. */
+export function runJobId(runId: string): string {
+  return `retention-${runId}`;
+}
+
+/** Id of a policy's BullMQ job scheduler. */
+export function schedulerId(policy: string): string {
+  return `retention-${policy}`;
+}
+
+/** No policy of the data map has this name. */
+export class UnknownPolicyError extends Error {
+  override readonly name = "UnknownPolicyError";
+  constructor(readonly policy: string) {
+    super(`no retention policy is named "${policy}"`);
+  }
+}
+
+/** A run of the policy is already queued or running; two runs of a policy never overlap. */
+export class RunInProgressError extends Error {
+  override readonly name = "RunInProgressError";
+  constructor(
+    readonly policy: string,
+    readonly activeRunId: string | null,
+  ) {
+    super(`a run of policy "${policy}" is already queued or running${activeRunId ? ` (run ${activeRunId})` : ""}`);
+  }
+}
+
+/** The public shape of a run (`GET /v1/retention/runs/:id`, `lethe sweep`). Counts only. */
+export interface RetentionRunView {
+  id: string;
+  policy: string;
+  store: string;
+  table: string;
+  action: "anonymize" | "delete";
+  dryRun: boolean;
+  status: RetentionRunStatus;
+  trigger: RetentionTrigger;
+  requestedBy: string;
+  /** Rows whose age column is before this instant are due. */
+  cutoff: string;
+  batchSize: number;
+  rows: {
+    /** Rows past the cutoff that meet the conditions (already anonymized ones included). */
+    matched: number;
+    /** Rows anonymized or deleted; for a dry run, rows that would be. */
+    changed: number;
+    /** Rows skipped because their subject is under legal hold. */
+    held: number;
+  };
+  /** Rows of dependents deleted first, by table. */
+  cascaded: Record<string, number>;
+  batches: number;
+  maxBatchMs: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: { code: string; message: string } | null;
+}
+
+/** A `lethe.retention_run` row as the driver returns it. */
+export interface RunRow {
+  id: string;
+  policy: string;
+  store: string;
+  table_name: string;
+  action: "anonymize" | "delete";
+  dry_run: boolean;
+  status: RetentionRunStatus;
+  trigger: RetentionTrigger;
+  requested_by: string;
+  job_id: string;
+  cutoff: Date;
+  batch_size: number;
+  rows_matched: string;
+  rows_changed: string;
+  rows_held: string;
+  cascaded: Record<string, number>;
+  batches: number;
+  max_batch_ms: number;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  error_code: string | null;
+  error_message: string | null;
+}
+
+/** Builds a {@link RetentionRunView}. */
+export function toRunView(r: RunRow): RetentionRunView {
+  return {
+    id: r.id,
+    policy: r.policy,
+    store: r.store,
+    table: r.table_name,
+    action: r.action,
+    dryRun: r.dry_run,
+    status: r.status,
+    trigger: r.trigger,
+    requestedBy: r.requested_by,
+    cutoff: r.cutoff.toISOString(),
+    batchSize: r.batch_size,
+    rows: { matched: Number(r.rows_matched), changed: Number(r.rows_changed), held: Number(r.rows_held) },
+    cascaded: r.cascaded,
+    batches: r.batches,
+    maxBatchMs: r.max_batch_ms,
+    createdAt: r.created_at.toISOString(),
+    startedAt: r.started_at ? r.started_at.toISOString() : null,
+    finishedAt: r.finished_at ? r.finished_at.toISOString() : null,
+    durationMs: r.started_at && r.finished_at ? r.finished_at.getTime() - r.started_at.getTime() : null,
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? "" } : null,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The public view of a run, or null when there is none with that id. */
+export async function getRunView(ds: DataSource, id: string): Promise<RetentionRunView | null> {
+  if (!UUID.test(id)) return null;
+  const rows = (await ds.query(`SELECT * FROM lethe.retention_run WHERE id = $1`, [id])) as RunRow[];
+  return rows[0] ? toRunView(rows[0]) : null;
+}
+
+/** The policy named `name`; {@link UnknownPolicyError} when the data map has none. */
+export function policyNamed(map: DataMap, name: string): RetentionPolicy {
+  const policy = map.retention.find((p) => p.name === name);
+  if (!policy) throw new UnknownPolicyError(name);
+  return policy;
+}
+
+const isUniqueViolation = (err: unknown): boolean => {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  return e.code === "23505" || e.driverError?.code === "23505";
+};
+
+const INSERT_COLUMNS = `policy, store, table_name, action, dry_run, status, trigger, requested_by, job_id, cutoff, batch_size`;
+
+/**
+ * Records a run of `policy` started by a person (status `queued`). The cutoff is fixed now, so a
+ * resumed run sweeps the same rows. {@link RunInProgressError} when a run is queued or running.
+ */
+export async function createManualRun(ds: DataSource, policy: RetentionPolicy, input: { dryRun: boolean; requestedBy: string }): Promise<RetentionRunView> {
+  try {
+    const rows = (await ds.query(
+      `WITH g AS (SELECT gen_random_uuid() AS id)
+       INSERT INTO lethe.retention_run (id, ${INSERT_COLUMNS})
+       SELECT g.id, $1, $2, $3, $4, $5, 'queued', 'manual', $6, 'retention-' || g.id, now() - $7::interval, $8 FROM g
+       RETURNING *`,
+      [policy.name, policy.store, policy.table, policy.action, input.dryRun, input.requestedBy, policy.age.olderThan, policy.batchSize],
+    )) as RunRow[];
+    return toRunView(rows[0]!);
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    throw new RunInProgressError(policy.name, await activeRunId(ds, policy.name));
+  }
+}
+
+/** The id of the queued or running run of `policy`, if any. */
+export async function activeRunId(ds: DataSource, policy: string): Promise<string | null> {
+  const rows = (await ds.query(`SELECT id FROM lethe.retention_run WHERE policy = $1 AND status IN ('queued', 'running')`, [policy])) as Array<{ id: string }>;
+  return rows[0]?.id ?? null;
+}
+
+/**
+ * The run a scheduled job executes: created on its first attempt (keyed by the job id), found
+ * again on a retry. Null when another run of the policy is queued or running: this tick is skipped.
+ */
+export async function scheduledRun(ds: DataSource, policy: RetentionPolicy, jobId: string): Promise<string | null> {
+  const rows = (await ds.query(
+    `INSERT INTO lethe.retention_run (${INSERT_COLUMNS})
+     VALUES ($1, $2, $3, $4, false, 'queued', 'schedule', 'schedule', $5, now() - $6::interval, $7)
+     ON CONFLICT DO NOTHING RETURNING id`,
+    [policy.name, policy.store, policy.table, policy.action, jobId, policy.age.olderThan, policy.batchSize],
+  )) as Array<{ id: string }>;
+  if (rows[0]) return rows[0].id;
+  const mine = (await ds.query(`SELECT id FROM lethe.retention_run WHERE job_id = $1`, [jobId])) as Array<{ id: string }>;
+  return mine[0]?.id ?? null;
+}
+
+/** Options of a run's job: retried with backoff (a run resumes from its checkpoint), kept briefly once done. */
+export function runJobOptions(config: Config): { attempts: number; backoff: { type: "exponential"; delay: number }; removeOnComplete: { age: number; count: number }; removeOnFail: { age: number } } {
+  return {
+    attempts: config.jobAttempts,
+    backoff: { type: "exponential", delay: config.backoffMs },
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/** Adds the job of a recorded run (idempotent: the job id comes from the run id). */
+export async function enqueueRun(queue: Queue, config: Config, run: { id: string; policy: string }): Promise<void> {
+  await queue.add(SWEEP_JOB, { policy: run.policy, runId: run.id }, { jobId: runJobId(run.id), ...runJobOptions(config) });
+}
+
+/**
+ * Starts a run now (API, CLI): the row first, then the job (outbox order; the reconciler
+ * enqueues a run whose job never made it to Redis).
+ */
+export async function triggerRun(
+  ctx: { ds: DataSource; config: Config; dataMap: DataMap; queue: Queue; onEnqueueError?: (err: unknown) => void },
+  policyName: string,
+  input: { dryRun: boolean; requestedBy: string },
+): Promise<RetentionRunView> {
+  const policy = policyNamed(ctx.dataMap, policyName);
+  const run = await createManualRun(ctx.ds, policy, input);
+  try {
+    await enqueueRun(ctx.queue, ctx.config, run);
+  } catch (err) {
+    ctx.onEnqueueError?.(err);
+  }
+  return run;
+}
+
+/** Marks a run failed (attempts exhausted or unrecoverable) with a personal-data-free reason, and audits it. */
+export async function markRunFailed(ds: DataSource, runId: string, err: unknown): Promise<void> {
+  const e = publicError(err);
+  await ds.query(
+    `WITH run AS (
+       UPDATE lethe.retention_run SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running') RETURNING id, policy, store, table_name, action, dry_run, rows_changed, rows_held, batches)
+     INSERT INTO lethe.audit_log (event, actor, detail)
+     SELECT 'retention.failed', 'worker', jsonb_build_object('runId', id, 'policy', policy, 'store', store, 'table', table_name, 'action', action,
+            'dryRun', dry_run, 'changed', rows_changed, 'held', rows_held, 'batches', batches, 'code', $2::text) FROM run`,
+    [runId, e.code, e.message],
+  );
+}

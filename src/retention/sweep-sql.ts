@@ -1,0 +1,168 @@
+import { maskSql, type MaskKey } from "../erasure/masking";
+import type { ForeignKey } from "../pg/introspect";
+import { qualified, quoteIdent } from "../pg/ident";
+import type { DependentDelete } from "./delete-cascade";
+import { heldSql } from "./hold-path";
+import type { SweepPlan } from "./sweep-plan";
+
+/**
+ * The SQL of one sweep batch. A batch is a primary-key range `(lo, hi]` found by a cheap keyset
+ * query, so every statement is a set-based `UPDATE`/`DELETE … WHERE pk > lo AND pk <= hi AND
+ * <conditions>` — no id lists. Values (bounds, cutoff, condition values, keys, hold hashes) are
+ * always parameters; identifiers come from the plan.
+ */
+
+/** The swept table's alias in every statement. */
+export const ALIAS = "t";
+
+/** Numbered parameters of one statement. */
+export class Params {
+  readonly values: unknown[] = [];
+  /** Adds a value; returns its placeholder (`$n`), cast to `type` when given. */
+  add(value: unknown, type?: string): string {
+    this.values.push(value);
+    return type ? `$${this.values.length}::${type}` : `$${this.values.length}`;
+  }
+}
+
+/** What a batch's statements are parameterised with. */
+export interface BatchInput {
+  /** Rows with an age column before this instant are due (text, full precision). */
+  cutoff: string;
+  /** Last key of the previous batch (text per PK column), or null at the start. */
+  lo: string[] | null;
+  /** Last key of this batch, or null for "to the end of the table". */
+  hi: string[] | null;
+  /** Keyed hashes of subjects under an active legal hold (empty: no hold check at all). */
+  holds: string[];
+  /** Key of the masks that hash (random per run). */
+  maskKey: MaskKey;
+  /** The HMAC key of subject hashes, as pads. */
+  holdKey: MaskKey;
+}
+
+/** The WHERE parts of a batch for alias {@link ALIAS}; `held` is null when no hold is active. */
+export interface BatchWhere {
+  range: string;
+  due: string;
+  /** `anonymize`: the row still has an unmasked field; `delete`: TRUE. */
+  unmasked: string;
+  held: string | null;
+  /** Placeholders of the mask key (they appear in `unmasked`), for the SET list; null when nothing is masked. */
+  pads: { ipad: string; opad: string } | null;
+}
+
+const col = (name: string) => `${ALIAS}.${quoteIdent(name)}`;
+
+/** `(t.a, t.b) <op> ($1::ta, $2::tb)`, or the single-column form. */
+function keyCompare(plan: SweepPlan, p: Params, op: ">" | "<=", key: string[]): string {
+  const lhs = plan.pk.map((c) => col(c.name));
+  const rhs = plan.pk.map((c, i) => p.add(key[i], c.sqlType));
+  return lhs.length === 1 ? `${lhs[0]} ${op} ${rhs[0]}` : `(${lhs.join(", ")}) ${op} (${rhs.join(", ")})`;
+}
+
+/** The primary-key range `(lo, hi]`. */
+export function rangeSql(plan: SweepPlan, p: Params, lo: string[] | null, hi: string[] | null): string {
+  const parts: string[] = [];
+  if (lo) parts.push(keyCompare(plan, p, ">", lo));
+  if (hi) parts.push(keyCompare(plan, p, "<=", hi));
+  return parts.length === 0 ? "TRUE" : parts.join(" AND ");
+}
+
+/** Age condition and extra conditions. */
+export function dueSql(plan: SweepPlan, p: Params, cutoff: string): string {
+  const parts = [`${col(plan.age.name)} < ${p.add(cutoff, "timestamptz")}`];
+  for (const { condition: c, column } of plan.where) {
+    const name = col(column.name);
+    switch (c.op) {
+      case "=":
+      case "<>":
+        parts.push(`${name} ${c.op} ${p.add(String(c.value), column.sqlType)}`);
+        break;
+      case "in":
+        parts.push(`${name} = ANY(${p.add(c.value.map(String), `${column.sqlType}[]`)})`);
+        break;
+      case "is null":
+        parts.push(`${name} IS NULL`);
+        break;
+      case "is not null":
+        parts.push(`${name} IS NOT NULL`);
+        break;
+    }
+  }
+  return parts.join(" AND ");
+}
+
+/** The WHERE parts of one batch. */
+export function batchWhere(plan: SweepPlan, p: Params, input: BatchInput): BatchWhere {
+  const range = rangeSql(plan, p, input.lo, input.hi);
+  const due = dueSql(plan, p, input.cutoff);
+  let unmasked = "TRUE";
+  let pads: BatchWhere["pads"] = null;
+  if (plan.masks.length > 0) {
+    pads = { ipad: p.add(input.maskKey.ipad, "bytea"), opad: p.add(input.maskKey.opad, "bytea") };
+    // The key placeholders are typed and used here even when no mask of the table hashes.
+    const masked = plan.masks.map((m) => maskSql(m.mask, m.column, pads!.ipad, pads!.opad).isMasked).join(" AND ");
+    unmasked = `(${pads.ipad} IS NOT NULL AND ${pads.opad} IS NOT NULL AND NOT (${masked}))`;
+  }
+  let held: string | null = null;
+  if (input.holds.length > 0) {
+    const ipad = p.add(input.holdKey.ipad, "bytea");
+    const opad = p.add(input.holdKey.opad, "bytea");
+    const hashes = p.add(input.holds, "text[]");
+    const hashed = (key: string) => `coalesce(encode(sha256(${opad} || sha256(${ipad} || convert_to('id:' || (${key})::text, 'UTF8'))), 'hex') = ANY(${hashes}), false)`;
+    held = heldSql(plan.holdPath, plan.subjectKey, plan.schemaName, ALIAS, hashed);
+  }
+  return { range, due, unmasked, held, pads };
+}
+
+/** The keyset query: the key `batchSize` rows after `lo` (null when fewer remain). */
+export function boundSql(plan: SweepPlan, lo: string[] | null): { sql: string; params: unknown[] } {
+  const p = new Params();
+  const range = rangeSql(plan, p, lo, null);
+  const keys = plan.pk.map((c, i) => `${col(c.name)}::text AS k${i}`).join(", ");
+  const order = plan.pk.map((c) => col(c.name)).join(", ");
+  const offset = p.add(plan.policy.batchSize - 1, "bigint");
+  return { sql: `SELECT ${keys} FROM ${plan.target} ${ALIAS} WHERE ${range} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`, params: p.values };
+}
+
+/** Whether any row lies after `lo` (the last, partial batch may be empty). */
+export function anyAfterSql(plan: SweepPlan, lo: string[] | null): { sql: string; params: unknown[] } {
+  const p = new Params();
+  return { sql: `SELECT 1 FROM ${plan.target} ${ALIAS} WHERE ${rangeSql(plan, p, lo, null)} LIMIT 1`, params: p.values };
+}
+
+/** `SET` list of an anonymizing UPDATE: each masked column masked unless it already is. `pads` from {@link batchWhere}. */
+export function maskSetSql(plan: SweepPlan, pads: { ipad: string; opad: string }): string {
+  const { ipad, opad } = pads;
+  return plan.masks
+    .map((m) => {
+      const sql = maskSql(m.mask, m.column, ipad, opad);
+      const c = quoteIdent(m.column.name);
+      return `${c} = CASE WHEN ${sql.isMasked} THEN ${c} ELSE ${sql.value} END`;
+    })
+    .join(", ");
+}
+
+/** `(a.c1, a.c2)` or `a.c1`. */
+function tuple(alias: string, columns: string[]): string {
+  const list = columns.map((c) => `${alias}.${quoteIdent(c)}`);
+  return list.length === 1 ? list[0]! : `(${list.join(", ")})`;
+}
+
+/**
+ * The rows of a dependent to delete: `tuple IN (subquery)` walking `chain` up to the swept
+ * table's due, unheld rows of this batch.
+ */
+export function dependentWhere(plan: SweepPlan, dep: DependentDelete, alias: string, rootWhere: string): string {
+  const level = (fks: ForeignKey[], depth: number, outer: string): string => {
+    const fk = fks[0]!;
+    const target = fk.to.table;
+    if (fks.length === 1) {
+      return `${tuple(outer, fk.from.columns)} IN (SELECT ${fk.to.columns.map((c) => col(c)).join(", ")} FROM ${plan.target} ${ALIAS} WHERE ${rootWhere})`;
+    }
+    const a = `d${depth}`;
+    return `${tuple(outer, fk.from.columns)} IN (SELECT ${fk.to.columns.map((c) => `${a}.${quoteIdent(c)}`).join(", ")} FROM ${qualified(plan.schemaName, target)} ${a} WHERE ${level(fks.slice(1), depth + 1, a)})`;
+  };
+  return level(dep.chain, 1, alias);
+}

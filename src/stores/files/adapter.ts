@@ -1,0 +1,191 @@
+import type { Dirent } from "node:fs";
+import { lstat, readdir, realpath, rmdir, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ERROR_CODES, PermanentError } from "../../errors";
+import type { StepCount } from "../../types";
+import { placeholdersOf } from "../placeholders";
+import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-adapter";
+import { compilePath, isInside, isUnsafeIdentity, matchesPath, mayContainMatches, unsafePattern, type CompiledPath } from "./paths";
+import type { FilesStoreSpec } from "./schema";
+
+/** Error code of a request whose identity value cannot be used in a path (e.g. it holds `/` or `..`). */
+export const UNSAFE_IDENTITY = "unsafe_identity";
+
+/** What one walk of one pattern does with the files it matches. */
+type Mode = "count" | "erase";
+
+/**
+ * The files store kind: files under one root matched by path patterns, deleted, then the
+ * directories left empty (up to, not including, the root). Symlinks are never followed: a
+ * matching link is removed as a link, a linked directory is not entered, and every directory is
+ * re-checked to be inside `realpath(root)` before it is read or changed.
+ */
+export function filesAdapter(store: string, deps: StoreDeps): StoreAdapter {
+  const spec = deps.dataMap.stores[store];
+  if (!spec || spec.kind !== "files") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a files store of the data map`);
+  spec.paths.forEach((pattern) => {
+    const unsafe = unsafePattern(pattern);
+    if (unsafe) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}": path pattern "${pattern}" is unsafe (${unsafe})`);
+  });
+
+  const run = async (ctx: StoreRunContext, mode: Mode): Promise<StepCount[]> => {
+    const compiled = compileAll(store, spec, ctx.snapshot.identities);
+    const root = await realRoot(store, spec);
+    const out: StepCount[] = [];
+    for (const { pattern, path } of compiled) {
+      if (!path) ctx.logger.debug({ store, pattern }, "pattern skipped: the subject has no value for its placeholder");
+      const rows = path ? await walkPattern(root, path, mode, ctx.signal) : 0;
+      out.push({ store, table: pattern, action: "delete", rows });
+    }
+    return out;
+  };
+  return {
+    kind: "files",
+    preview(ctx) {
+      return run(ctx, "count");
+    },
+    async erase(ctx, record) {
+      const steps = await run(ctx, "erase");
+      await record(steps);
+      return { state: "done", steps };
+    },
+    async verify(ctx) {
+      const counted = await run(ctx, "count");
+      return counted.filter((s) => s.rows > 0).map((s) => `files ${s.table}: ${s.rows} file(s) remain`);
+    },
+  };
+}
+
+/**
+ * Every pattern filled for the subject, or a permanent error before anything is touched when a
+ * value it uses is unsafe in a path. The message names the identity, never its value.
+ */
+function compileAll(store: string, spec: FilesStoreSpec, identities: Readonly<Record<string, string>>): Array<{ pattern: string; path: CompiledPath | null }> {
+  for (const pattern of spec.paths) {
+    for (const name of placeholdersOf(pattern)) {
+      const value = identities[name];
+      if (value !== undefined && isUnsafeIdentity(value)) {
+        throw new PermanentError(
+          UNSAFE_IDENTITY,
+          `store "${store}": the subject's ${name} cannot be used in a path (empty, ".", or containing "/", "\\", ".." or NUL); nothing was deleted`,
+        );
+      }
+    }
+  }
+  return spec.paths.map((pattern) => ({ pattern, path: compilePath(pattern, identities) }));
+}
+
+/** `realpath(root)`, which must be a directory. A missing root fails the step (retryable: a mount may be late). */
+async function realRoot(store: string, spec: FilesStoreSpec): Promise<string> {
+  let root: string;
+  try {
+    root = await realpath(spec.root);
+  } catch (err) {
+    throw new Error(`store "${store}": the root directory cannot be resolved`, { cause: err });
+  }
+  if (!(await lstat(root)).isDirectory()) throw new Error(`store "${store}": the root is not a directory`);
+  return root;
+}
+
+/** Counts (or deletes) the files matching one pattern; after an erase, removes the directories it left empty. */
+async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal: AbortSignal | undefined): Promise<number> {
+  const prefix = path.segments.slice(0, path.prefix).map((s) => (s.kind === "literal" ? s.name : ""));
+  let dir = root;
+  for (const name of prefix) {
+    dir = join(dir, name);
+    if (!isInside(root, dir)) return 0;
+    const st = await lstat(dir).catch(() => null);
+    if (!st?.isDirectory()) return 0; // missing, a file, or a symlink (never entered)
+  }
+  const emptied = new Set<string>();
+  const rows = await visit(root, dir, prefix, path, mode, signal, emptied);
+  if (mode === "erase") await pruneEmpty(root, emptied);
+  return rows;
+}
+
+/**
+ * Walks one real directory inside the root; `names` is its path relative to the root. A directory
+ * the pattern matches itself (`uploads/42` under `uploads/{id}/**` or `uploads/{id}`) is the
+ * subject's: everything below it matches. Such directories, and those that lost an entry, are
+ * collected in `emptied` as candidates for removal.
+ */
+async function visit(
+  root: string,
+  dir: string,
+  names: string[],
+  path: CompiledPath,
+  mode: Mode,
+  signal: AbortSignal | undefined,
+  emptied: Set<string>,
+  inClaimed = false,
+): Promise<number> {
+  signal?.throwIfAborted();
+  await assertRealDirectory(root, dir);
+  const claimed = inClaimed || (dir !== root && matchesPath(path, names));
+  if (mode === "erase" && claimed) emptied.add(dir);
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ENOENT") return 0;
+    throw err;
+  }
+  let rows = 0;
+  for (const entry of entries) {
+    const childNames = [...names, entry.name];
+    const child = join(dir, entry.name);
+    if (child === root || !isInside(root, child)) continue;
+    if (entry.isDirectory()) {
+      if (claimed || mayContainMatches(path, childNames) || matchesPath(path, childNames))
+        rows += await visit(root, child, childNames, path, mode, signal, emptied, claimed);
+      continue;
+    }
+    // Files, symlinks (to anything) and other non-directories: a symlink is removed as a link.
+    if (!claimed && !matchesPath(path, childNames)) continue;
+    if (mode === "count") {
+      rows++;
+      continue;
+    }
+    try {
+      await unlink(child);
+      rows++;
+      emptied.add(dir);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "ENOENT") throw err;
+    }
+  }
+  return rows;
+}
+
+/**
+ * A directory about to be read or changed is inside the root and reached through no symlink: its
+ * realpath is itself. Catches a directory swapped for a link while the walk runs.
+ */
+async function assertRealDirectory(root: string, dir: string): Promise<void> {
+  const real = await realpath(dir).catch(() => dir);
+  if (real !== dir || !isInside(root, dir))
+    throw new PermanentError(
+      ERROR_CODES.storeFailed,
+      "a directory under the files root changed into a link during the walk; nothing outside the root was touched",
+    );
+}
+
+/** Removes the candidate directories that are empty, deepest first, then their emptied parents, stopping below the root. */
+async function pruneEmpty(root: string, candidates: Set<string>): Promise<void> {
+  const queue = [...candidates].filter((d) => d !== root && isInside(root, d));
+  const tried = new Set<string>();
+  while (queue.length > 0) {
+    queue.sort((a, b) => b.length - a.length);
+    const dir = queue.shift()!;
+    if (tried.has(dir)) continue;
+    tried.add(dir);
+    try {
+      await assertRealDirectory(root, dir);
+      await rmdir(dir);
+    } catch {
+      continue; // not empty (or already gone, or not ours): leave it
+    }
+    const parent = dirname(dir);
+    if (parent !== root && isInside(root, parent)) queue.push(parent);
+  }
+}

@@ -1,0 +1,34 @@
+import { eraseStore, previewStore, transactionStatus, verifyStore } from "../erasure/postgres-erasure";
+import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
+import type { StoreAdapter, StoreDeps } from "./store-adapter";
+
+
+/**
+ * The postgres store kind: the subject store's tables erased in FK order in one transaction,
+ * verified inside it, recorded (with its xid) before COMMIT.
+ */
+export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
+  let plan: Promise<StorePlan> | undefined;
+  const planOf = (): Promise<StorePlan> => {
+    plan ??= deps.pools.schema(store).then((schema) => buildStorePlan(deps.dataMap, store, schema));
+    plan.catch(() => (plan = undefined));
+    return plan;
+  };
+  const pool = () => deps.pools.pool(store);
+  return {
+    kind: "postgres",
+    async preview(ctx) {
+      return previewStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+    },
+    async erase(ctx, record) {
+      const steps = await eraseStore(pool(), await planOf(), deps.dataMap, ctx.snapshot, (xid, counted) => record(counted, xid));
+      return { state: "done", steps };
+    },
+    async verify(ctx) {
+      return verifyStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+    },
+    transactionStatus(xid) {
+      return transactionStatus(pool(), xid);
+    },
+  };
+}
