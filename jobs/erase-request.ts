@@ -5,6 +5,7 @@ import { startErasure, type StartOutcome } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
 import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
+import { enqueueNotifyApp } from "./notify-app";
 import { isLastAttempt } from "./job-failure";
 
 /** Job name: the entry of an erasure — snapshot, hold check, preview, or the per-store flow. */
@@ -25,11 +26,14 @@ export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: 
   const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
   const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
   try {
-    return await startErasure(rt, requestId, log);
+    const outcome = await startErasure(rt, requestId, log);
+    if (outcome.state === "completed") await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.completed");
+    return outcome;
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "erasure failed" : "erasure attempt failed; will retry");
     if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) await markRequestFailed(rt.ds, requestId, err, undefined, { wipeIdentities: err instanceof PermanentError });
+    if (last) await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.failed").catch(() => undefined);
     throw err;
   }
 }

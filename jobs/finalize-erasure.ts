@@ -4,6 +4,7 @@ import { finalizeErasure } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
 import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
+import { enqueueNotifyApp } from "./notify-app";
 import { parsePayload } from "./erase-request";
 import { isLastAttempt } from "./job-failure";
 
@@ -18,11 +19,14 @@ export async function processFinalizeErasure(rt: ErasureRuntime, job: Job, logge
   const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
   const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
   try {
-    return await finalizeErasure(rt, requestId, log);
+    const outcome = await finalizeErasure(rt, requestId, log);
+    if (outcome.state === "completed") await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.completed");
+    return outcome;
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "finalizing failed" : "finalizing attempt failed; will retry");
     if (last) await markRequestFailed(rt.ds, requestId, err);
+    if (last) await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.failed").catch(() => undefined);
     throw err;
   }
 }

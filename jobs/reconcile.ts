@@ -1,13 +1,12 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../src/config";
-import { finalizeJobId } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
 import { reconcileExports } from "../src/exports/reconcile-exports";
 import { resumeEndedHolds } from "../src/holds/holds";
 import { PermanentError } from "../src/errors";
 import type { Logger } from "../src/logger";
-import { requestJobId } from "../src/queues/names";
+import { finalizeJobId, requestJobId } from "../src/queues/names";
 import { enqueueRequest } from "../src/requests/service";
 
 /** Job name: makes Redis agree with Postgres, the source of truth. */
@@ -39,15 +38,15 @@ export async function reconcile(deps: {
   mailQueue?: Queue;
 }): Promise<ReconcileOutcome> {
   const rows = (await deps.ds.query(
-    `SELECT id FROM lethe.subject_request WHERE status IN ('queued', 'running') AND type = 'erasure' AND received_at < now() - ($1 || ' milliseconds')::interval ORDER BY received_at LIMIT 10000`,
+    `SELECT id, status FROM lethe.subject_request WHERE status IN ('queued', 'running') AND type = 'erasure' AND updated_at < now() - ($1 || ' milliseconds')::interval ORDER BY received_at LIMIT 10000`,
     [String(GRACE_MS)],
-  )) as Array<{ id: string }>;
+  )) as Array<{ id: string; status: string }>;
   const outcome: ReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   for (const id of await resumeEndedHolds(deps.ds)) {
-    await enqueueRequest(deps.erasureQueue, deps.config, id);
+    await enqueueRequest(deps.erasureQueue, deps.config, id, { replaceFinished: true });
     outcome.enqueued++;
   }
-  for (const { id } of rows) {
+  for (const { id, status } of rows) {
     const entry = await deps.erasureQueue.getJob(requestJobId(id));
     const parent = await deps.erasureQueue.getJob(finalizeJobId(id));
     if (!entry && !parent) {
@@ -56,6 +55,12 @@ export async function reconcile(deps: {
       continue;
     }
     const states = await Promise.all([entry?.getState(), parent?.getState()]);
+    if (status === "queued" && !parent && states[0] === "completed") {
+      // Queued again (hold released, retried) but its finished entry job kept the id: run it anew.
+      await enqueueRequest(deps.erasureQueue, deps.config, id, { replaceFinished: true });
+      outcome.enqueued++;
+      continue;
+    }
     if (states.includes("failed")) {
       await markRequestFailed(deps.ds, id, new PermanentError("job_failed", "the request's job failed; see the dashboard"));
       outcome.failed++;

@@ -54,6 +54,9 @@ const apiKeys = z
     return keys;
   });
 
+/** An empty variable (`VAR=` in an env file) counts as unset. */
+const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema);
+
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const ENV_SCHEMA = z.object({
@@ -74,6 +77,8 @@ const ENV_SCHEMA = z.object({
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LETHE_LOCK_DURATION_MS: int(30_000, 500),
+  LETHE_CALLBACK_URL: emptyAsUnset(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
+  LETHE_CALLBACK_SECRET: emptyAsUnset(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SMTP_URL: z.url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" }).default("smtp://127.0.0.1:1025"),
   LETHE_MAIL_FROM: z.string().min(3).default("Lethe <lethe@localhost>"),
@@ -108,6 +113,10 @@ export type Config = Readonly<{
   auditSealEveryMs: number;
   /** How long a worker holds a job's lock before another may take a stalled job. (Default: 30000) */
   lockDurationMs: number;
+  /** Where the application is told a request completed or failed (signed POST); none when unset. */
+  callbackUrl: string | undefined;
+  /** Secret that signs those calls. */
+  callbackSecret: string | undefined;
   logLevel: string;
   /** SMTP server for subject mail; one pooled transport per worker process. (Default: smtp://127.0.0.1:1025) */
   smtpUrl: string;
@@ -147,6 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  if (e.LETHE_CALLBACK_URL && !e.LETHE_CALLBACK_SECRET) {
+    throw new ConfigError("invalid configuration:\n  LETHE_CALLBACK_SECRET: is required when LETHE_CALLBACK_URL is set");
+  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -165,6 +177,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     lockDurationMs: e.LETHE_LOCK_DURATION_MS,
+    callbackUrl: e.LETHE_CALLBACK_URL,
+    callbackSecret: e.LETHE_CALLBACK_SECRET,
     logLevel: e.LOG_LEVEL,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.LETHE_MAIL_FROM,

@@ -42,6 +42,8 @@ export class PermanentError extends UnrecoverableError {
     options?: { cause?: unknown },
   ) {
     super(message);
+    // BullMQ recognises unrecoverable failures by class or by this name; keep the name.
+    this.name = "UnrecoverableError";
     if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
 }

@@ -2,7 +2,7 @@ import type { FlowJob } from "bullmq";
 import { ERROR_CODES, PermanentError } from "../errors";
 import { activeHold, identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
-import { QUEUES } from "../queues/names";
+import { finalizeJobId, QUEUES, storeJobId } from "../queues/names";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
 import type { StoreRunContext } from "../stores/store-adapter";
 import type { StepCount } from "../types";
@@ -13,15 +13,6 @@ import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type L
 import type { ErasureRuntime } from "./runtime";
 import { buildStorePlan } from "./store-plan";
 
-/** Job id of the finalizing parent of a request's flow. */
-export function finalizeJobId(requestId: string): string {
-  return `erasure-${requestId}-finalize`;
-}
-
-/** Job id of one store's child (deterministic, so re-adding the flow is idempotent). */
-export function storeJobId(requestId: string, store: string): string {
-  return `erasure-${requestId}-${store}`;
-}
 
 /** What the entry job did. */
 export type StartOutcome =

@@ -18,5 +18,7 @@ export interface ErasureRuntime {
   /** Adds an erasure's flow (one child per store, a finalizing parent). */
   flows: FlowProducer;
   erasureQueue: Queue;
+  /** Housekeeping queue; also carries the optional completion callbacks to the application. */
+  maintenanceQueue: Queue;
   logger: Logger;
 }

@@ -10,6 +10,7 @@ import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
 import { callbackRoutes } from "./routes/callbacks";
 import { exportRoutes } from "./routes/exports";
+import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
 import { requestRoutes } from "./routes/requests";
 import { retentionRoutes } from "./routes/retention";
@@ -65,6 +66,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     logger: deps.logger,
   });
   await app.register(exportRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config });
+  await app.register(lifecycleRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config, dataMap: deps.dataMap, erasureQueue: deps.queues.erasure });
   await app.register(callbackRoutes, { prefix: "/v1", ds: deps.ds, dataMap: deps.dataMap, erasureQueue: deps.queues.erasure });
   await app.register(retentionRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config, dataMap: deps.dataMap, redis: deps.redis, logger: deps.logger });
   await app.register(dashboardPlugin, {

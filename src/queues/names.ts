@@ -29,3 +29,13 @@ export function exportJobId(requestId: string): string {
 export function mailJobId(kind: string, id: string): string {
   return `mail-${kind}-${id}`;
 }
+
+/** Job id of one store's child in a request's erasure flow. */
+export function storeJobId(requestId: string, store: string): string {
+  return `erasure-${requestId}-${store}`;
+}
+
+/** Job id of the finalizing parent of a request's erasure flow. */
+export function finalizeJobId(requestId: string): string {
+  return `erasure-${requestId}-finalize`;
+}

@@ -60,8 +60,16 @@ export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>):
   return { name, value };
 }
 
-/** Adds the request's job (idempotent: the job id is derived from the request id). */
-export async function enqueueRequest(queue: Queue, config: Config, requestId: string): Promise<void> {
+/**
+ * Adds the request's entry job (idempotent: the job id is derived from the request id).
+ * `replaceFinished` first removes a finished job of the same id, for a request that runs again.
+ */
+export async function enqueueRequest(queue: Queue, config: Config, requestId: string, options: { replaceFinished?: boolean } = {}): Promise<void> {
+  if (options.replaceFinished) {
+    // A request that runs again (hold released, retried) reuses its deterministic id: drop the old, finished job.
+    const old = await queue.getJob(requestJobId(requestId));
+    if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove().catch(() => undefined);
+  }
   await queue.add(
     "erase-request",
     { requestId },
@@ -174,5 +182,10 @@ export async function getRequestView(ds: DataSource, id: string): Promise<Reques
   const request = await ds.getRepository(SubjectRequestEntity).findOneBy({ id });
   if (!request) return null;
   const steps = await ds.getRepository(RequestStepEntity).find({ where: { requestId: id }, order: { id: "ASC" } });
-  return toRequestView(request, steps, request.type === "export" ? await getExportView(ds, id) : null);
+  const view = toRequestView(request, steps, request.type === "export" ? await getExportView(ds, id) : null);
+  if (request.holdId) {
+    const holds = (await ds.query(`SELECT id, ground, until FROM lethe.legal_hold WHERE id = $1`, [request.holdId])) as Array<{ id: string; ground: string; until: Date | null }>;
+    if (holds[0]) view.hold = { id: holds[0].id, ground: holds[0].ground, until: holds[0].until ? holds[0].until.toISOString() : null };
+  }
+  return view;
 }

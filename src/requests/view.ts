@@ -16,6 +16,8 @@ export interface RequestView {
   error: { code: string; message: string } | null;
   /** An export request's zip and mail (null until it is built); absent for other types. */
   export?: ExportView | null;
+  /** The legal hold a `held` request waits for (no personal data: the ground and its end). */
+  hold?: { id: string; ground: string; until: string | null };
 }
 
 /** Builds a {@link RequestView}; a preview shows its planned counts as steps. */

@@ -57,7 +57,11 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
   const add = (key: string, rule: RetentionRule, message: string) => problems.push({ key: `${at}${key}`, rule, message });
   const spec = store.tables[policy.table];
   if (!spec) {
-    add(".table", "retention-undeclared-table", `table "${policy.table}" is not declared in stores.${storeName}.tables; declare it (with its personal fields) before a policy can sweep it`);
+    add(
+      ".table",
+      "retention-undeclared-table",
+      `table "${policy.table}" is not declared in stores.${storeName}.tables; declare it (with its personal fields) before a policy can sweep it`,
+    );
     return problems;
   }
   const info = schema.tables.get(policy.table);
@@ -72,10 +76,18 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
   if (policy.action === "anonymize") {
     const { masked, bare } = personalFields(spec);
     if (masked.length === 0) {
-      add(".action", "retention-nothing-to-mask", `anonymize needs masked personal fields, but stores.${storeName}.tables.${policy.table} declares none; give its personal fields a mask, or use action "delete"`);
+      add(
+        ".action",
+        "retention-nothing-to-mask",
+        `anonymize needs masked personal fields, but stores.${storeName}.tables.${policy.table} declares none; give its personal fields a mask, or use action "delete"`,
+      );
     }
     for (const column of bare) {
-      add(".action", "retention-unmasked-field", `anonymize would leave personal field "${policy.table}.${column}" as it is; give it a mask, or "retain": true when the purpose still needs it`);
+      add(
+        ".action",
+        "retention-unmasked-field",
+        `anonymize would leave personal field "${policy.table}.${column}" as it is; give it a mask, or "retain": true when the purpose still needs it`,
+      );
     }
   } else {
     for (const b of planDeleteCascade(store, schema, policy.table).blockers) {
@@ -83,8 +95,15 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
     }
   }
   if (!holdPath(map, storeName, schema, policy.table)) {
-    const where = map.subject.store === storeName ? "no chain of foreign keys or via links among declared tables leads" : `store "${storeName}" is not the subject's store, so nothing leads`;
-    add(".table", "retention-hold-unresolvable", `rows of "${policy.table}" cannot be tied to a subject (${where} to "${map.subject.table}"), so legal holds could not be honoured; add a via link`);
+    const where =
+      map.subject.store === storeName
+        ? "no chain of foreign keys or via links among declared tables leads"
+        : `store "${storeName}" is not the subject's store, so nothing leads`;
+    add(
+      ".table",
+      "retention-hold-unresolvable",
+      `rows of "${policy.table}" cannot be tied to a subject (${where} to "${map.subject.table}"), so legal holds could not be honoured; add a via link`,
+    );
   }
   return problems;
 }
@@ -94,7 +113,11 @@ function checkColumns(policy: RetentionPolicy, info: TableInfo, add: (key: strin
   if (!age) {
     add(".age.column", "missing-column", `column "${policy.table}.${policy.age.column}" does not exist`);
   } else if (age.family !== "date" && age.family !== "timestamp") {
-    add(".age.column", "retention-age-not-temporal", `column "${policy.table}.${policy.age.column}" is ${age.sqlType}; the age condition needs a date or timestamp column`);
+    add(
+      ".age.column",
+      "retention-age-not-temporal",
+      `column "${policy.table}.${policy.age.column}" is ${age.sqlType}; the age condition needs a date or timestamp column`,
+    );
   }
   policy.where.forEach((cond, i) => {
     if (!info.columns.has(cond.column)) add(`.where.${i}.column`, "missing-column", `column "${policy.table}.${cond.column}" does not exist`);

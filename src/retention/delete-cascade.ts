@@ -65,7 +65,10 @@ export function planDeleteCascade(store: PostgresStoreSpec, schema: SchemaInfo, 
         continue;
       }
       const declared = store.tables[from] ? `declared with action "${store.tables[from]!.action}"` : "not declared in the data map";
-      out.blockers.push({ fk, reason: `"${from}" (${declared}) references "${current}" through ${how}; declare "${from}" with action "delete", or give the foreign key ON DELETE CASCADE or SET NULL` });
+      out.blockers.push({
+        fk,
+        reason: `"${from}" (${declared}) references "${current}" through ${how}; declare "${from}" with action "delete", or give the foreign key ON DELETE CASCADE or SET NULL`,
+      });
     }
   };
   visit(table, [], [table]);

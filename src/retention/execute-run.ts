@@ -4,7 +4,7 @@ import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
 import type { PendingBatch } from "../db/entities/retention-run";
-import { newMaskKey, type MaskKey } from "../erasure/masking";
+import { newMaskKey } from "../erasure/masking";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import type { StorePools } from "../pg/store-pools";
@@ -136,7 +136,14 @@ export async function executeRun(rt: RetentionRuntime, runId: string, ctx: RunCo
       batches: run.batches,
       maxBatchMs: run.max_batch_ms,
     };
-    const outcome = (status: RunOutcome["status"]): RunOutcome => ({ status, runId, matched: totals.matched, changed: totals.changed, held: totals.held, batches: totals.batches });
+    const outcome = (status: RunOutcome["status"]): RunOutcome => ({
+      status,
+      runId,
+      matched: totals.matched,
+      changed: totals.changed,
+      held: totals.held,
+      batches: totals.batches,
+    });
     if (run.status === "completed" || run.status === "failed") return outcome("skipped");
 
     const policy = rt.dataMap.retention.find((p) => p.name === run.policy);
@@ -207,7 +214,18 @@ export async function executeRun(rt: RetentionRuntime, runId: string, ctx: RunCo
     }
     await reported;
     await finish(lethe, run, totals, checkpoint);
-    ctx.log.info({ runId, policy: policy.name, matched: totals.matched, changed: totals.changed, held: totals.held, batches: totals.batches, maxBatchMs: totals.maxBatchMs }, "sweep done");
+    ctx.log.info(
+      {
+        runId,
+        policy: policy.name,
+        matched: totals.matched,
+        changed: totals.changed,
+        held: totals.held,
+        batches: totals.batches,
+        maxBatchMs: totals.maxBatchMs,
+      },
+      "sweep done",
+    );
     return outcome("completed");
   } finally {
     app?.release();
@@ -263,8 +281,18 @@ async function dryBatch(app: PoolClient, plan: SweepPlan, input: BatchInput): Pr
  * One real batch: BEGIN and the transaction id, the change, then — before COMMIT — the batch
  * recorded as pending on the run row beside the totals of the batches before it.
  */
-async function realBatch(app: PoolClient, lethe: Client, plan: SweepPlan, input: BatchInput, runId: string, checkpoint: string[] | null, totals: Totals): Promise<BatchCounts> {
-  const begun = (await app.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{ rows: Array<{ xid: string }> }>;
+async function realBatch(
+  app: PoolClient,
+  lethe: Client,
+  plan: SweepPlan,
+  input: BatchInput,
+  runId: string,
+  checkpoint: string[] | null,
+  totals: Totals,
+): Promise<BatchCounts> {
+  const begun = (await app.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{
+    rows: Array<{ xid: string }>;
+  }>;
   const xid = begun[1]!.rows[0]!.xid;
   try {
     const counts = await applyBatch(app, plan, input);
@@ -272,7 +300,17 @@ async function realBatch(app: PoolClient, lethe: Client, plan: SweepPlan, input:
     const saved = await lethe.query(
       `UPDATE lethe.retention_run SET pending = $2, checkpoint = $3, rows_matched = $4, rows_changed = $5, rows_held = $6, cascaded = $7,
               batches = $8, max_batch_ms = $9, updated_at = now() WHERE id = $1 AND status = 'running'`,
-      [runId, JSON.stringify(pending), JSON.stringify(checkpoint), totals.matched, totals.changed, totals.held, JSON.stringify(totals.cascaded), totals.batches, totals.maxBatchMs],
+      [
+        runId,
+        JSON.stringify(pending),
+        JSON.stringify(checkpoint),
+        totals.matched,
+        totals.changed,
+        totals.held,
+        JSON.stringify(totals.cascaded),
+        totals.batches,
+        totals.maxBatchMs,
+      ],
     );
     if (saved.rowCount !== 1) throw new PermanentError("run_not_running", "the run is no longer running (marked failed elsewhere); batch rolled back");
     await app.query("COMMIT");

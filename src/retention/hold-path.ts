@@ -44,7 +44,7 @@ export function holdPath(map: DataMap, storeName: string, schema: SchemaInfo, ta
   }
   if (!came.has(goal)) return null;
   const path: HoldHop[] = [];
-  for (let at = goal; at !== table; ) {
+  for (let at = goal; at !== table;) {
     const hop = came.get(at)!;
     path.unshift(hop);
     at = hop.from.table;

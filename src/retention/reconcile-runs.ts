@@ -27,7 +27,9 @@ export async function reconcileRuns(ds: DataSource, queue: Queue, config: Config
   )) as Array<{ id: string; policy: string; job_id: string }>;
   const outcome: RunReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   for (const run of rows) {
-    const jobs = [await queue.getJob(run.job_id), run.job_id === runJobId(run.id) ? undefined : await queue.getJob(runJobId(run.id))].filter((j) => j !== undefined);
+    const jobs = [await queue.getJob(run.job_id), run.job_id === runJobId(run.id) ? undefined : await queue.getJob(runJobId(run.id))].filter(
+      (j) => j !== undefined,
+    );
     const states = await Promise.all(jobs.map((j) => j.getState()));
     if (states.some((s) => s !== "failed" && s !== "completed" && s !== "unknown")) continue;
     if (states.includes("failed")) {

@@ -190,7 +190,12 @@ export async function scheduledRun(ds: DataSource, policy: RetentionPolicy, jobI
 }
 
 /** Options of a run's job: retried with backoff (a run resumes from its checkpoint), kept briefly once done. */
-export function runJobOptions(config: Config): { attempts: number; backoff: { type: "exponential"; delay: number }; removeOnComplete: { age: number; count: number }; removeOnFail: { age: number } } {
+export function runJobOptions(config: Config): {
+  attempts: number;
+  backoff: { type: "exponential"; delay: number };
+  removeOnComplete: { age: number; count: number };
+  removeOnFail: { age: number };
+} {
   return {
     attempts: config.jobAttempts,
     backoff: { type: "exponential", delay: config.backoffMs },

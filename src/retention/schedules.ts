@@ -20,7 +20,11 @@ export async function syncSchedules(queue: Queue, map: DataMap, config: Config):
   const upserted: string[] = [];
   for (const policy of map.retention) {
     const id = schedulerId(policy.name);
-    await queue.upsertJobScheduler(id, { pattern: policy.schedule.cron, tz: policy.schedule.tz }, { name: SWEEP_JOB, data: { policy: policy.name }, opts: runJobOptions(config) });
+    await queue.upsertJobScheduler(
+      id,
+      { pattern: policy.schedule.cron, tz: policy.schedule.tz },
+      { name: SWEEP_JOB, data: { policy: policy.name }, opts: runJobOptions(config) },
+    );
     upserted.push(id);
   }
   const wanted = new Set(upserted);

@@ -84,7 +84,10 @@ export async function countBatch(db: ClientBase, plan: SweepPlan, input: BatchIn
     const d = new Params();
     const dw = batchWhere(plan, d, input);
     const doomed = `${dw.range} AND ${dw.due}${dw.held ? ` AND NOT ${dw.held}` : ""}`;
-    const r = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(plan.schemaName, dep.table)} x WHERE ${dependentWhere(plan, dep, "x", doomed)}`, d.values);
+    const r = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${qualified(plan.schemaName, dep.table)} x WHERE ${dependentWhere(plan, dep, "x", doomed)}`,
+      d.values,
+    );
     cascaded[dep.table] = (cascaded[dep.table] ?? 0) + count(r.rows[0]?.n);
   }
   const r = res.rows[0]!;

@@ -39,10 +39,14 @@ export interface SweepPlan {
  */
 export function buildSweepPlan(map: DataMap, policy: RetentionPolicy, schema: SchemaInfo): SweepPlan {
   const store = map.stores[policy.store];
-  if (!store || store.kind !== "postgres") throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention.${policy.name}: store "${policy.store}" is not a postgres store`);
+  if (!store || store.kind !== "postgres")
+    throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention.${policy.name}: store "${policy.store}" is not a postgres store`);
   const problems = checkPolicy(map, policy.store, store, schema, policy);
   if (problems.length > 0) {
-    throw new PermanentError(ERROR_CODES.dataMapInvalid, `policy cannot run (run lethe check): ${problems.map((p) => `${p.key}: [${p.rule}] ${p.message}`).join("; ")}`);
+    throw new PermanentError(
+      ERROR_CODES.dataMapInvalid,
+      `policy cannot run (run lethe check): ${problems.map((p) => `${p.key}: [${p.rule}] ${p.message}`).join("; ")}`,
+    );
   }
   const info = schema.tables.get(policy.table)!;
   const spec = store.tables[policy.table]!;

@@ -110,7 +110,8 @@ export function batchWhere(plan: SweepPlan, p: Params, input: BatchInput): Batch
     const ipad = p.add(input.holdKey.ipad, "bytea");
     const opad = p.add(input.holdKey.opad, "bytea");
     const hashes = p.add(input.holds, "text[]");
-    const hashed = (key: string) => `coalesce(encode(sha256(${opad} || sha256(${ipad} || convert_to('id:' || (${key})::text, 'UTF8'))), 'hex') = ANY(${hashes}), false)`;
+    const hashed = (key: string) =>
+      `coalesce(encode(sha256(${opad} || sha256(${ipad} || convert_to('id:' || (${key})::text, 'UTF8'))), 'hex') = ANY(${hashes}), false)`;
     held = heldSql(plan.holdPath, plan.subjectKey, plan.schemaName, ALIAS, hashed);
   }
   return { range, due, unmasked, held, pads };

@@ -50,7 +50,7 @@ export async function startRetentionWorker(rt: RetentionRuntime, options: { lock
     throw err;
   }
   timer = setInterval(() => {
-    tick().catch((err: unknown) => logger.warn({ err }, "could not sync the retention schedules"));
+    tick().catch((err: unknown) => logger.warn({ err }, "retention schedule sync or run reconcile failed; retrying next interval"));
   }, config.reconcileEveryMs);
   timer.unref();
   return { worker, queue, close };

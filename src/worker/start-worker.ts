@@ -1,8 +1,9 @@
-import { FlowProducer, Queue, Worker } from "bullmq";
+import { FlowProducer, Queue, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import * as eraseRequest from "../../jobs/erase-request";
 import * as eraseStore from "../../jobs/erase-store";
 import * as finalizeErasure from "../../jobs/finalize-erasure";
+import * as notifyApp from "../../jobs/notify-app";
 import * as purgeExportsJob from "../../jobs/purge-exports";
 import * as reconcileJob from "../../jobs/reconcile";
 import * as sealAuditJob from "../../jobs/seal-audit";
@@ -84,7 +85,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     const flows = new FlowProducer({ connection, prefix: config.queuePrefix });
     queues.push(flows);
     const storeSet = new StoreSet({ dataMap, config, pools, logger, ds });
-    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, storeSet, flows, erasureQueue, logger };
+    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, storeSet, flows, erasureQueue, maintenanceQueue, logger };
     const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
     const exportSide = startExportWorkers(
       { ds, config, dataMap, pools, logger },
@@ -118,13 +119,14 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     }
     if (wanted.has("maintenance")) {
       const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger, exportQueue: exportSide.exportQueue, mailQueue: exportSide.mailQueue });
-      const handlers: Record<string, () => Promise<unknown>> = {
+      const handlers: Record<string, (job: Job) => Promise<unknown>> = {
         [reconcileJob.NAME]: reconcile,
+        [notifyApp.NAME]: (job) => notifyApp.processNotifyApp({ ds, config }, job),
         [sealAuditJob.NAME]: () => sealAuditJob.sealAudit(ds),
         [purgeExportsJob.NAME]: () => purgeExportsJob.processPurgeExports(ds, config.exportDir, logger),
       };
       workers.push(
-        new Worker(QUEUES.maintenance, async (job) => handlers[job.name]?.(), {
+        new Worker(QUEUES.maintenance, async (job) => handlers[job.name]?.(job), {
           connection: workerConnection(),
           prefix: config.queuePrefix,
           concurrency: 1,

@@ -3,6 +3,7 @@ import { register as registerApi } from "./api";
 import { register as registerCheck } from "./check";
 import { register as registerInit } from "./init";
 import { register as registerMigrate } from "./migrate";
+import { register as registerReplay } from "./replay";
 import { register as registerRequest } from "./request";
 import { register as registerStatus } from "./status";
 import { register as registerSweep } from "./sweep";
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerCheck(program);
   registerInit(program);
   registerMigrate(program);
+  registerReplay(program);
   registerRequest(program);
   registerStatus(program);
   registerSweep(program);

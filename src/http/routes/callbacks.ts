@@ -11,6 +11,7 @@ import { DEFAULT_TOLERANCE_SEC } from "../../webhook/protocol";
 import { verifyLetheSignature } from "../../webhook/verify-signature";
 import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
 import { parseOrProblem } from "../validation";
+import { storeJobId } from "../../queues/names";
 
 /** Problem type of a callback whose token was already used (the call is no longer open). */
 export const CALLBACK_USED_PROBLEM = "urn:lethe:problem:callback-already-used";
@@ -98,7 +99,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     // Wake the store's job now; it also re-checks on its own schedule, so failures here are harmless.
     try {
       // The job id of one store of one request (see queues/names).
-      const job = await opts.erasureQueue.getJob(`erasure-${ended.requestId}-${ended.store}`);
+      const job = await opts.erasureQueue.getJob(storeJobId(ended.requestId, ended.store));
       if (job && (await job.isDelayed())) await job.promote();
     } catch (err) {
       request.log.debug({ err }, "could not promote the waiting store job");

@@ -17,7 +17,7 @@ export const RUN_IN_PROGRESS_PROBLEM = "urn:lethe:problem:run-in-progress";
 
 /** Body of `POST /v1/retention/:policy/runs`. Strict; an empty body means a real run. */
 export const RUN_BODY_SCHEMA = z
-  .object({ dryRun: z.boolean({ error: "must be true or false" }).optional() }, { error: "send a JSON object such as {\"dryRun\": true}" })
+  .object({ dryRun: z.boolean({ error: "must be true or false" }).optional() }, { error: 'send a JSON object such as {"dryRun": true}' })
   .strict();
 
 /** What the retention routes need. */

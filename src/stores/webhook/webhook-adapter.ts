@@ -143,11 +143,11 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
     });
     await recordAttempt(ds, key, result.kind === "answer" ? result.status : null);
     if (result.kind === "no-answer") {
-      ctx.logger.warn({ store, code: result.code, attempt: call.attempts + 1 }, "processor unreachable");
+      ctx.logger.warn({ code: result.code, attempt: call.attempts + 1 }, "processor unreachable");
       return unavailable(key, result.code, `the processor could not be reached (${result.code})`, result.cause);
     }
     const status = result.status;
-    ctx.logger.info({ store, httpStatus: status, attempt: call.attempts + 1 }, "processor answered");
+    ctx.logger.info({ httpStatus: status, attempt: call.attempts + 1 }, "processor answered");
     if (status === 202) {
       const url = s.statusUrl ? statusUrlOf(result.body, s.url) : null;
       await markAccepted(ds, key, url === null ? null : encryptJson(config.encryptionKey, url));
@@ -176,7 +176,7 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
         ...(ctx.signal ? { signal: ctx.signal } : {}),
       });
       const answer = result.kind === "answer" && result.status >= 200 && result.status <= 299 ? parseStatusBody(result.body) : null;
-      ctx.logger.debug({ store, httpStatus: result.kind === "answer" ? result.status : null, status: answer?.status ?? null }, "processor status polled");
+      ctx.logger.debug({ httpStatus: result.kind === "answer" ? result.status : null, status: answer?.status ?? null }, "processor status polled");
       if (answer?.status === "done" || answer?.status === "failed") {
         const end =
           answer.status === "done"
@@ -204,7 +204,7 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
       const subject = subjectOf(s, ctx);
       if (Object.keys(subject).length === 0) {
         // Nothing the processor may see identifies this subject: no call, and the receipt says so.
-        ctx.logger.info({ store, requestId: ctx.requestId }, "no identity the processor may see; not notified");
+        ctx.logger.info({ requestId: ctx.requestId }, "no identity the processor may see; not notified");
         const counted = steps(0);
         await record(counted);
         return { state: "done", steps: counted };

@@ -1,0 +1,65 @@
+import { Queue } from "bullmq";
+import type { Command } from "commander";
+import { loadDataMap } from "../../datamap/load";
+import { assertMigrated, createDataSource } from "../../db/data-source";
+import { erasedSubjectHashes, scanForErased } from "../../erasure/replay";
+import { createLogger } from "../../logger";
+import { StorePools } from "../../pg/store-pools";
+import { createRedis } from "../../queues/connection";
+import { QUEUES } from "../../queues/names";
+import { getRequestView, submitRequest } from "../../requests/service";
+import { configOrExit } from "../config-or-exit";
+
+/**
+ * `lethe replay --store <name>`: after a backup restore, finds subjects the erasure ledger says
+ * were erased and erases them again (new erasure requests through the queue).
+ */
+export function register(program: Command): void {
+  program
+    .command("replay")
+    .description("after restoring a backup: find subjects the erasure ledger says were erased, and erase them again")
+    .requiredOption("--store <name>", "the restored store (the subject's postgres store)")
+    .option("--dry-run", "only report how many erased subjects are back", false)
+    .option("--wait", "wait until the new erasures complete", false)
+    .action(async (opts: { store: string; dryRun: boolean; wait: boolean }) => {
+      const config = configOrExit();
+      const dataMap = loadDataMap(config.dataMapPath);
+      if (opts.store !== dataMap.subject.store) throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
+      const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
+      await ds.initialize();
+      const pools = new StorePools(dataMap, 2);
+      const connection = createRedis(config.redisUrl, "worker");
+      const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
+      try {
+        await assertMigrated(ds);
+        const ledger = await erasedSubjectHashes(ds);
+        const scan = await scanForErased(pools.pool(opts.store), dataMap, ledger, config.hmacKey);
+        const ids: string[] = [];
+        if (!opts.dryRun) {
+          const ctx = { ds, config, dataMap, erasureQueue, logger: createLogger(config.logLevel) };
+          for (const key of scan.found) ids.push((await submitRequest(ctx, { type: "erasure", subject: { id: key }, requestedBy: "replay" })).request.id);
+        }
+        let completed = 0;
+        if (opts.wait) {
+          for (const id of ids) {
+            for (;;) {
+              const view = await getRequestView(ds, id);
+              if (view?.status === "completed") {
+                completed++;
+                break;
+              }
+              if (view?.status === "failed") break;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        }
+        process.stdout.write(`${JSON.stringify({ scanned: scan.scanned, found: scan.found.length, requests: ids, ...(opts.wait ? { completed } : {}) })}\n`);
+        if (opts.wait && completed !== ids.length) process.exitCode = 1;
+      } finally {
+        await erasureQueue.close();
+        await connection.quit();
+        await pools.close();
+        await ds.destroy();
+      }
+    });
+}

@@ -1,0 +1,110 @@
+import { createServer, type AddressInfo } from "node:net";
+import { simpleParser, type ParsedMail } from "mailparser";
+import { SMTPServer, type SMTPServerAddress } from "smtp-server";
+
+/** A message the catcher accepted: the envelope and the parsed message. */
+export interface CaughtMail {
+  from: string;
+  to: string[];
+  raw: string;
+  parsed: ParsedMail;
+}
+
+/** A real SMTP server in this process (nodemailer's smtp-server) that keeps what it receives. */
+export interface SmtpCatcher {
+  port: number;
+  url: string;
+  messages: CaughtMail[];
+  /** RCPT TO attempts, accepted or refused. */
+  rcptAttempts: number;
+  /** Resolves once `n` messages have arrived. */
+  waitForMessages(n: number, timeoutMs?: number): Promise<CaughtMail[]>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startSmtpCatcher}. */
+export interface SmtpCatcherOptions {
+  /** Listen here (Default: a free port). */
+  port?: number;
+  /** Answer RCPT TO with this reply code (e.g. 550, 451) instead of accepting. */
+  rejectRcpt?: number;
+}
+
+/** A free TCP port on 127.0.0.1 (listen on 0, close). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((res) => srv.listen(0, "127.0.0.1", res));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((res) => srv.close(() => res()));
+  return port;
+}
+
+/** Starts the catcher on 127.0.0.1 (no TLS, no auth). */
+export async function startSmtpCatcher(options: SmtpCatcherOptions = {}): Promise<SmtpCatcher> {
+  const messages: CaughtMail[] = [];
+  const waiters: Array<() => void> = [];
+  let rcptAttempts = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    hideSTARTTLS: true,
+    disabledCommands: ["AUTH"],
+    logger: false,
+    onRcptTo(address: SMTPServerAddress, _session, callback) {
+      rcptAttempts++;
+      if (options.rejectRcpt) {
+        const err = Object.assign(new Error(`${options.rejectRcpt} <${address.address}>: recipient refused`), { responseCode: options.rejectRcpt });
+        callback(err);
+        return;
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        simpleParser(raw).then(
+          (parsed) => {
+            messages.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              parsed,
+            });
+            for (const w of waiters.splice(0)) w();
+            callback();
+          },
+          (err: Error) => callback(err),
+        );
+      });
+    },
+  });
+  const port = options.port ?? (await freePort());
+  await new Promise<void>((res, rej) => {
+    server.once("error", rej);
+    server.listen(port, "127.0.0.1", () => res());
+  });
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    get rcptAttempts() {
+      return rcptAttempts;
+    },
+    async waitForMessages(n, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (messages.length < n) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} message(s); got ${messages.length}`);
+        await new Promise<void>((res) => {
+          const t = setTimeout(res, 100);
+          waiters.push(() => {
+            clearTimeout(t);
+            res();
+          });
+        });
+      }
+      return messages.slice(0, n);
+    },
+    close: () => new Promise<void>((res) => server.close(() => res())),
+  };
+}
