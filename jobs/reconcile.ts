@@ -42,6 +42,11 @@ export async function reconcile(deps: {
     [String(GRACE_MS)],
   )) as Array<{ id: string; status: string }>;
   const outcome: ReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
+  // A failed request keeps its sealed identities for a retry, but not for ever.
+  await deps.ds.query(
+    `UPDATE lethe.subject_request SET identities = NULL WHERE status = 'failed' AND identities IS NOT NULL AND updated_at < now() - ($1 || ' hours')::interval`,
+    [String(deps.config.failedIdentitiesTtlHours)],
+  );
   for (const id of await resumeEndedHolds(deps.ds)) {
     await enqueueRequest(deps.erasureQueue, deps.config, id, { replaceFinished: true });
     outcome.enqueued++;

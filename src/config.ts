@@ -77,6 +77,7 @@ const ENV_SCHEMA = z.object({
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LETHE_LOCK_DURATION_MS: int(30_000, 500),
+  LETHE_FAILED_IDENTITIES_TTL_HOURS: int(168, 0),
   LETHE_CALLBACK_URL: emptyAsUnset(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional()),
   LETHE_CALLBACK_SECRET: emptyAsUnset(z.string().min(16, "must be at least 16 characters").optional()),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -113,6 +114,8 @@ export type Config = Readonly<{
   auditSealEveryMs: number;
   /** How long a worker holds a job's lock before another may take a stalled job. (Default: 30000) */
   lockDurationMs: number;
+  /** How long a failed request keeps its sealed identities for a retry before they are wiped. (Default: 168) */
+  failedIdentitiesTtlHours: number;
   /** Where the application is told a request completed or failed (signed POST); none when unset. */
   callbackUrl: string | undefined;
   /** Secret that signs those calls. */
@@ -177,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     lockDurationMs: e.LETHE_LOCK_DURATION_MS,
+    failedIdentitiesTtlHours: e.LETHE_FAILED_IDENTITIES_TTL_HOURS,
     callbackUrl: e.LETHE_CALLBACK_URL,
     callbackSecret: e.LETHE_CALLBACK_SECRET,
     logLevel: e.LOG_LEVEL,

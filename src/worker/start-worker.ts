@@ -55,6 +55,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let timer: NodeJS.Timeout | undefined;
   const stores = options.dataMap ? new StorePools(options.dataMap, config.workerConcurrency + 2) : undefined;
   let pools = stores;
+  let storeSet: StoreSet | undefined;
   const close = async (): Promise<void> => {
     if (timer) clearInterval(timer);
     const bounded = (p: Promise<unknown>) =>
@@ -63,6 +64,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
     await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    await storeSet?.close();
     await pools?.close();
     if (ds.isInitialized) await ds.destroy();
   };
@@ -84,7 +86,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     queues.push(erasureQueue, maintenanceQueue);
     const flows = new FlowProducer({ connection, prefix: config.queuePrefix });
     queues.push(flows);
-    const storeSet = new StoreSet({ dataMap, config, pools, logger, ds });
+    storeSet = new StoreSet({ dataMap, config, pools, logger, ds });
     const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, storeSet, flows, erasureQueue, maintenanceQueue, logger };
     const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
     const exportSide = startExportWorkers(

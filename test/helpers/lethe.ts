@@ -109,7 +109,11 @@ function baseEnv(): Record<string, string> {
 
 /** Spawns `node --import tsx <file> ...args` from the repository root with exactly `env` (plus PATH/HOME). */
 export function spawnTs(file: string, args: string[], env: Record<string, string>): TsChild {
-  const proc = spawn(process.execPath, ["--import", "tsx", file, ...args], { cwd: REPO_ROOT, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", file, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   proc.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -119,7 +123,12 @@ export function spawnTs(file: string, args: string[], env: Record<string, string
 }
 
 /** Runs a TypeScript entrypoint to its end; kills it after `timeoutMs`. */
-export async function runTs(file: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runTs(
+  file: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawnTs(file, args, env);
   const timer = setTimeout(() => child.proc.kill("SIGKILL"), timeoutMs);
   const { code } = await child.exited;
@@ -222,7 +231,13 @@ export async function createHarness(options: HarnessOptions): Promise<LetheHarne
       submit: (subject, opts = {}) =>
         submitRequest(
           { ds, config, dataMap, erasureQueue, logger },
-          { type: "erasure", subject, requestedBy: "test", ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
+          {
+            type: "erasure",
+            subject,
+            requestedBy: "test",
+            ...(opts.dryRun ? { dryRun: true } : {}),
+            ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}),
+          },
         ),
       async startWorker(opts = {}) {
         const handle = await startWorker(config, { queues: ["erasure", "maintenance"], ...opts, dataMap, logger });
@@ -345,7 +360,9 @@ export async function rowsContaining(url: string, needle: string): Promise<strin
   return withClient(url, async (c) => {
     const out: string[] = [];
     for (const { table, pk } of await publicTables(c)) {
-      const res = await c.query<{ k: string }>(`SELECT ${keySql(pk)} AS k FROM public.${ident(table)} t WHERE strpos(row_to_json(t)::text, $1) > 0`, [JSON.stringify(needle).slice(1, -1)]);
+      const res = await c.query<{ k: string }>(`SELECT ${keySql(pk)} AS k FROM public.${ident(table)} t WHERE strpos(row_to_json(t)::text, $1) > 0`, [
+        JSON.stringify(needle).slice(1, -1),
+      ]);
       out.push(...res.rows.map((r) => `${table}:${r.k}`));
     }
     return out.sort();
@@ -425,7 +442,12 @@ export function shopSteps(s: ShopSubject, dataMap: DataMap): StepLike[] {
 /** What a completed erasure of `s` does to the shop, as {@link diffChecksums} reports it. */
 export function shopErasureDiff(s: ShopSubject): ChecksumDiff {
   return {
-    removed: sortKeys([`customers:${s.id}`, `addresses:${s.addressId}`, ...s.reviews.map((r) => `reviews:${r}`), ...s.tickets.map((t) => `support_tickets:${t}`)]),
+    removed: sortKeys([
+      `customers:${s.id}`,
+      `addresses:${s.addressId}`,
+      ...s.reviews.map((r) => `reviews:${r}`),
+      ...s.tickets.map((t) => `support_tickets:${t}`),
+    ]),
     changed: sortKeys(s.orders.map((o) => `orders:${o}`)),
     added: [],
   };

@@ -17,6 +17,8 @@ export interface SmtpCatcher {
   messages: CaughtMail[];
   /** RCPT TO attempts, accepted or refused. */
   rcptAttempts: number;
+  /** Every RCPT TO address, in order. */
+  rcpts: string[];
   /** Resolves once `n` messages have arrived. */
   waitForMessages(n: number, timeoutMs?: number): Promise<CaughtMail[]>;
   close(): Promise<void>;
@@ -28,6 +30,8 @@ export interface SmtpCatcherOptions {
   port?: number;
   /** Answer RCPT TO with this reply code (e.g. 550, 451) instead of accepting. */
   rejectRcpt?: number;
+  /** Only the first N RCPT TO get `rejectRcpt`; later ones are accepted. (Default: all) */
+  rejectFirst?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (listen on 0, close). */
@@ -44,14 +48,18 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}): Promis
   const messages: CaughtMail[] = [];
   const waiters: Array<() => void> = [];
   let rcptAttempts = 0;
+  const rcpts: string[] = [];
   const server = new SMTPServer({
     authOptional: true,
     hideSTARTTLS: true,
     disabledCommands: ["AUTH"],
     logger: false,
+    // Clients (nodemailer's pool) keep idle connections; do not wait for them on close.
+    closeTimeout: 100,
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       rcptAttempts++;
-      if (options.rejectRcpt) {
+      rcpts.push(address.address);
+      if (options.rejectRcpt && (options.rejectFirst === undefined || rcptAttempts <= options.rejectFirst)) {
         const err = Object.assign(new Error(`${options.rejectRcpt} <${address.address}>: recipient refused`), { responseCode: options.rejectRcpt });
         callback(err);
         return;
@@ -88,6 +96,7 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}): Promis
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    rcpts,
     get rcptAttempts() {
       return rcptAttempts;
     },

@@ -42,16 +42,14 @@ async function makeHeavy(url: string, id: number, marker: string): Promise<void>
       [id, marker, ORDERS],
     );
     await c.query(`INSERT INTO order_items (order_id, sku, quantity, price_cents) SELECT id, 'TEA-GREEN-100', 1, 690 FROM orders WHERE customer_id = $1`, [id]);
-    await c.query(`INSERT INTO reviews (customer_id, product_sku, rating, body) SELECT $1, 'MUG-STONE', 1 + g % 5, 'Review ' || g || ' by ' || $2 FROM generate_series(1, $3) g`, [
-      id,
-      marker,
-      REVIEWS,
-    ]);
-    await c.query(`INSERT INTO support_tickets (customer_email, subject, body) SELECT email, 'Ticket ' || g, 'Hello from ' || $2 FROM customers, generate_series(1, $3) g WHERE id = $1`, [
-      id,
-      marker,
-      TICKETS,
-    ]);
+    await c.query(
+      `INSERT INTO reviews (customer_id, product_sku, rating, body) SELECT $1, 'MUG-STONE', 1 + g % 5, 'Review ' || g || ' by ' || $2 FROM generate_series(1, $3) g`,
+      [id, marker, REVIEWS],
+    );
+    await c.query(
+      `INSERT INTO support_tickets (customer_email, subject, body) SELECT email, 'Ticket ' || g, 'Hello from ' || $2 FROM customers, generate_series(1, $3) g WHERE id = $1`,
+      [id, marker, TICKETS],
+    );
     await c.query("COMMIT");
   } finally {
     await c.end();
@@ -63,7 +61,10 @@ async function waitForBlockedBackend(h: LetheHarness, db: string, like: string, 
   return waitFor(
     async () => {
       if (child.proc.exitCode !== null) throw new Error(`worker exited early (${child.proc.exitCode}): ${child.stderr()}`);
-      const rows = (await h.ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query ILIKE $2`, [db, like])) as Array<{ pid: number }>;
+      const rows = (await h.ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query ILIKE $2`, [
+        db,
+        like,
+      ])) as Array<{ pid: number }>;
       return rows[0]?.pid;
     },
     `a worker backend blocked on "${like}"`,
@@ -72,7 +73,11 @@ async function waitForBlockedBackend(h: LetheHarness, db: string, like: string, 
 }
 
 async function backendGone(h: LetheHarness, pid: number): Promise<void> {
-  await waitFor(async () => ((await h.ds.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).length === 0 ? true : undefined), `backend ${pid} to end`, 30_000);
+  await waitFor(
+    async () => ((await h.ds.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).length === 0 ? true : undefined),
+    `backend ${pid} to end`,
+    30_000,
+  );
 }
 
 async function killHard(child: TsChild): Promise<void> {
@@ -182,7 +187,9 @@ describe("a worker killed mid-erasure", () => {
     const key = Math.floor(Math.random() * 1_000_000_000);
 
     // Test-only trigger in the scratch Lethe database: the worker's "store done" update waits on an advisory lock the test holds.
-    await h.ds.query(`CREATE FUNCTION public.crash_test_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${key}); RETURN NEW; END $$`);
+    await h.ds.query(
+      `CREATE FUNCTION public.crash_test_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${key}); RETURN NEW; END $$`,
+    );
     await h.ds.query(
       `CREATE TRIGGER crash_test_hold BEFORE UPDATE ON lethe.request_store FOR EACH ROW WHEN (OLD.status = 'prepared' AND NEW.status = 'done') EXECUTE FUNCTION public.crash_test_hold()`,
     );
@@ -196,9 +203,14 @@ describe("a worker killed mid-erasure", () => {
 
       // The store transaction has committed; Lethe still says "prepared" with its xid.
       expect(diffChecksums(before, await rowChecksums(url))).toEqual(shopErasureDiff(subject));
-      const [prepared] = (await h.ds.query(`SELECT status, xid::text AS xid FROM lethe.request_store WHERE request_id = $1`, [request.id])) as Array<{ status: string; xid: string }>;
+      const [prepared] = (await h.ds.query(`SELECT status, xid::text AS xid FROM lethe.request_store WHERE request_id = $1`, [request.id])) as Array<{
+        status: string;
+        xid: string;
+      }>;
       expect(prepared).toEqual({ status: "prepared", xid: expect.stringMatching(/^\d+$/) });
-      const recorded = (await h.ds.query(`SELECT table_name AS table, action, rows FROM lethe.request_step WHERE request_id = $1 ORDER BY id`, [request.id])) as Array<{
+      const recorded = (await h.ds.query(`SELECT table_name AS table, action, rows FROM lethe.request_step WHERE request_id = $1 ORDER BY id`, [
+        request.id,
+      ])) as Array<{
         table: string;
         action: string;
         rows: number;
@@ -217,11 +229,15 @@ describe("a worker killed mid-erasure", () => {
       const view = await h.waitForStatus(request.id, ["completed", "failed"], 90_000);
       expect(view.status).toBe("completed");
       expect(sortSteps(view.steps)).toEqual(shopSteps(subject, h.dataMap));
-      expect(sortSteps(view.steps).map(({ table, action, rows }) => ({ table, action, rows }))).toEqual(sortSteps(recorded.map((r) => ({ ...r, store: "shop" }))).map(({ table, action, rows }) => ({ table, action, rows })));
+      expect(sortSteps(view.steps).map(({ table, action, rows }) => ({ table, action, rows }))).toEqual(
+        sortSteps(recorded.map((r) => ({ ...r, store: "shop" }))).map(({ table, action, rows }) => ({ table, action, rows })),
+      );
       // The fresh worker did not erase again: it read the outcome of the recorded transaction.
-      await waitFor(async () => (w2.stdout().includes("previous attempt committed; recording it") ? true : undefined), "the worker's log line", 5000).catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${w2.stdout()}\n${w2.stderr()}`);
-      });
+      await waitFor(async () => (w2.stdout().includes("previous attempt committed; recording it") ? true : undefined), "the worker's log line", 5000).catch(
+        (err: unknown) => {
+          throw new Error(`${String(err)}\n${w2.stdout()}\n${w2.stderr()}`);
+        },
+      );
       expect(diffChecksums(afterCommit, await rowChecksums(url))).toEqual(NO_CHANGE);
       expect(diffChecksums(before, await rowChecksums(url))).toEqual(shopErasureDiff(subject));
       const [done] = (await h.ds.query(`SELECT status FROM lethe.request_store WHERE request_id = $1`, [request.id])) as Array<{ status: string }>;
@@ -243,6 +259,9 @@ async function expectOneCompletion(h: LetheHarness, requestId: string): Promise<
   expect(events.filter((e) => e.event === "erasure.completed")).toHaveLength(1);
   const [row] = (await h.ds.query(`SELECT identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{ identities: Buffer | null }>;
   expect(row!.identities).toBeNull();
-  const left = await queryRows<{ n: number }>(h.appDb.url, `SELECT count(*)::int AS n FROM orders WHERE billing_email NOT LIKE '%@erased.invalid' AND customer_id IS NULL`);
+  const left = await queryRows<{ n: number }>(
+    h.appDb.url,
+    `SELECT count(*)::int AS n FROM orders WHERE billing_email NOT LIKE '%@erased.invalid' AND customer_id IS NULL`,
+  );
   expect(left[0]!.n).toBe(0);
 }

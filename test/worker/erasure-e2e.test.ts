@@ -78,12 +78,16 @@ describe("erasure worker end to end: demo shop", () => {
 
     expect(byTable(view)).toEqual(shopSteps(rows, h.dataMap));
 
-    const [req] = await h.ds.query(`SELECT identities, result FROM lethe.subject_request WHERE id = $1`, [request.id]);
-    expect(req.identities).toBeNull();
-    expect(req.result.subjectFound).toBe(true);
-    const audit = (await h.ds.query(`SELECT event, subject_hash, detail, row_to_json(a)::text AS whole FROM lethe.audit_log a WHERE request_id = $1 ORDER BY id`, [
-      request.id,
-    ])) as Array<{ event: string; subject_hash: string; whole: string }>;
+    const [req] = (await h.ds.query(`SELECT identities, result FROM lethe.subject_request WHERE id = $1`, [request.id])) as Array<{
+      identities: Buffer | null;
+      result: { subjectFound: boolean };
+    }>;
+    expect(req!.identities).toBeNull();
+    expect(req!.result.subjectFound).toBe(true);
+    const audit = (await h.ds.query(
+      `SELECT event, subject_hash, detail, row_to_json(a)::text AS whole FROM lethe.audit_log a WHERE request_id = $1 ORDER BY id`,
+      [request.id],
+    )) as Array<{ event: string; subject_hash: string; whole: string }>;
     expect(audit.map((a) => a.event)).toEqual(["request.received", "erasure.completed"]);
     const done = audit[1]!;
     expect(done.subject_hash).not.toBe(String(id));
@@ -94,7 +98,9 @@ describe("erasure worker end to end: demo shop", () => {
     }
     await sealAuditLog(h.ds);
     expect(await verifyAuditChain(h.ds)).toEqual({ brokenAt: null, sealed: expect.any(Number), unsealed: 0 });
-    const sealed = (await h.ds.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NOT NULL AND request_id = $1`, [request.id])) as Array<{ n: number }>;
+    const sealed = (await h.ds.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NOT NULL AND request_id = $1`, [request.id])) as Array<{
+      n: number;
+    }>;
     expect(sealed[0]!.n).toBe(2);
   });
 
@@ -121,9 +127,12 @@ describe("erasure worker end to end: demo shop", () => {
     const view = await h.waitForStatus(again.request.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
     expect(view.steps).toEqual([]);
-    const [row] = await h.ds.query(`SELECT result, identities FROM lethe.subject_request WHERE id = $1`, [again.request.id]);
-    expect(row.result).toEqual({ steps: [], subjectFound: false });
-    expect(row.identities).toBeNull();
+    const [row] = (await h.ds.query(`SELECT result, identities FROM lethe.subject_request WHERE id = $1`, [again.request.id])) as Array<{
+      result: unknown;
+      identities: Buffer | null;
+    }>;
+    expect(row!.result).toEqual({ steps: [], subjectFound: false });
+    expect(row!.identities).toBeNull();
     expect(diffChecksums(before, await rowChecksums(h.appDb.url))).toEqual(NO_CHANGE);
 
     const key = `again-${randomBytes(4).toString("hex")}`;
@@ -132,8 +141,8 @@ describe("erasure worker end to end: demo shop", () => {
     expect(a.created).toBe(true);
     expect(b.created).toBe(false);
     expect(b.request.id).toBe(a.request.id);
-    const [{ n }] = await h.ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request WHERE idempotency_key = $1`, [key]);
-    expect(n).toBe(1);
+    const counted = (await h.ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request WHERE idempotency_key = $1`, [key])) as Array<{ n: number }>;
+    expect(counted[0]!.n).toBe(1);
     expect((await h.waitForStatus(a.request.id, ["completed", "failed"])).status).toBe("completed");
     expect(diffChecksums(before, await rowChecksums(h.appDb.url))).toEqual(NO_CHANGE);
   });
@@ -212,7 +221,13 @@ describe("erasure worker end to end: Chinook", () => {
     // The customer's personal values (customer columns with a category, invoice columns that are masked),
     // except those the map retains on purpose (billing_country) and those other customers share.
     const personalOf = (table: string) => Object.entries(spec.tables[table]!.fields).filter(([, f]) => "category" in f);
-    const retained = new Set(invoices.flatMap((i) => personalOf("invoice").filter(([, f]) => "retain" in f && f.retain).map(([col]) => String(i[col]))));
+    const retained = new Set(
+      invoices.flatMap((i) =>
+        personalOf("invoice")
+          .filter(([, f]) => "retain" in f && f.retain)
+          .map(([col]) => String(i[col])),
+      ),
+    );
     const candidates = new Set<string>();
     for (const [col] of personalOf("customer")) if (customer![col] !== null) candidates.add(String(customer![col]));
     for (const i of invoices) for (const [col, f] of personalOf("invoice")) if (!("retain" in f) && i[col] !== null) candidates.add(String(i[col]));
@@ -234,7 +249,19 @@ describe("erasure worker end to end: Chinook", () => {
     for (const v of unique) expect({ value: v, rows: await rowsContaining(url, /^[0-9a-f]+$/.test(v) ? `"${v}"` : v) }).toEqual({ value: v, rows: [] });
 
     const [after] = await query(url, `SELECT * FROM customer WHERE customer_id = 7`);
-    expect(after).toMatchObject({ first_name: "[erased]", last_name: "[erased]", company: null, address: null, city: null, state: null, country: null, postal_code: null, phone: null, fax: null, support_rep_id: customer!.support_rep_id });
+    expect(after).toMatchObject({
+      first_name: "[erased]",
+      last_name: "[erased]",
+      company: null,
+      address: null,
+      city: null,
+      state: null,
+      country: null,
+      postal_code: null,
+      phone: null,
+      fax: null,
+      support_rep_id: customer!.support_rep_id,
+    });
     expect(after!.email).toMatch(/^[0-9a-f]{24}@erased\.invalid$/);
     const invoicesAfter = await query(url, `SELECT * FROM invoice WHERE customer_id = 7 ORDER BY invoice_id`);
     expect(invoicesAfter).toHaveLength(invoices.length);

@@ -100,7 +100,16 @@ describe("personal data never leaves the application's stores", () => {
     expect(hay(log)).not.toContain(needle);
 
     // Job payloads, return values, failure reasons and stack traces.
-    const jobText = JSON.stringify(jobs.map((j) => ({ id: j.id, name: j.name, data: j.data as unknown, returnvalue: j.returnvalue as unknown, failedReason: j.failedReason, stacktrace: j.stacktrace })));
+    const jobText = JSON.stringify(
+      jobs.map((j) => ({
+        id: j.id,
+        name: j.name,
+        data: j.data as unknown,
+        returnvalue: j.returnvalue as unknown,
+        failedReason: j.failedReason,
+        stacktrace: j.stacktrace,
+      })),
+    );
     for (const j of jobs) expect(Object.keys(j.data as object).sort()).toEqual(j.name === "erase-store" ? ["requestId", "store"] : ["requestId"]);
     expect(jobs.some((j) => j.failedReason && j.failedReason.length > 0)).toBe(true);
     expect(hay(jobText)).not.toContain(needle);

@@ -2,7 +2,18 @@ import { randomBytes } from "node:crypto";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { requestJobId } from "../../src/queues/names";
 import type { WorkerHandle } from "../../src/worker/start-worker";
-import { createHarness, diffChecksums, rowChecksums, SHOP_MAP, shopErasureDiff, shopSteps, shopSubject, sortSteps, waitFor, type LetheHarness } from "../helpers/lethe";
+import {
+  createHarness,
+  diffChecksums,
+  rowChecksums,
+  SHOP_MAP,
+  shopErasureDiff,
+  shopSteps,
+  shopSubject,
+  sortSteps,
+  waitFor,
+  type LetheHarness,
+} from "../helpers/lethe";
 
 /**
  * Redis is transport, Postgres the truth: a request whose job vanished from Redis still
@@ -66,7 +77,9 @@ describe("losing Redis", () => {
     // scheduler at any moment, so what was deleted is asserted from the key list, not afterwards.)
     const prefix = h.config.queuePrefix;
     const keys = await h.prefixKeys();
-    expect(keys).toEqual(expect.arrayContaining([`${prefix}:erasure:${requestJobId(request.id)}`, `${prefix}:erasure:meta`, `${prefix}:maintenance:repeat:reconcile`]));
+    expect(keys).toEqual(
+      expect.arrayContaining([`${prefix}:erasure:${requestJobId(request.id)}`, `${prefix}:erasure:meta`, `${prefix}:maintenance:repeat:reconcile`]),
+    );
     expect(await h.deletePrefixKeys()).toBeGreaterThan(0);
     expect(await h.erasureQueue.isPaused()).toBe(false);
 
