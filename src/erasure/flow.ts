@@ -149,7 +149,9 @@ export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store
 
 /**
  * The parent: every store is done; re-locate the subject in every store and require that nothing
- * identifying remains (kept rows masked as declared), then complete the request.
+ * identifying remains (kept rows masked as declared), then complete the request. Postgres stores
+ * were verified inside their erasure transaction (a leftover rolls it back), so they are not
+ * queried again.
  */
 export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log: Logger): Promise<{ state: "completed" | "skipped"; rows: number }> {
   const request = await loadRequest(rt.ds, requestId);
@@ -160,6 +162,8 @@ export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log
   if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
   const leftovers: string[] = [];
   for (const store of rt.storeSet.names()) {
+    // A store that verified inside its own transaction, before COMMIT, is verified already.
+    if (rt.storeSet.get(store).verifiesBeforeCommit) continue;
     try {
       leftovers.push(...(await rt.storeSet.get(store).verify(contextOf(rt, requestId, store, snapshot, log))));
     } catch (err) {

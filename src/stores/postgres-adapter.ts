@@ -17,6 +17,7 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
   const pool = () => deps.pools.pool(store);
   return {
     kind: "postgres",
+    verifiesBeforeCommit: true,
     async preview(ctx) {
       return previewStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
     },

@@ -42,6 +42,12 @@ export interface StoreAdapter {
   /** Re-locates the subject after an erasure; what still identifies it (names and counts only). */
   verify(ctx: StoreRunContext): Promise<string[]>;
   /**
+   * True when `erase` itself re-locates the subject and refuses to commit while anything is left
+   * (Postgres: inside the erasure transaction, before COMMIT). The finalizing parent then trusts
+   * a committed erasure instead of verifying the store a second time.
+   */
+  readonly verifiesBeforeCommit?: boolean;
+  /**
    * For transactional stores: whether a recorded transaction committed (`txid_status`).
    * Absent for stores whose erase is idempotent by nature.
    */
