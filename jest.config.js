@@ -9,7 +9,7 @@ module.exports = {
       { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } },
     ],
   },
-  transformIgnorePatterns: ["/node_modules/(?!(archiver|zip-stream|compress-commons|crc32-stream|readdir-glob|lazystream|content-disposition|cookie)/)"],
+  transformIgnorePatterns: ["/node_modules/(?!(archiver|zip-stream|compress-commons|crc32-stream|readdir-glob|lazystream|is-stream|content-disposition|cookie)/)"],
   testTimeout: 60000,
   maxWorkers: 2,
 };

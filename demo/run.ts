@@ -18,6 +18,7 @@ import type { DemoContext, DemoSection } from "./context";
 import { countMentions, findCustomerRowIds, readCustomerRows, type CustomerRowIds, type CustomerRows } from "./customer-rows";
 import { Printer, truncate } from "./print";
 import { createScratchDatabase, databaseUrl, deleteRedisKeys, dropScratchDatabase, freePort, pingRedis, TearDownList } from "./scratch";
+import { runExportDemo } from "./export-demo";
 import { seedShop } from "./seed";
 
 /**
@@ -44,7 +45,7 @@ const REQUEST_TIMEOUT_MS = 15_000;
 // the shared DemoContext (API URL and keys, shop URL, config, data map, Lethe's DataSource, …);
 // see demo/context.ts. Example: { name: "retention", run: (ctx) => runSweepDemo(ctx) }.
 // ───────────────────────────────────────────────────────────────────────────────────────────────
-const DEMO_SECTIONS: DemoSection[] = [];
+const DEMO_SECTIONS: DemoSection[] = [{ name: "export", run: (ctx) => runExportDemo(ctx) }];
 
 const tearDownList = new TearDownList();
 const print = new Printer(process.stdout);
@@ -97,6 +98,9 @@ async function setUp(): Promise<DemoContext> {
     PORT: String(port),
     LETHE_PUBLIC_URL: `http://${HOST}:${port}`,
     LETHE_EXPORT_DIR: exportDir,
+    // The export section's SMTP catcher listens here (demo/export-demo.ts).
+    SMTP_URL: `smtp://${HOST}:${await freePort(HOST)}`,
+    LETHE_MAIL_FROM: "Demo Shop <privacy@shop.example>",
     LETHE_SHUTDOWN_TIMEOUT_MS: "3000",
     LETHE_BACKOFF_MS: "200",
     LOG_LEVEL,

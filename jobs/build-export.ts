@@ -40,7 +40,8 @@ export async function processBuildExport(rt: ExportRuntime, job: Job, logger: Lo
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "export failed" : "export attempt failed; will retry");
-    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) await failExportRequest(rt.ds, rt.config.exportDir, requestId, err);
+    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest))
+      await failExportRequest(rt.ds, rt.config.exportDir, requestId, err);
     throw err;
   }
 }

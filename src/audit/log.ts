@@ -48,6 +48,8 @@ export async function appendAudit(manager: EntityManager | DataSource, input: Au
   ]);
 }
 
+// Columns are read as text under their own names; ORDER BY must therefore name the table's
+// columns (`a.id`, `a.seq`), or it would sort by the text aliases ("10" before "9").
 const ROW_COLUMNS = `id::text AS id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, event, request_id, subject_hash, actor, detail`;
 
 /**
@@ -58,9 +60,9 @@ export async function sealAuditLog(ds: DataSource, limit = 5000): Promise<number
   return ds.transaction(async (m) => {
     const got = (await m.query(`SELECT pg_try_advisory_xact_lock(hashtext('lethe.audit_log.seal')) AS ok`)) as Array<{ ok: boolean }>;
     if (!got[0]?.ok) return 0;
-    const rows = (await m.query(`SELECT ${ROW_COLUMNS} FROM lethe.audit_log WHERE seq IS NULL ORDER BY id LIMIT $1`, [limit])) as AuditRow[];
+    const rows = (await m.query(`SELECT ${ROW_COLUMNS} FROM lethe.audit_log a WHERE a.seq IS NULL ORDER BY a.id LIMIT $1`, [limit])) as AuditRow[];
     if (rows.length === 0) return 0;
-    const last = (await m.query(`SELECT seq::text AS seq, hash FROM lethe.audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`)) as Array<{ seq: string; hash: string }>;
+    const last = (await m.query(`SELECT a.seq::text AS seq, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1`)) as Array<{ seq: string; hash: string }>;
     let seq = BigInt(last[0]?.seq ?? "0");
     let prev = last[0]?.hash ?? GENESIS_HASH;
     const ids: string[] = [];
@@ -96,7 +98,7 @@ export interface ChainReport {
 
 /** Re-computes the chain over the sealed rows in `seq` order. */
 export async function verifyAuditChain(manager: EntityManager | DataSource): Promise<ChainReport> {
-  const rows = (await manager.query(`SELECT ${ROW_COLUMNS}, seq::text AS seq, prev_hash, hash FROM lethe.audit_log WHERE seq IS NOT NULL ORDER BY seq`)) as Array<
+  const rows = (await manager.query(`SELECT ${ROW_COLUMNS}, a.seq::text AS seq, a.prev_hash, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq`)) as Array<
     AuditRow & { seq: string; prev_hash: string; hash: string }
   >;
   const unsealed = (await manager.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NULL`)) as Array<{ n: number }>;

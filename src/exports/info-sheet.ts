@@ -82,7 +82,15 @@ function tableRows(input: InfoSheetInput): TableRow[] {
           : t.action === "keep" && t.ground
             ? `kept as required by: ${t.ground}`
             : "as long as the purpose requires; erased when you ask us to, unless the law requires us to keep it";
-      out.push({ store, table, purpose: t.purpose, categories, retention, rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0, files });
+      out.push({
+        store,
+        table,
+        purpose: t.purpose,
+        categories,
+        retention,
+        rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
+        files,
+      });
     }
   }
   return out;
@@ -94,10 +102,11 @@ export function renderInfoSheet(input: InfoSheetInput): string {
   const tables = tableRows(input);
   const controller = map.controller;
   const purposes = [
-    ...map.purposes.map((p) => `<strong>${esc(p.name)}</strong>${p.description ? `: ${esc(p.description)}` : ""}${p.legalBasis ? ` <em>(legal basis: ${esc(p.legalBasis)})</em>` : ""}`),
-    ...[...new Set(tables.map((t) => t.purpose).filter((p): p is string => !!p))]
-      .filter((p) => !map.purposes.some((d) => d.name === p))
-      .map((p) => esc(p)),
+    ...map.purposes.map(
+      (p) =>
+        `<strong>${esc(p.name)}</strong>${p.description ? `: ${esc(p.description)}` : ""}${p.legalBasis ? ` <em>(legal basis: ${esc(p.legalBasis)})</em>` : ""}`,
+    ),
+    ...[...new Set(tables.map((t) => t.purpose).filter((p): p is string => !!p))].filter((p) => !map.purposes.some((d) => d.name === p)).map((p) => esc(p)),
   ];
   const allCategories = new Set(tables.flatMap((t) => [...t.categories.keys()]));
   const recipients = map.recipients.map(
@@ -109,7 +118,9 @@ export function renderInfoSheet(input: InfoSheetInput): string {
     const links = t.files.map((f) => `<a href="${esc(f.path)}">${esc(f.path.slice(f.path.lastIndexOf(".") + 1).toUpperCase())}</a>`).join(" · ");
     return `<tr><td><code>${esc(t.store)}.${esc(t.table)}</code></td><td>${t.rows}</td><td>${t.purpose ? esc(t.purpose) : "—"}</td><td>${cats.length ? cats.join("<br>") : "—"}</td><td>${esc(t.retention)}</td><td>${links}</td></tr>`;
   });
-  const otherEntries = input.entries.filter((e) => e.table === undefined && e.store !== undefined).map((e) => `<li><a href="${esc(e.path)}">${esc(e.path)}</a></li>`);
+  const otherEntries = input.entries
+    .filter((e) => e.table === undefined && e.store !== undefined)
+    .map((e) => `<li><a href="${esc(e.path)}">${esc(e.path)}</a></li>`);
   const authority = controller?.supervisoryAuthority ? ` The competent authority is: ${esc(controller.supervisoryAuthority)}.` : "";
 
   return `<!doctype html>

@@ -38,7 +38,9 @@ export function verifyExportToken(hmacKey: Buffer, exportId: string, token: stri
   const expiry = Number(m[1]);
   const given = Buffer.from(m[2]!, "base64url");
   const expected = mac(hmacKey, exportId, expiry);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: "tampered" };
+  // A non-canonical encoding of the right MAC (other padding bits in the last character) is an alteration too.
+  const canonical = given.toString("base64url") === m[2];
+  if (given.length !== expected.length || !timingSafeEqual(given, expected) || !canonical) return { ok: false, reason: "tampered" };
   if (expiry * 1000 <= now.getTime()) return { ok: false, reason: "expired" };
   return { ok: true, expiresAt: new Date(expiry * 1000) };
 }

@@ -3,32 +3,31 @@ import type { DataMap } from "../datamap/schema";
 import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
 import { qualified, quoteIdent } from "../pg/ident";
 import type { StorePools } from "../pg/store-pools";
-import { csvLine } from "./csv";
-import { cursorBatches } from "./cursor";
+import { copyOut, jsonLinesToArray } from "./copy-out";
 import { locateSubjectRows, type RowFilter } from "./locate";
 import type { ExportSink, ExportStoreContext, StoreExporter } from "./store-exporter";
 
-/** The two cursor queries of one table's export: JSON (one `row_to_json` text per row) and CSV (every column as text). */
+/** COPY options of the JSON stream: CSV mode with a quote and delimiter JSON text never holds raw, so each line is the document as is. */
+export const JSON_LINES_COPY = `FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'`;
+/** COPY options of the CSV file: RFC 4180 quoting by Postgres, a header line, NULL as an empty field (an empty string is `""`). */
+export const CSV_COPY = "FORMAT csv, HEADER";
+
+/** The two queries of one table's export, `$n` placeholders for `params`. */
 export interface TableExportSql {
-  columns: string[];
+  /** One `row_to_json` document per row. */
   json: string;
+  /** Every column of the table, in table order. */
   csv: string;
   params: unknown[];
 }
 
-/**
- * The queries that stream the subject's rows of `table` (null filter: the subject has none).
- * Values are converted to text by Postgres, so no row is parsed into JS types on the way.
- */
+/** The queries that select the subject's rows of `table` (null filter: the subject has none there). */
 export function tableExportSql(plan: StorePlan, table: string, filter: RowFilter | null): TableExportSql {
-  const info = plan.tables.get(table)!.info;
-  const columns = [...info.columns.keys()];
-  const from = `${qualified(plan.schemaName, table)} AS t`;
-  const where = filter ? filter.where : "false";
+  const columns = [...plan.tables.get(table)!.info.columns.keys()];
+  const from = `${qualified(plan.schemaName, table)} AS t WHERE ${filter ? filter.where : "false"}`;
   return {
-    columns,
-    json: `SELECT row_to_json(t)::text FROM ${from} WHERE ${where}`,
-    csv: `SELECT ${columns.map((c) => `t.${quoteIdent(c)}::text`).join(", ")} FROM ${from} WHERE ${where}`,
+    json: `SELECT row_to_json(t)::text FROM ${from}`,
+    csv: `SELECT ${columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${from}`,
     params: filter ? filter.params : [],
   };
 }
@@ -38,37 +37,11 @@ export function exportOrder(plan: StorePlan): string[] {
   return [plan.subjectTable, ...[...plan.tables.keys()].filter((t) => t !== plan.subjectTable)];
 }
 
-/** A JSON array, one row object per line, from batches of `[row_to_json text]`. */
-export async function* jsonArrayChunks(batches: AsyncIterable<unknown[][]>, counter: { rows: number }): AsyncGenerator<string> {
-  let first = true;
-  yield "[";
-  for await (const rows of batches) {
-    let chunk = "";
-    for (const row of rows) {
-      chunk += (first ? "\n" : ",\n") + (row[0] as string);
-      first = false;
-    }
-    counter.rows += rows.length;
-    yield chunk;
-  }
-  yield first ? "]\n" : "\n]\n";
-}
-
-/** CSV with a header line, from batches of text columns. */
-export async function* csvChunks(columns: string[], batches: AsyncIterable<unknown[][]>, counter: { rows: number }): AsyncGenerator<string> {
-  yield csvLine(columns);
-  for await (const rows of batches) {
-    let chunk = "";
-    for (const row of rows) chunk += csvLine(row as Array<string | null>);
-    counter.rows += rows.length;
-    yield chunk;
-  }
-}
-
 /**
  * The postgres store kind's export: in ONE read-only REPEATABLE READ transaction (every file
- * sees the same snapshot), locate the subject's rows with the planner's rules, then stream each
- * table through a cursor into `data/<store>/<table>.json` and `.csv`.
+ * sees the same snapshot), locate the subject's rows with the planner's rules (`exports/locate`),
+ * then stream each table with COPY (`exports/copy-out`) into `data/<store>/<table>.json` (an
+ * array of row objects, Postgres's own JSON for each row) and `.csv` (a header and every column).
  */
 export function postgresExporter(store: string, deps: { dataMap: DataMap; pools: StorePools }): StoreExporter {
   let plan: Promise<StorePlan> | undefined;
@@ -89,33 +62,33 @@ export function postgresExporter(store: string, deps: { dataMap: DataMap; pools:
         const filters = await locateSubjectRows(client, p, seed, ctx.signal);
         for (const table of exportOrder(p)) {
           const q = tableExportSql(p, table, filters.get(table) ?? null);
-          const opts = ctx.signal ? { signal: ctx.signal } : {};
-          const jsonRows = { rows: 0 };
+          const json = { rows: 0 };
+          const lines = { rows: 0 };
           await sink.add({
             path: `data/${store}/${table}.json`,
             store,
             table,
             contentType: "application/json",
-            source: jsonArrayChunks(cursorBatches(client, q.json, q.params, opts), jsonRows),
-            rows: () => jsonRows.rows,
+            source: jsonLinesToArray(copyOut(client, q.json, q.params, JSON_LINES_COPY, json, ctx.signal), lines),
+            rows: () => json.rows,
           });
-          const csvRows = { rows: 0 };
+          if (lines.rows !== json.rows) throw new Error(`${store}.${table}: ${json.rows} rows copied but ${lines.rows} JSON lines`);
+          const csv = { rows: 0 };
           await sink.add({
             path: `data/${store}/${table}.csv`,
             store,
             table,
             contentType: "text/csv",
-            source: csvChunks(q.columns, cursorBatches(client, q.csv, q.params, opts), csvRows),
-            rows: () => csvRows.rows,
+            source: copyOut(client, q.csv, q.params, CSV_COPY, csv, ctx.signal),
+            rows: () => csv.rows,
           });
         }
         await client.query("COMMIT");
       } catch (err) {
         broken = err instanceof Error ? err : new Error("export failed");
-        await client.query("ROLLBACK").catch(() => undefined);
         throw err;
       } finally {
-        // A connection that failed mid-cursor is not handed back to the pool.
+        // A connection that failed mid-COPY is dropped, not handed back (its transaction dies with it).
         client.release(broken);
       }
     },

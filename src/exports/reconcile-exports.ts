@@ -18,7 +18,13 @@ export interface ExportReconcileOutcome {
  * gets it back — the mail job when its zip is ready, else the build job (which itself re-enqueues
  * the mail of a ready zip) — and one whose job failed for good is failed visibly.
  */
-export async function reconcileExports(deps: { ds: DataSource; config: Config; exportQueue: Queue; mailQueue: Queue; graceMs: number }): Promise<ExportReconcileOutcome> {
+export async function reconcileExports(deps: {
+  ds: DataSource;
+  config: Config;
+  exportQueue: Queue;
+  mailQueue: Queue;
+  graceMs: number;
+}): Promise<ExportReconcileOutcome> {
   const rows = (await deps.ds.query(
     `SELECT r.id, e.id AS export_id, e.status AS export_status
        FROM lethe.subject_request r LEFT JOIN lethe.export e ON e.request_id = r.id

@@ -1,6 +1,8 @@
+import type { QueryRunner } from "typeorm";
 import { subjectHash } from "../crypto";
 import { resolveSubject, type SubjectSnapshot } from "../erasure/postgres-erasure";
 import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
+import { withSessionLock } from "../db/session-lock";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import type { StorePools } from "../pg/store-pools";
@@ -26,9 +28,7 @@ import { writeExportZip } from "./write-export";
 
 /** What the job returns (ids and counts only). */
 export type BuildOutcome =
-  | { status: "skipped" }
-  | { status: "completed"; subjectFound: false }
-  | { status: "ready"; exportId: string; rows: number; bytes: number; rebuilt: boolean };
+  { status: "skipped" } | { status: "completed"; subjectFound: false } | { status: "ready"; exportId: string; rows: number; bytes: number; rebuilt: boolean };
 
 interface RequestRow {
   id: string;
@@ -74,7 +74,12 @@ async function completeWithoutSubject(rt: ExportRuntime, request: RequestRow, se
         WHERE id = $1 AND status NOT IN ('completed', 'failed') RETURNING id)
      INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
      SELECT 'export.completed', id, $3, 'worker', $4 FROM req`,
-    [request.id, JSON.stringify({ steps: [], subjectFound: false }), hash, JSON.stringify({ subjectFound: false, identityHashes: { [sealed.ref.name]: hash } })],
+    [
+      request.id,
+      JSON.stringify({ steps: [], subjectFound: false }),
+      hash,
+      JSON.stringify({ subjectFound: false, identityHashes: { [sealed.ref.name]: hash } }),
+    ],
   );
 }
 
@@ -98,7 +103,24 @@ export async function runBuildExport(rt: ExportRuntime, requestId: string, log: 
     return { status: "completed", subjectFound: false };
   }
 
-  const existing = (await rt.ds.query(`SELECT id, status, rows, size_bytes FROM lethe.export WHERE request_id = $1`, [requestId])) as Array<{
+  // One builder per request: a stalled job taken over while its first worker still writes would
+  // otherwise write the same file twice over.
+  return withSessionLock(rt.ds, `lethe.export-build:${requestId}`, "another worker is building this export", (q) =>
+    buildOnce(rt, q, request, snapshot, log, signal),
+  );
+}
+
+/** The build itself, under the request's build lock, on the lock's connection (one Lethe connection per build). */
+async function buildOnce(
+  rt: ExportRuntime,
+  db: Pick<QueryRunner, "query">,
+  request: RequestRow,
+  snapshot: SubjectSnapshot,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<BuildOutcome> {
+  const requestId = request.id;
+  const existing = (await db.query(`SELECT id, status, rows, size_bytes FROM lethe.export WHERE request_id = $1`, [requestId])) as Array<{
     id: string;
     status: string;
     rows: string | null;
@@ -113,13 +135,15 @@ export async function runBuildExport(rt: ExportRuntime, requestId: string, log: 
 
   const exportId =
     prior?.id ??
-    ((await rt.ds.query(
-      `INSERT INTO lethe.export (request_id, status, path, single_use) VALUES ($1, 'building', '', $2)
+    (
+      (await db.query(
+        `INSERT INTO lethe.export (request_id, status, path, single_use) VALUES ($1, 'building', '', $2)
        ON CONFLICT (request_id) DO UPDATE SET status = lethe.export.status RETURNING id`,
-      [requestId, rt.config.exportSingleUse],
-    )) as Array<{ id: string }>)[0]!.id;
+        [requestId, rt.config.exportSingleUse],
+      )) as Array<{ id: string }>
+    )[0]!.id;
   const path = exportFileName(exportId);
-  await rt.ds.query(`UPDATE lethe.export SET path = $2 WHERE id = $1`, [exportId, path]);
+  await db.query(`UPDATE lethe.export SET path = $2 WHERE id = $1`, [exportId, path]);
   await ensureExportDir(rt.config.exportDir);
 
   const started = Date.now();
@@ -138,7 +162,7 @@ export async function runBuildExport(rt: ExportRuntime, requestId: string, log: 
     .filter((e) => e.store !== undefined && e.contentType !== "text/csv")
     .map((e) => ({ store: e.store!, ...(e.table !== undefined ? { table: e.table } : {}), rows: e.rows ?? 0 }));
   const detail = { exportId, entries: written.entries.length, rows: written.manifest.totals.rows, bytes: written.bytes };
-  await rt.ds.query(
+  await db.query(
     `WITH ex AS (
        UPDATE lethe.export SET status = 'ready', size_bytes = $2, sha256 = $3, entries = $4, rows = $5, tables = $6,
               ready_at = now(), expires_at = $7, single_use = $8
@@ -162,4 +186,3 @@ export async function runBuildExport(rt: ExportRuntime, requestId: string, log: 
   await enqueueExportMail(rt.mailQueue, rt.config, exportId);
   return { status: "ready", exportId, rows: detail.rows, bytes: written.bytes, rebuilt: prior !== undefined };
 }
-

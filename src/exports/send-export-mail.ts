@@ -8,7 +8,7 @@ import { downloadUrl, signExportToken } from "./link-token";
 import type { MailRuntime } from "./runtime";
 
 /** Placeholders the export templates may use. */
-export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "sizeMb", "requestId", "controllerName", "controllerContact"] as const;
+export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "size", "requestId", "controllerName", "controllerContact"] as const;
 
 /** The identity a request's mail goes to: the data map's `email` identity. */
 export const RECIPIENT_IDENTITY = "email";
@@ -19,7 +19,8 @@ export function exportDeliveryKey(exportId: string): string {
 }
 
 /** What the job returns (ids only). */
-export type ExportMailOutcome = { status: "sent"; exportId: string; attempt: number; resent: boolean } | { status: "skipped"; exportId: string; reason: string };
+export type ExportMailOutcome =
+  { status: "sent"; exportId: string; attempt: number; resent: boolean } | { status: "skipped"; exportId: string; reason: string };
 
 /** Anything that runs SQL: a DataSource or a QueryRunner. */
 interface SqlRunner {
@@ -60,13 +61,19 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
   const identities = sealed.identities ?? {};
   const to = identities[RECIPIENT_IDENTITY];
   if (!to) {
-    throw new PermanentError("no_recipient", `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`);
+    throw new PermanentError(
+      "no_recipient",
+      `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`,
+    );
   }
   const controller = rt.dataMap.controller;
   const mail = renderMail(rt.templates.export, {
     link: downloadUrl(rt.config.publicUrl, row.id, signExportToken(rt.config.hmacKey, row.id, row.expires_at)),
-    expiresAt: row.expires_at.toISOString().replace("T", " ").replace(/\.\d+Z$/, ""),
-    sizeMb: (Number(row.size_bytes ?? 0) / 1e6).toFixed(1),
+    expiresAt: row.expires_at
+      .toISOString()
+      .replace("T", " ")
+      .replace(/\.\d+Z$/, ""),
+    size: humanSize(Number(row.size_bytes ?? 0)),
     requestId: row.request_id,
     controllerName: controller?.name ?? "us",
     controllerContact: controller?.contact ?? "us",
@@ -97,12 +104,7 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
       ],
     );
   };
-  const result = await deliverOnce(
-    rt.ds,
-    { key, kind: "export", requestId: row.request_id },
-    () => rt.transport.send({ to, ...mail, messageId }),
-    markSent,
-  );
+  const result = await deliverOnce(rt.ds, { key, kind: "export", requestId: row.request_id }, () => rt.transport.send({ to, ...mail, messageId }), markSent);
   if (result.state === "already-sent") {
     // A previous attempt sent it; make sure the request says so (idempotent).
     await markSent(rt.ds, messageId);
@@ -117,4 +119,12 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
 export function mailDomain(from: string): string {
   const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from);
   return m ? m[1]! : "localhost";
+}
+
+/** `7712` → "7.7 kB", `17000000` → "17.0 MB" (decimal units, as mail clients show them). */
+export function humanSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} bytes`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
 }

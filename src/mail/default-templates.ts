@@ -10,7 +10,7 @@ you asked {{controllerName}} for a copy of your personal data. It is ready:
 
 {{link}}
 
-The link works until {{expiresAt}} (UTC); after that the file is deleted. The archive ({{sizeMb}} MB)
+The link works until {{expiresAt}} (UTC); after that the file is deleted. The archive ({{size}})
 holds your data as JSON and CSV files and an overview (index.html) of why we process it, who
 receives it, how long we keep it, and your rights.
 
@@ -24,7 +24,7 @@ Reference: {{requestId}}
 <p>Hello,</p>
 <p>you asked {{controllerName}} for a copy of your personal data. It is ready:</p>
 <p><a href="{{link}}" style="display:inline-block;padding:.6rem 1rem;background:#2457c5;color:#fff;text-decoration:none;border-radius:4px">Download your data</a></p>
-<p>The link works until {{expiresAt}} (UTC); after that the file is deleted. The archive ({{sizeMb}} MB) holds your data as JSON and CSV files and an overview (index.html) of why we process it, who receives it, how long we keep it, and your rights.</p>
+<p>The link works until {{expiresAt}} (UTC); after that the file is deleted. The archive ({{size}}) holds your data as JSON and CSV files and an overview (index.html) of why we process it, who receives it, how long we keep it, and your rights.</p>
 <p>If you did not make this request, contact {{controllerContact}}.</p>
 <p style="color:#666;font-size:.85em">Reference: {{requestId}}</p>
 </body></html>

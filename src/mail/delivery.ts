@@ -1,5 +1,6 @@
 import type { DataSource, QueryRunner } from "typeorm";
 import type { DeliveryStatus } from "../db/entities/mail-delivery";
+import { withSessionLock } from "../db/session-lock";
 import { smtpFailure, SmtpRejectedError } from "./smtp-error";
 
 /**
@@ -22,37 +23,7 @@ export interface DeliveryRef {
 }
 
 /** What {@link deliverOnce} did. */
-export type DeliveryResult =
-  | { state: "sent"; messageId: string; attempt: number; resent: boolean }
-  | { state: "already-sent" }
-  | { state: "already-failed" };
-
-/** Another worker holds the delivery's lock right now; retry later. */
-export class DeliveryBusyError extends Error {
-  override readonly name = "DeliveryBusyError";
-  constructor() {
-    super("another worker is sending this message");
-  }
-}
-
-const LOCK = `pg_try_advisory_lock(hashtextextended('lethe.mail_delivery:' || $1, 0)) AS ok`;
-const UNLOCK = `SELECT pg_advisory_unlock(hashtextextended('lethe.mail_delivery:' || $1, 0))`;
-
-async function withLock<T>(ds: DataSource, key: string, fn: (q: QueryRunner) => Promise<T>): Promise<T> {
-  const q = ds.createQueryRunner();
-  await q.connect();
-  try {
-    const got = (await q.query(`SELECT ${LOCK}`, [key])) as Array<{ ok: boolean }>;
-    if (!got[0]?.ok) throw new DeliveryBusyError();
-    try {
-      return await fn(q);
-    } finally {
-      await q.query(UNLOCK, [key]).catch(() => undefined);
-    }
-  } finally {
-    await q.release();
-  }
-}
+export type DeliveryResult = { state: "sent"; messageId: string; attempt: number; resent: boolean } | { state: "already-sent" } | { state: "already-failed" };
 
 /**
  * Sends one message at most once per delivery key (see the module comment for the one window).
@@ -72,7 +43,7 @@ export async function deliverOnce(
     ref.kind,
     ref.requestId,
   ]);
-  return withLock(ds, ref.key, async (q) => {
+  return withSessionLock(ds, `lethe.mail_delivery:${ref.key}`, "another worker is sending this message", async (q) => {
     const rows = (await q.query(
       `UPDATE lethe.mail_delivery d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
          FROM (SELECT key, status FROM lethe.mail_delivery WHERE key = $1) AS old

@@ -24,7 +24,12 @@ export function classifySmtpError(err: unknown): SmtpFailureInfo {
   const code = typeof e.code === "string" ? e.code : null;
   if (code === "EAUTH" || code === "ENOAUTH") {
     // Credentials are the operator's to fix; the job retries (with backoff) meanwhile.
-    return { permanent: false, code: "smtp_auth", smtpCode: reply, message: `the mail server refused Lethe's credentials${reply ? ` (SMTP ${reply})` : ""}; check SMTP_URL` };
+    return {
+      permanent: false,
+      code: "smtp_auth",
+      smtpCode: reply,
+      message: `the mail server refused Lethe's credentials${reply ? ` (SMTP ${reply})` : ""}; check SMTP_URL`,
+    };
   }
   if (reply !== null && reply >= 500 && reply <= 599) {
     return { permanent: true, code: "smtp_rejected", smtpCode: reply, message: `the mail server refused the message (SMTP ${reply})` };

@@ -32,6 +32,8 @@ export async function retryRequest(ds: DataSource, queue: Queue, config: Config,
   }
   await ds.query(
     `WITH st AS (DELETE FROM lethe.request_store WHERE request_id = $1 AND status = 'failed'),
+     -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
+     calls AS (DELETE FROM lethe.processor_call WHERE request_id = $1 AND status = 'failed'),
      req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
               WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
      INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail) SELECT 'request.retried', id, subject_hash, $2, '{}'::jsonb FROM req`,

@@ -91,8 +91,12 @@ export async function createExportHarness(options: ExportHarnessOptions): Promis
       api,
       apiUrl,
       submitExport: async (subject) =>
-        (await submitRequest({ ds: hh.ds, config: hh.config, dataMap: hh.dataMap, erasureQueue: hh.erasureQueue, exportQueue: eq, logger: hh.logger }, { type: "export", subject, requestedBy: "test" }))
-          .request,
+        (
+          await submitRequest(
+            { ds: hh.ds, config: hh.config, dataMap: hh.dataMap, erasureQueue: hh.erasureQueue, exportQueue: eq, logger: hh.logger },
+            { type: "export", subject, requestedBy: "test" },
+          )
+        ).request,
       async restartSmtp(opts = {}) {
         smtp = await startSmtpCatcher({ ...opts, port: smtpPort });
         return smtp;

@@ -53,3 +53,21 @@ export function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+/** Streams one entry through SHA-256 (no buffering of the whole entry): its size, hash and LF count. */
+export async function zipEntryDigest(file: string, name: string): Promise<{ bytes: number; sha256: string; newlines: number }> {
+  const { spawn } = await import("node:child_process");
+  const { createHash } = await import("node:crypto");
+  const child = spawn("unzip", ["-p", file, name], { stdio: ["ignore", "pipe", "inherit"] });
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let newlines = 0;
+  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+  }
+  const code = await new Promise<number | null>((res) => (child.exitCode !== null ? res(child.exitCode) : child.once("close", res)));
+  if (code !== 0) throw new Error(`unzip -p exited with ${code}`);
+  return { bytes, sha256: hash.digest("hex"), newlines };
+}

@@ -52,7 +52,8 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
     const token = request.query.token;
     if (typeof token !== "string") throw invalidLink();
     const check = verifyExportToken(opts.config.hmacKey, id, token);
-    if (!check.ok) throw check.reason === "expired" ? goneLink("this download link has expired and the file was deleted; ask for a new copy of your data") : invalidLink();
+    if (!check.ok)
+      throw check.reason === "expired" ? goneLink("this download link has expired and the file was deleted; ask for a new copy of your data") : invalidLink();
 
     const claimed = (await opts.ds.query(
       `WITH ex AS (
@@ -74,7 +75,8 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
         deleted_at: Date | null;
       }>;
       const row = rows[0];
-      if (row?.single_use && row.downloads > 0 && !row.deleted_at) throw goneLink("this download link could be used once and has been used; ask for a new copy of your data");
+      if (row?.single_use && row.downloads > 0 && !row.deleted_at)
+        throw goneLink("this download link could be used once and has been used; ask for a new copy of your data");
       throw goneLink("this download link has expired and the file was deleted; ask for a new copy of your data");
     }
 

@@ -1,0 +1,369 @@
+/**
+ * `npm run bench:stores`: erasures across every store kind, end to end (HTTP API → queue → ONE
+ * worker child process → every store → verified → completed). Each subject is present in Postgres
+ * (4 tables, 20 rows), Redis (3 keys: two exact, one SCANned glob), files (2 files) and one local
+ * webhook processor answering 200. Phase 1: 1,000 subjects posted with 64 in flight → erasures/s.
+ * Phase 2: on the then idle queue, 100 more one at a time, each timed from just before its POST to
+ * the moment a 5 ms poll of Lethe's database sees it completed → p50/p95.
+ * Last stdout line: {"erasures_per_s", "p50_ms", "p95_ms", ...}.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { Client } from "pg";
+import { loadConfig } from "../src/config";
+import { startApi } from "../src/http/start-api";
+import { createLogger } from "../src/logger";
+import { createRedis } from "../src/queues/connection";
+import { finalizeJobId, QUEUES, requestJobId, storeJobId } from "../src/queues/names";
+import { verifyLetheSignature } from "../src/webhook/verify-signature";
+import { letheEnv, migrate, peakRssMb, REDIS_URL, scratchDb, startWorkerProcess } from "./support";
+
+const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
+const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 100);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
+const POLL_MS = 5;
+const SECRET = "bench-processor-secret-0123456789";
+const API_KEY = "bench-key-0000000000000001";
+
+const SCHEMA = `
+CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, full_name text NOT NULL, phone text, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE orders (id serial PRIMARY KEY, user_id integer REFERENCES users(id), total_cents integer NOT NULL, billing_name text NOT NULL, billing_email text NOT NULL, placed_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE order_items (id serial PRIMARY KEY, order_id integer NOT NULL REFERENCES orders(id), sku text NOT NULL, quantity integer NOT NULL);
+CREATE TABLE comments (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users(id), body text NOT NULL);
+CREATE INDEX ON orders(user_id); CREATE INDEX ON order_items(order_id); CREATE INDEX ON comments(user_id);
+`;
+
+/** 1 user + 5 orders + 10 items + 4 comments = 20 rows per subject. */
+const FILL = (n: number) => `
+INSERT INTO users (email, full_name, phone) SELECT 'user' || g || '@example.com', 'User ' || g, '+49 ' || g FROM generate_series(1, ${n}) g;
+INSERT INTO orders (user_id, total_cents, billing_name, billing_email) SELECT u, 100 * o, 'User ' || u, 'user' || u || '@example.com' FROM generate_series(1, ${n}) u, generate_series(1, 5) o;
+INSERT INTO order_items (order_id, sku, quantity) SELECT o.id, 'SKU' || i, i FROM orders o, generate_series(1, 2) i;
+INSERT INTO comments (user_id, body) SELECT u, 'comment ' || c || ' by user ' || u FROM generate_series(1, ${n}) u, generate_series(1, 4) c;
+ANALYZE;
+`;
+
+/** BENCH_GLOBS=0: exact patterns only (`cart:{id}:items`, `avatars/{id}.png`): no SCAN of the keyspace, no listing of the avatars directory. */
+const GLOBS = process.env.BENCH_GLOBS !== "0";
+
+const DATA_MAP = (prefix: string) => ({
+  version: 1,
+  subject: { store: "app", table: "users", key: "id", identities: { email: "email" } },
+  stores: {
+    app: {
+      kind: "postgres",
+      url: "${BENCH_APP_URL}",
+      tables: {
+        users: { action: "delete", fields: { email: { category: "contact" }, full_name: { category: "identity" }, phone: { category: "contact" } } },
+        orders: {
+          action: "keep",
+          ground: "tax records",
+          fields: { billing_name: { category: "identity", mask: "token" }, billing_email: { category: "contact", mask: "email" } },
+        },
+        order_items: { action: "keep", ground: "tax records" },
+        comments: { action: "delete", fields: { body: { category: "content" } } },
+      },
+    },
+    cache: {
+      kind: "redis",
+      url: "${BENCH_CACHE_URL}",
+      keys: [
+        { pattern: `${prefix}:session:{id}` },
+        { pattern: GLOBS ? `${prefix}:cart:{id}:*` : `${prefix}:cart:{id}:items` },
+        { pattern: `${prefix}:user:{email}` },
+      ],
+    },
+    uploads: { kind: "files", root: "${BENCH_FILES_ROOT}", paths: [GLOBS ? "avatars/{id}.*" : "avatars/{id}.png", "uploads/{id}/**"] },
+    crm: { kind: "webhook", url: "${BENCH_CRM_URL}", secret: "${BENCH_CRM_SECRET}", identities: ["email"] },
+  },
+});
+
+/** The processor: verifies each call, dedupes on Idempotency-Key, answers 200. */
+function startProcessor(): Promise<{ server: Server; url: string; erased: Set<string>; bad: () => number }> {
+  const erased = new Set<string>();
+  let bad = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const rawBody = Buffer.concat(chunks);
+      const ok = verifyLetheSignature({
+        secret: SECRET,
+        timestamp: req.headers["lethe-timestamp"] as string,
+        signature: req.headers["lethe-signature"] as string,
+        rawBody,
+      });
+      if (!ok) bad++;
+      else erased.add(String(req.headers["idempotency-key"]));
+      res.writeHead(ok ? 200 : 401).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/gdpr`, erased, bad: () => bad })),
+  );
+}
+
+/** `startWorkerProcess` of bench/support, with extra node flags (`--cpu-prof` is refused in NODE_OPTIONS). */
+function startWorkerChild(env: Record<string, string>, nodeArgs: string[]): Promise<ChildProcess> {
+  if (nodeArgs.length === 0) return startWorkerProcess(env);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
+    env: { ...process.env, ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes("worker started")) {
+        child.stdout!.removeAllListeners("data");
+        child.stdout!.resume();
+        resolve(child);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+/** CPU seconds used so far by this machine (busy, all cores) and by each process (utime + stime), from /proc (Linux). */
+function cpuSnapshot(): { busy: number; procs: Map<number, { comm: string; cpu: number }> } {
+  const hz = 100;
+  const procs = new Map<number, { comm: string; cpu: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      procs.set(Number(entry), { comm, cpu: (Number(fields[11]) + Number(fields[12])) / hz });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const [, ...jiffies] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = jiffies;
+  return { busy: (user + nice + system + irq + softirq + steal) / hz, procs };
+}
+
+/** Where the machine's CPU went between two snapshots: the worker, this process (API, processor, client), Redis, Postgres, the rest. */
+function cpuSplit(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, workerPid: number): Record<string, number> {
+  const out: Record<string, number> = { worker: 0, bench_api_processor: 0, redis: 0, postgres: 0 };
+  for (const [pid, p] of b.procs) {
+    const d = p.cpu - (a.procs.get(pid)?.cpu ?? 0);
+    const group = pid === workerPid ? "worker" : pid === process.pid ? "bench_api_processor" : p.comm === "redis-server" ? "redis" : p.comm === "postgres" ? "postgres" : null;
+    if (group) out[group]! += d;
+  }
+  const tracked = Object.values(out).reduce((x, y) => x + y, 0);
+  out.other_or_exited = b.busy - a.busy - tracked;
+  out.machine_busy = b.busy - a.busy;
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Number(v.toFixed(1))]));
+}
+
+/**
+ * Where one request's latency goes, from its BullMQ jobs' timestamps (medians over the sample):
+ * API until the entry job exists, queue wait and run of the entry job (snapshot, hold check, flow),
+ * until the last store job finished, each store job's run, the finalize job's wait and run, and
+ * until the poll saw the request completed.
+ */
+async function timeline(queue: Queue, sample: Array<{ requestId: string; postedAt: number; seenAt: number }>): Promise<Record<string, number>> {
+  const parts = new Map<string, number[]>();
+  const add = (k: string, v: number | undefined) => {
+    if (v !== undefined && Number.isFinite(v)) parts.set(k, [...(parts.get(k) ?? []), v]);
+  };
+  for (const { requestId, postedAt, seenAt } of sample) {
+    const entry = await queue.getJob(requestJobId(requestId));
+    const fin = await queue.getJob(finalizeJobId(requestId));
+    const stores = await Promise.all(["app", "cache", "uploads", "crm"].map(async (s) => [s, await queue.getJob(storeJobId(requestId, s))] as const));
+    if (!entry?.processedOn || !entry.finishedOn || !fin?.processedOn || !fin.finishedOn) continue;
+    add("api_until_enqueued", entry.timestamp - postedAt);
+    add("entry_wait", entry.processedOn - entry.timestamp);
+    add("entry_run", entry.finishedOn - entry.processedOn);
+    const lastStore = Math.max(...stores.map(([, j]) => j?.finishedOn ?? 0));
+    add("stores_until_last_done", lastStore - entry.finishedOn);
+    for (const [s, j] of stores) {
+      add(`store_${s}_wait`, j?.processedOn !== undefined ? j.processedOn - entry.finishedOn : undefined);
+      add(`store_${s}_run`, j?.processedOn !== undefined && j.finishedOn !== undefined ? j.finishedOn - j.processedOn : undefined);
+    }
+    add("finalize_wait", fin.processedOn - lastStore);
+    add("finalize_run", fin.finishedOn - fin.processedOn);
+    add("until_poll_saw_it", seenAt - fin.finishedOn);
+    add("total", seenAt - postedAt);
+  }
+  await queue.close();
+  return Object.fromEntries([...parts].map(([k, v]) => [k, percentile([...v].sort((a, b) => a - b), 50)]));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const own = await scratchDb("lethe_bench_own");
+  const app = await scratchDb("lethe_bench_app");
+  const prefix = `b${randomBytes(4).toString("hex")}`;
+  const base = mkdtempSync(join(tmpdir(), "lethe-bench-stores-"));
+  const root = join(base, "root");
+  const mapPath = join(base, "lethe.config.json");
+  writeFileSync(mapPath, JSON.stringify(DATA_MAP(prefix)));
+  const processor = await startProcessor();
+  const env = letheEnv(own.url, mapPath, {
+    BENCH_APP_URL: app.url,
+    BENCH_CACHE_URL: REDIS_URL,
+    BENCH_FILES_ROOT: root,
+    BENCH_CRM_URL: processor.url,
+    BENCH_CRM_SECRET: SECRET,
+    LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16",
+    LETHE_EXPORT_DIR: join(base, "exports"),
+  });
+  Object.assign(process.env, env);
+  const redis = createRedis(REDIS_URL, "worker");
+  let worker: ChildProcess | undefined;
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  const ownDb = new Client({ connectionString: own.url });
+  try {
+    await migrate(own.url);
+    const total = SUBJECTS + SAMPLE;
+    const setup = new Client({ connectionString: app.url });
+    await setup.connect();
+    await setup.query(SCHEMA + FILL(total));
+    await setup.end();
+    for (let start = 1; start <= total; start += 500) {
+      const pipe = redis.pipeline();
+      for (let id = start; id < Math.min(start + 500, total + 1); id++) {
+        pipe.set(`${prefix}:session:${id}`, `{"user":"user${id}@example.com"}`);
+        pipe.set(`${prefix}:cart:${id}:items`, "SKU1,SKU2");
+        pipe.set(`${prefix}:user:user${id}@example.com`, String(id));
+      }
+      await pipe.exec();
+    }
+    mkdirSync(join(root, "avatars"), { recursive: true });
+    for (let id = 1; id <= total; id++) {
+      writeFileSync(join(root, "avatars", `${id}.png`), `avatar of user ${id}`);
+      mkdirSync(join(root, "uploads", String(id)), { recursive: true });
+      writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
+    }
+
+    // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
+    const prof = process.env.BENCH_CPU_PROF;
+    worker = await startWorkerChild(env, prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []);
+    api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
+    await ownDb.connect();
+    const post = async (id: number): Promise<string> => {
+      const res = await fetch(`${api!.url}/v1/requests`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify({ type: "erasure", subject: { id: String(id) } }),
+      });
+      if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
+      return ((await res.json()) as { id: string }).id;
+    };
+
+    // Phase 1: throughput.
+    const cpuBefore = cpuSnapshot();
+    const started = process.hrtime.bigint();
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next <= SUBJECTS) await post(next++);
+      }),
+    );
+    process.stderr.write(`enqueued ${SUBJECTS} in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s\n`);
+    for (;;) {
+      const r = await ownDb.query<{ done: number; failed: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
+      );
+      const { done, failed } = r.rows[0]!;
+      if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
+      if (done >= SUBJECTS) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = cpuSplit(cpuBefore, cpuSnapshot(), worker.pid ?? -1);
+    process.stderr.write(`phase 1 CPU seconds (2 cores x ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} available): ${JSON.stringify(cpu)}\n`);
+    const erasuresPerS = SUBJECTS / seconds;
+    process.stderr.write(`phase 1: ${SUBJECTS} erasures in ${seconds.toFixed(2)} s = ${erasuresPerS.toFixed(1)}/s\n`);
+
+    // Phase 2: latency, one request at a time on an idle queue.
+    const latencies: number[] = [];
+    const sampleIds: Array<{ requestId: string; postedAt: number; seenAt: number }> = [];
+    for (let id = SUBJECTS + 1; id <= total; id++) {
+      const t0 = process.hrtime.bigint();
+      const postedAt = Date.now();
+      const requestId = await post(id);
+      for (;;) {
+        const r = await ownDb.query<{ status: string }>(`SELECT status FROM lethe.subject_request WHERE id = $1`, [requestId]);
+        const status = r.rows[0]?.status;
+        if (status === "completed") break;
+        if (status === "failed") throw new Error(`sample erasure ${requestId} failed`);
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      sampleIds.push({ requestId, postedAt, seenAt: Date.now() });
+    }
+    latencies.sort((a, b) => a - b);
+    process.stderr.write(`phase 2: ${SAMPLE} sequential, min ${latencies[0]!.toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms\n`);
+    process.stderr.write(`phase 2 median timeline (ms): ${JSON.stringify(await timeline(new Queue(QUEUES.erasure, { connection: redis, prefix: env.LETHE_QUEUE_PREFIX! }), sampleIds))}\n`);
+
+    // Every subject is gone from every store.
+    const check = new Client({ connectionString: app.url });
+    await check.connect();
+    const left = (await check.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)).rows[0]!.n;
+    const comments = (await check.query<{ n: number }>(`SELECT count(*)::int AS n FROM comments`)).rows[0]!.n;
+    const unmasked = (await check.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE billing_email NOT LIKE '%@erased.invalid'`)).rows[0]!.n;
+    await check.end();
+    let keys = 0;
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) keys += batch.length;
+    // The files store removes the directories it emptied (not the root).
+    const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).length;
+    const problems = [
+      left !== 0 && `${left} users left`,
+      comments !== 0 && `${comments} comments left`,
+      unmasked !== 0 && `${unmasked} orders unmasked`,
+      keys !== 0 && `${keys} redis keys left`,
+      files !== 0 && `${files} files left`,
+      processor.erased.size !== total && `processor erased ${processor.erased.size} of ${total}`,
+      processor.bad() !== 0 && `${processor.bad()} badly signed processor calls`,
+    ].filter(Boolean);
+    if (problems.length > 0) throw new Error(`not everything was erased: ${problems.join(", ")}`);
+
+    process.stdout.write(
+      `${JSON.stringify({
+        erasures_per_s: Math.round(erasuresPerS),
+        p50_ms: Number(percentile(latencies, 50).toFixed(1)),
+        p95_ms: Number(percentile(latencies, 95).toFixed(1)),
+        subjects: SUBJECTS,
+        seconds: Number(seconds.toFixed(2)),
+        sample: SAMPLE,
+        stores: 4,
+        globs: GLOBS,
+        worker_cpu_ms_per_erasure: Number(((cpu.worker! * 1000) / SUBJECTS).toFixed(1)),
+        worker_peak_rss_mb: worker.pid ? peakRssMb(worker.pid) : null,
+      })}\n`,
+    );
+  } finally {
+    await ownDb.end().catch(() => undefined);
+    await api?.close();
+    if (worker && worker.exitCode === null) {
+      worker.kill("SIGTERM");
+      await new Promise((resolve) => worker!.once("exit", resolve));
+    }
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>)
+      if (batch.length > 0) await redis.unlink(...batch);
+    for await (const batch of redis.scanStream({ match: `${env.LETHE_QUEUE_PREFIX}:*`, count: 1000 }) as AsyncIterable<string[]>)
+      if (batch.length > 0) await redis.unlink(...batch);
+    await redis.quit();
+    await new Promise<void>((resolve) => processor.server.close(() => resolve()));
+    rmSync(base, { recursive: true, force: true });
+    await own.drop();
+    await app.drop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:stores failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
