@@ -5,6 +5,7 @@ import { startErasure, type StartOutcome } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
 import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
+import { parsePayload } from "../src/queues/payload";
 import { enqueueNotifyApp } from "./notify-app";
 import { isLastAttempt } from "./job-failure";
 
@@ -14,12 +15,6 @@ export const NAME = "erase-request";
 /** Payload: the request id only, never an identity. */
 export const PAYLOAD = z.object({ requestId: z.uuid() }).strict();
 
-/** Parses a payload; a bad one is never retried. */
-export function parsePayload<T>(schema: z.ZodType<T>, data: unknown, job: string): T {
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new PermanentError(ERROR_CODES.badPayload, `${job}: payload does not match its schema`);
-  return parsed.data;
-}
 
 /** Processes one attempt; on the last one the request is marked failed (reason without personal data). */
 export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: Logger): Promise<StartOutcome> {

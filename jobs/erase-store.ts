@@ -6,7 +6,7 @@ import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
 import { ProcessorUnavailableError } from "../src/stores/webhook/errors";
 import { enqueueNotifyApp } from "./notify-app";
-import { parsePayload } from "./erase-request";
+import { parsePayload } from "../src/queues/payload";
 import { isLastAttempt } from "./job-failure";
 
 /** Job name: erases one store of one request (a child of the request's flow). */

@@ -5,7 +5,7 @@ import { markRequestFailed } from "../src/erasure/finish-request";
 import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
 import { enqueueNotifyApp } from "./notify-app";
-import { parsePayload } from "./erase-request";
+import { parsePayload } from "../src/queues/payload";
 import { isLastAttempt } from "./job-failure";
 
 /** Job name: the parent of a request's flow — verifies every store, then completes the request. */

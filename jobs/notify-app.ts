@@ -5,7 +5,7 @@ import type { Config } from "../src/config";
 import { PermanentError } from "../src/errors";
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../src/webhook/protocol";
 import { signLethePayload } from "../src/webhook/verify-signature";
-import { parsePayload } from "./erase-request";
+import { parsePayload } from "../src/queues/payload";
 
 /** Job name: tells the application that a request completed or failed (optional, signed like processor calls). */
 export const NAME = "notify-app";

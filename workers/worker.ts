@@ -16,7 +16,7 @@ export async function main(queues?: string[]): Promise<void> {
     ...(queues ? { queues: queues as Array<keyof typeof QUEUES> } : {}),
     lockDuration: config.lockDurationMs,
   });
-  onShutdownSignal(logger, handle.close);
+  onShutdownSignal(logger, () => handle.close());
 }
 
 if (require.main === module) {

@@ -34,6 +34,10 @@ interface TupleSet {
   table: string;
   columns: string[];
   tuples: Map<string, string[]>;
+  /** Bumped whenever `tuples` grows. */
+  version: number;
+  /** Versions of the sets this one was last computed from; null before its first computation. */
+  computedFrom: Map<string, number> | null;
 }
 
 /** One OR-ed term of a table's filter: rows whose `columns` hold a tuple of `source`. */
@@ -54,7 +58,7 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
   const setOf = (mode: TupleSet["mode"], table: string, columns: string[]): TupleSet => {
     const key = `${mode}|${table}|${columns.join(",")}`;
     let s = sets.get(key);
-    if (!s) sets.set(key, (s = { key, mode, table, columns, tuples: new Map() }));
+    if (!s) sets.set(key, (s = { key, mode, table, columns, tuples: new Map(), version: 0, computedFrom: null }));
     return s;
   };
   // Terms of each table: owned rows reference owned rows (incoming links); any row of a table
@@ -84,12 +88,19 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
     return parts.length === 0 ? null : { where: parts.map((p) => `(${p})`).join(" OR "), params };
   };
 
-  let dirty = [...sets.values()];
-  for (let round = 0; dirty.length > 0; round++) {
+  // A set is recomputed only when a set it reads from has grown since it was last computed (a
+  // big table is scanned once, not once per round). Sets only grow, so this ends.
+  const isStale = (set: TupleSet): boolean =>
+    set.computedFrom === null || termsOf(set.table, set.mode).some((t) => set.computedFrom!.get(t.source.key) !== t.source.version);
+  for (let round = 0; ; round++) {
+    const stale = [...sets.values()].filter(isStale);
+    if (stale.length === 0) break;
     if (round >= MAX_ROUNDS) throw new Error("locating the subject's rows did not converge");
     signal?.throwIfAborted();
-    const grown = new Set<string>();
-    for (const set of dirty) {
+    for (const set of stale) {
+      if (!isStale(set)) continue;
+      const terms = termsOf(set.table, set.mode);
+      set.computedFrom = new Map(terms.map((t) => [t.source.key, t.source.version]));
       const filter = filterOf(set.table, set.mode);
       if (!filter) continue;
       const cols = set.columns.map((c) => `${quoteIdent(c)}::text`).join(", ");
@@ -101,9 +112,8 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
       });
       const before = set.tuples.size;
       for (const row of res.rows) set.tuples.set(JSON.stringify(row), row);
-      if (set.tuples.size > before) grown.add(set.key);
+      if (set.tuples.size > before) set.version++;
     }
-    dirty = [...sets.values()].filter((s) => termsOf(s.table, s.mode).some((t) => grown.has(t.source.key)));
   }
   return new Map([...plan.tables.keys()].map((t) => [t, filterOf(t, "all")]));
 }
