@@ -154,7 +154,16 @@ function cpuSplit(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSna
   const out: Record<string, number> = { worker: 0, bench_api_processor: 0, redis: 0, postgres: 0 };
   for (const [pid, p] of b.procs) {
     const d = p.cpu - (a.procs.get(pid)?.cpu ?? 0);
-    const group = pid === workerPid ? "worker" : pid === process.pid ? "bench_api_processor" : p.comm === "redis-server" ? "redis" : p.comm === "postgres" ? "postgres" : null;
+    const group =
+      pid === workerPid
+        ? "worker"
+        : pid === process.pid
+          ? "bench_api_processor"
+          : p.comm === "redis-server"
+            ? "redis"
+            : p.comm === "postgres"
+              ? "postgres"
+              : null;
     if (group) out[group]! += d;
   }
   const tracked = Object.values(out).reduce((x, y) => x + y, 0);
@@ -194,7 +203,15 @@ async function timeline(queue: Queue, sample: Array<{ requestId: string; postedA
     add("total", seenAt - postedAt);
   }
   await queue.close();
-  return Object.fromEntries([...parts].map(([k, v]) => [k, percentile([...v].sort((a, b) => a - b), 50)]));
+  return Object.fromEntries(
+    [...parts].map(([k, v]) => [
+      k,
+      percentile(
+        [...v].sort((a, b) => a - b),
+        50,
+      ),
+    ]),
+  );
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -306,7 +323,9 @@ async function main(): Promise<void> {
     }
     latencies.sort((a, b) => a - b);
     process.stderr.write(`phase 2: ${SAMPLE} sequential, min ${latencies[0]!.toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms\n`);
-    process.stderr.write(`phase 2 median timeline (ms): ${JSON.stringify(await timeline(new Queue(QUEUES.erasure, { connection: redis, prefix: env.LETHE_QUEUE_PREFIX! }), sampleIds))}\n`);
+    process.stderr.write(
+      `phase 2 median timeline (ms): ${JSON.stringify(await timeline(new Queue(QUEUES.erasure, { connection: redis, prefix: env.LETHE_QUEUE_PREFIX! }), sampleIds))}\n`,
+    );
 
     // Every subject is gone from every store.
     const check = new Client({ connectionString: app.url });

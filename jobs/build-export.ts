@@ -7,6 +7,7 @@ import { failExportRequest } from "../src/exports/fail-export";
 import { runBuildExport, type BuildOutcome } from "../src/exports/run-export";
 import type { ExportRuntime } from "../src/exports/runtime";
 import type { Logger } from "../src/logger";
+import { parsePayload } from "../src/queues/payload";
 import { isLastAttempt } from "./job-failure";
 
 /** Job name: builds one export request's zip, then enqueues its mail (queue `export`). */
@@ -23,9 +24,7 @@ export type BuildExportPayload = z.infer<typeof PAYLOAD>;
  * fails the request visibly and deletes what was written.
  */
 export async function processBuildExport(rt: ExportRuntime, job: Job, logger: Logger, signal?: AbortSignal): Promise<BuildOutcome> {
-  const parsed = PAYLOAD.safeParse(job.data);
-  if (!parsed.success) throw new PermanentError(ERROR_CODES.badPayload, `${NAME}: payload must be {requestId: uuid}`);
-  const { requestId } = parsed.data;
+  const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
   const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
   try {
     try {

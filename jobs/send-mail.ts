@@ -1,11 +1,11 @@
 import type { Job } from "bullmq";
 import { z } from "zod";
-import { ERROR_CODES, PermanentError } from "../src/errors";
 import { SEND_MAIL_JOB } from "../src/exports/enqueue";
 import { failExportRequest } from "../src/exports/fail-export";
 import type { MailRuntime } from "../src/exports/runtime";
 import { sendExportMail, type ExportMailOutcome } from "../src/exports/send-export-mail";
 import type { Logger } from "../src/logger";
+import { parsePayload } from "../src/queues/payload";
 import { isLastAttempt } from "./job-failure";
 
 /** Job name: sends one message (queue `mail`, rate-limited, pooled SMTP). */
@@ -24,9 +24,7 @@ export type SendMailPayload = z.infer<typeof PAYLOAD>;
  * backoff. When the job ends in failure the request fails visibly with the SMTP code, not the address.
  */
 export async function processSendMail(rt: MailRuntime, job: Job, logger: Logger): Promise<ExportMailOutcome> {
-  const parsed = PAYLOAD.safeParse(job.data);
-  if (!parsed.success) throw new PermanentError(ERROR_CODES.badPayload, `${NAME}: payload does not match its schema`);
-  const payload = parsed.data;
+  const payload = parsePayload(PAYLOAD, job.data, NAME);
   const log = logger.child({ jobId: job.id, job: NAME, kind: payload.kind, attempt: job.attemptsMade + 1 });
   try {
     return await sendExportMail(rt, payload.exportId, log);

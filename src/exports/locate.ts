@@ -11,8 +11,10 @@ import { qualified, quoteIdent } from "../pg/ident";
  * export of a million-row table. This locator computes the same row sets by the same rules —
  * owned rows reach their dependents through incoming links, any row reaches what it references
  * through outgoing links, until nothing new turns up — but over the *distinct link values* each
- * rule needs (`SELECT DISTINCT`), so memory grows with distinct keys, not with rows. The result is
- * one WHERE clause per table that a cursor then streams.
+ * rule needs (`SELECT DISTINCT`, or an index probe per value), so memory grows with distinct keys,
+ * not with rows. The result is one WHERE clause per table that COPY then streams. Known limit: a
+ * table whose own key other tables link to (a million events, each with children) still yields a
+ * million distinct keys, held as text and passed back as one array parameter.
  */
 
 /** Rows of one table: `WHERE <where>` with `params` ($1…). */
@@ -88,6 +90,49 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
     return parts.length === 0 ? null : { where: parts.map((p) => `(${p})`).join(" OR "), params };
   };
 
+  const typeOf = (table: string, column: string): string => plan.tables.get(table)!.info.columns.get(column)?.sqlType ?? "text";
+  const select = async (sql: string, params: unknown[]): Promise<string[][]> =>
+    (await db.query<string[]>({ text: sql, values: params, rowMode: "array" })).rows;
+  /** Distinct values of the set's columns over the rows `where` selects. */
+  const distinct = (set: TupleSet, where: string, params: unknown[]): Promise<string[][]> => {
+    const cols = set.columns.map((c) => `${quoteIdent(c)}::text`).join(", ");
+    const notNull = set.columns.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+    return select(`SELECT DISTINCT ${cols} FROM ${qualified(plan.schemaName, set.table)} WHERE (${where}) AND ${notNull}`, params);
+  };
+  /**
+   * A term over the set's own columns contributes the source tuples that occur in the table: one
+   * index probe per tuple (LIMIT 1) instead of reading every matching row — a million events of
+   * one customer add one customer id, found by one probe.
+   */
+  const probe = (set: TupleSet, source: TupleSet): Promise<string[][]> => {
+    const tuples = [...source.tuples.values()];
+    const names = set.columns.map((_, i) => `v${i}`);
+    const match = set.columns.map((c, i) => `t.${quoteIdent(c)} = u.v${i}::${typeOf(set.table, c)}`).join(" AND ");
+    return select(
+      `SELECT DISTINCT ${set.columns.map((c) => `x.${quoteIdent(c)}::text`).join(", ")}
+         FROM unnest(${set.columns.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS u(${names.join(", ")})
+         CROSS JOIN LATERAL (SELECT ${set.columns.map((c) => `t.${quoteIdent(c)}`).join(", ")} FROM ${qualified(plan.schemaName, set.table)} AS t WHERE ${match} LIMIT 1) AS x`,
+      set.columns.map((_, i) => tuples.map((t) => t[i])),
+    );
+  };
+  const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((c, i) => c === b[i]);
+  const compute = async (set: TupleSet): Promise<string[][]> => {
+    const found: string[][] = [];
+    if (set.table === plan.subjectTable) {
+      found.push(...(await distinct(set, `${quoteIdent(seed.column)} = $1::text::${typeOf(set.table, seed.column)}`, [seed.value])));
+    }
+    for (const term of termsOf(set.table, set.mode)) {
+      if (term.source.tuples.size === 0) continue;
+      if (same(term.columns, set.columns)) {
+        found.push(...(await probe(set, term.source)));
+        continue;
+      }
+      const m = matchSql(plan, set.table, term.columns, [...term.source.tuples.values()]);
+      found.push(...(await distinct(set, m.sql, m.params)));
+    }
+    return found;
+  };
+
   // A set is recomputed only when a set it reads from has grown since it was last computed (a
   // big table is scanned once, not once per round). Sets only grow, so this ends.
   const isStale = (set: TupleSet): boolean =>
@@ -99,19 +144,9 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
     signal?.throwIfAborted();
     for (const set of stale) {
       if (!isStale(set)) continue;
-      const terms = termsOf(set.table, set.mode);
-      set.computedFrom = new Map(terms.map((t) => [t.source.key, t.source.version]));
-      const filter = filterOf(set.table, set.mode);
-      if (!filter) continue;
-      const cols = set.columns.map((c) => `${quoteIdent(c)}::text`).join(", ");
-      const notNull = set.columns.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(" AND ");
-      const res = await db.query<string[]>({
-        text: `SELECT DISTINCT ${cols} FROM ${qualified(plan.schemaName, set.table)} WHERE (${filter.where}) AND ${notNull}`,
-        values: filter.params,
-        rowMode: "array",
-      });
+      set.computedFrom = new Map(termsOf(set.table, set.mode).map((t) => [t.source.key, t.source.version]));
       const before = set.tuples.size;
-      for (const row of res.rows) set.tuples.set(JSON.stringify(row), row);
+      for (const row of await compute(set)) set.tuples.set(JSON.stringify(row), row);
       if (set.tuples.size > before) set.version++;
     }
   }
