@@ -14,6 +14,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 COPY . .
 
+# Export zips (mode 0600) live here; compose mounts one volume at this path for api and worker.
+RUN mkdir -p /var/lib/lethe/exports && chown node:node /var/lib/lethe/exports
+
 USER node
 EXPOSE 8080
 ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]
