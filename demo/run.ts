@@ -19,6 +19,7 @@ import { countMentions, findCustomerRowIds, readCustomerRows, type CustomerRowId
 import { Printer, truncate } from "./print";
 import { createScratchDatabase, databaseUrl, deleteRedisKeys, dropScratchDatabase, freePort, pingRedis, TearDownList } from "./scratch";
 import { runExportDemo } from "./export-demo";
+import { runSweepDemo } from "./sweep";
 import { seedShop } from "./seed";
 
 /**
@@ -45,7 +46,15 @@ const REQUEST_TIMEOUT_MS = 15_000;
 // the shared DemoContext (API URL and keys, shop URL, config, data map, Lethe's DataSource, …);
 // see demo/context.ts. Example: { name: "retention", run: (ctx) => runSweepDemo(ctx) }.
 // ───────────────────────────────────────────────────────────────────────────────────────────────
-const DEMO_SECTIONS: DemoSection[] = [{ name: "export", run: (ctx) => runExportDemo(ctx) }];
+const DEMO_SECTIONS: DemoSection[] = [
+  {
+    name: "retention",
+    run: async (ctx) => {
+      await runSweepDemo({ config: ctx.config, dataMap: ctx.dataMap, ds: ctx.ds, shopUrl: ctx.shopUrl, out: ctx.out });
+    },
+  },
+  { name: "export", run: (ctx) => runExportDemo(ctx) },
+];
 
 const tearDownList = new TearDownList();
 const print = new Printer(process.stdout);

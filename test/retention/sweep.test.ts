@@ -83,7 +83,6 @@ describe("retention sweep on the demo shop", () => {
     expect(due).toBeGreaterThan(100);
     expect(run.rows).toEqual({ matched: due, changed: due, held: 0 });
     expect(run.batches).toBe(Math.ceil(3000 / 256));
-    expect(run.maxBatchMs).toBeGreaterThanOrEqual(0);
 
     const [audit] = await auditOf(h, run.id);
     expect(audit).toMatchObject({ event: "retention.completed", detail: { policy: "dormant", action: "anonymize", changed: due, held: 0 } });
