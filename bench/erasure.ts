@@ -11,7 +11,7 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { startApi } from "../src/http/start-api";
 import { createLogger } from "../src/logger";
-import { letheEnv, migrate, scratchDb, startWorkerProcess } from "./support";
+import { letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const IN_FLIGHT = 64;
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     );
     process.stderr.write(`baseline: ${baselinePerS.toFixed(0)} erasures/s\n`);
 
-    worker = await startWorkerProcess(env);
+    worker = await startWorkerProcess(env, profileArgs());
     const config = loadConfig(env);
     api = await startApi(config, { logger: createLogger("warn"), handleSignals: false });
     const ids = Array.from({ length: SUBJECTS }, (_, i) => SUBJECTS + i + 1);

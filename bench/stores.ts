@@ -7,7 +7,7 @@
  * the moment a 5 ms poll of Lethe's database sees it completed → p50/p95.
  * Last stdout line: {"erasures_per_s", "p50_ms", "p95_ms", ...}.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -22,7 +22,7 @@ import { createLogger } from "../src/logger";
 import { createRedis } from "../src/queues/connection";
 import { finalizeJobId, QUEUES, requestJobId, storeJobId } from "../src/queues/names";
 import { verifyLetheSignature } from "../src/webhook/verify-signature";
-import { letheEnv, migrate, peakRssMb, REDIS_URL, scratchDb, startWorkerProcess } from "./support";
+import { letheEnv, migrate, peakRssMb, REDIS_URL, scratchDb, startWorkerProcess, profileArgs } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 100);
@@ -106,27 +106,6 @@ function startProcessor(): Promise<{ server: Server; url: string; erased: Set<st
   return new Promise((resolve) =>
     server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/gdpr`, erased, bad: () => bad })),
   );
-}
-
-/** `startWorkerProcess` of bench/support, with extra node flags (`--cpu-prof` is refused in NODE_OPTIONS). */
-function startWorkerChild(env: Record<string, string>, nodeArgs: string[]): Promise<ChildProcess> {
-  if (nodeArgs.length === 0) return startWorkerProcess(env);
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
-    env: { ...process.env, ...env, LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes("worker started")) {
-        child.stdout!.removeAllListeners("data");
-        child.stdout!.resume();
-        resolve(child);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`worker exited with ${code}`)));
-  });
 }
 
 /** CPU seconds used so far by this machine (busy, all cores) and by each process (utime + stime), from /proc (Linux). */
@@ -265,8 +244,7 @@ async function main(): Promise<void> {
     }
 
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-    const prof = process.env.BENCH_CPU_PROF;
-    worker = await startWorkerChild(env, prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []);
+    worker = await startWorkerProcess(env, profileArgs());
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
     const post = async (id: number): Promise<string> => {

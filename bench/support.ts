@@ -51,9 +51,12 @@ export function letheEnv(databaseUrl: string, dataMapPath: string, extra: Record
   };
 }
 
-/** Starts `lethe worker` as a child process and resolves once it logs that it started. */
-export function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
+/**
+ * Starts `lethe worker` as a child process and resolves once it logs that it started.
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
     env: { ...process.env, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -80,4 +83,10 @@ export function peakRssMb(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** Node flags for a worker child: a V8 CPU profile in BENCH_CPU_PROF=<dir> when it exits. */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }

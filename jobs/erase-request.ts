@@ -1,7 +1,7 @@
 import type { Job } from "bullmq";
 import { z } from "zod";
 import { ERROR_CODES, PermanentError } from "../src/errors";
-import { startErasure, type StartOutcome } from "../src/erasure/flow";
+import { startErasure, storeOfError, type StartOutcome } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
 import type { ErasureRuntime } from "../src/erasure/runtime";
 import type { Logger } from "../src/logger";
@@ -27,7 +27,11 @@ export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: 
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "erasure failed" : "erasure attempt failed; will retry");
-    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) await markRequestFailed(rt.ds, requestId, err, undefined, { wipeIdentities: err instanceof PermanentError });
+    if (last && !(err instanceof PermanentError && err.code === ERROR_CODES.unknownRequest)) {
+      // A store's failure keeps the identities for a retry; a failure of the request itself (bad id) wipes them.
+      const store = storeOfError(err);
+      await markRequestFailed(rt.ds, requestId, err, store, { wipeIdentities: !store && err instanceof PermanentError });
+    }
     if (last) await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.failed").catch(() => undefined);
     throw err;
   }

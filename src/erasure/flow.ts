@@ -22,7 +22,7 @@ export type StartOutcome =
   | { state: "skipped" };
 
 /** What one store's job did. */
-export type StoreOutcome = { state: "done"; rows: number } | { state: "pending"; checkAgainInMs: number } | { state: "skipped" };
+export type StoreOutcome = { state: "done"; rows: number; steps?: StepCount[] } | { state: "pending"; checkAgainInMs: number } | { state: "skipped" };
 
 /** Turns a driver error that no retry can fix into a permanent one (message without personal data). */
 export function asPermanentIfHopeless(err: unknown, store?: string): unknown {
@@ -97,8 +97,25 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
     await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
     return { state: "completed", subjectFound: true, rows: 0 };
   }
+  // The subject's own store is erased right here: the snapshot was just taken from it, and a
+  // map with no other store then needs no hand-off at all. Every other store is a child of a
+  // flow whose parent verifies and finalizes.
+  const subjectStore = rt.dataMap.subject.store;
+  const others = rt.storeSet.names().filter((s) => s !== subjectStore);
+  let done: StoreOutcome;
+  try {
+    // Alone, the store's `prepared` row is marked done by the completing statement itself.
+    done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: others.length === 0 });
+    if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
+  } catch (err) {
+    throw tagStore(err, subjectStore);
+  }
+  if (others.length === 0) {
+    const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore], done.state === "done" ? done.steps : undefined);
+    return { state: "completed", subjectFound: true, rows: finished.rows };
+  }
   const common = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 }, backoff: { type: "exponential", delay: rt.config.backoffMs } };
-  const children: FlowJob[] = rt.storeSet.names().map((store) => ({
+  const children: FlowJob[] = others.map((store) => ({
     name: "erase-store",
     queueName: QUEUES.erasure,
     data: { requestId, store },
@@ -111,7 +128,19 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
     opts: { ...common, jobId: finalizeJobId(requestId), attempts: rt.config.jobAttempts },
     children,
   });
-  return { state: "flow", stores: children.length };
+  return { state: "flow", stores: children.length + 1 };
+}
+
+/** Marks an error with the store it came from, so the request's failure names that store. */
+export function tagStore(err: unknown, store: string): unknown {
+  if (err instanceof Error && (err as { store?: unknown }).store === undefined) Object.defineProperty(err, "store", { value: store, enumerable: false });
+  return err;
+}
+
+/** The store an error was tagged with by {@link tagStore}, if any. */
+export function storeOfError(err: unknown): string | undefined {
+  const store = (err as { store?: unknown } | null)?.store;
+  return typeof store === "string" ? store : undefined;
 }
 
 /** One store's erasure: resumable, idempotent, recorded. */
@@ -120,6 +149,18 @@ export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store
   if (isFinal(request.status)) return { state: "skipped" };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
   if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot; its entry job must run first");
+  return eraseStoreOf(rt, request, snapshot, store, log);
+}
+
+async function eraseStoreOf(
+  rt: ErasureRuntime,
+  request: LoadedRequest,
+  snapshot: SubjectSnapshot,
+  store: string,
+  log: Logger,
+  options: { deferDone?: boolean } = {},
+): Promise<StoreOutcome> {
+  const requestId = request.id;
   const adapter = rt.storeSet.get(store);
   const prior = request.stores.find((s) => s.store === store);
   if (prior?.status === "done") return { state: "done", rows: 0 };
@@ -139,9 +180,9 @@ export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store
       prepared = true;
     });
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
-    if (prepared) await markStoreDone(rt.ds, requestId, store);
-    else await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
-    return { state: "done", rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0) };
+    if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
+    else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
+    return { state: "done", rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0), steps: outcome.steps };
   } catch (err) {
     throw asPermanentIfHopeless(err, store);
   }
@@ -158,7 +199,23 @@ export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log
   if (isFinal(request.status)) return { state: "skipped", rows: 0 };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
   if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot");
-  const unfinished = rt.storeSet.names().filter((s) => request.stores.find((r) => r.store === s)?.status !== "done");
+  return finalizeWith(rt, request, snapshot, log);
+}
+
+/**
+ * Verifies and completes. `doneNow` are stores this job has just finished (not yet in
+ * `request.stores`); `knownSteps`, when this job holds every step already, saves reading them back.
+ */
+async function finalizeWith(
+  rt: ErasureRuntime,
+  request: LoadedRequest,
+  snapshot: SubjectSnapshot,
+  log: Logger,
+  doneNow: string[] = [],
+  knownSteps?: StepCount[],
+): Promise<{ state: "completed"; rows: number }> {
+  const requestId = request.id;
+  const unfinished = rt.storeSet.names().filter((s) => !doneNow.includes(s) && request.stores.find((r) => r.store === s)?.status !== "done");
   if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
   const leftovers: string[] = [];
   for (const store of rt.storeSet.names()) {
@@ -171,7 +228,7 @@ export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log
     }
   }
   if (leftovers.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
-  const steps = await recordedSteps(rt.ds, requestId);
+  const steps = knownSteps ?? (await recordedSteps(rt.ds, requestId));
   await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
   const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
   log.info({ requestId, stores: rt.storeSet.names().length, rows }, "erasure completed");

@@ -1,13 +1,21 @@
 import type { DataMap, StoreSpec } from "../datamap/schema";
 import { PermanentError } from "../errors";
+import type { Logger } from "../logger";
 import type { StorePools } from "../pg/store-pools";
+import { filesExporter } from "./files-exporter";
 import { postgresExporter } from "./postgres-exporter";
-import type { StoreExporter } from "./store-exporter";
+import { redisExporter } from "./redis-exporter";
+import { STORE_NOT_EXPORTABLE, type StoreExporter } from "./store-exporter";
+import { webhookExporter } from "./webhook-exporter";
+
+export { STORE_NOT_EXPORTABLE };
 
 /** What exporters are built from; one set per worker process. */
 export interface ExporterDeps {
   dataMap: DataMap;
   pools: StorePools;
+  /** Process logger, for connection events of exporters with their own connection (redis). */
+  logger: Logger;
 }
 
 type Factory = (store: string, deps: ExporterDeps) => StoreExporter;
@@ -18,10 +26,11 @@ type Factory = (store: string, deps: ExporterDeps) => StoreExporter;
  */
 const FACTORIES: Partial<Record<StoreSpec["kind"], Factory>> = {
   postgres: postgresExporter,
+  redis: redisExporter,
+  files: filesExporter,
+  // Not asked yet: records `processors/<store>.json` instead of the processor's data.
+  webhook: webhookExporter,
 };
-
-/** Error code of an export that meets a store kind nobody can export yet. */
-export const STORE_NOT_EXPORTABLE = "store_not_exportable";
 
 /** The exporters of every store of the data map, built once per process. */
 export class ExporterSet {
@@ -47,5 +56,12 @@ export class ExporterSet {
       this.exporters.set(store, e);
     }
     return e;
+  }
+
+  /** Closes the exporters' own connections (redis stores); at process shutdown. */
+  async close(): Promise<void> {
+    const all = [...this.exporters.values()];
+    this.exporters.clear();
+    await Promise.all(all.flatMap((e) => (e.close ? [e.close()] : [])));
   }
 }

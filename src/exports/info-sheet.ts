@@ -52,8 +52,8 @@ const esc = escapeHtml;
 const list = (items: string[]): string => (items.length === 0 ? "" : `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`);
 
 interface TableRow {
-  store: string;
-  table: string;
+  /** HTML of the "Where" cell. */
+  where: string;
   purpose: string | undefined;
   categories: Map<string, string[]>;
   retention: string;
@@ -61,9 +61,29 @@ interface TableRow {
   files: ManifestEntry[];
 }
 
+/** What the sheet says of data kept without a declared period. */
+const DEFAULT_RETENTION = "as long as the purpose requires; erased when you ask us to, unless the law requires us to keep it";
+
+/** Kinds of stores without tables, as the "Where" cell names them. */
+const STORE_KIND_LABELS: Record<string, string> = { redis: "key-value store", files: "files" };
+
 function tableRows(input: InfoSheetInput): TableRow[] {
   const out: TableRow[] = [];
   for (const [store, spec] of Object.entries(input.dataMap.stores)) {
+    if (spec.kind === "redis" || spec.kind === "files") {
+      // Redis: its JSON and CSV files are linked here; files: each file is listed below the table.
+      const entries = input.entries.filter((e) => e.store === store && e.table === undefined);
+      const data = spec.kind === "redis" ? entries : [];
+      out.push({
+        where: `<code>${esc(store)}</code> (${STORE_KIND_LABELS[spec.kind]})`,
+        purpose: spec.purpose,
+        categories: new Map(),
+        retention: DEFAULT_RETENTION,
+        rows: spec.kind === "redis" ? (data.find((f) => f.contentType === "application/json")?.rows ?? 0) : entries.length,
+        files: data,
+      });
+      continue;
+    }
     if (spec.kind !== "postgres") continue;
     for (const [table, t] of Object.entries(spec.tables)) {
       const categories = new Map<string, string[]>();
@@ -81,10 +101,9 @@ function tableRows(input: InfoSheetInput): TableRow[] {
           ? policies.join("; ")
           : t.action === "keep" && t.ground
             ? `kept as required by: ${t.ground}`
-            : "as long as the purpose requires; erased when you ask us to, unless the law requires us to keep it";
+            : DEFAULT_RETENTION;
       out.push({
-        store,
-        table,
+        where: `<code>${esc(store)}.${esc(table)}</code>`,
         purpose: t.purpose,
         categories,
         retention,
@@ -109,17 +128,27 @@ export function renderInfoSheet(input: InfoSheetInput): string {
     ...[...new Set(tables.map((t) => t.purpose).filter((p): p is string => !!p))].filter((p) => !map.purposes.some((d) => d.name === p)).map((p) => esc(p)),
   ];
   const allCategories = new Set(tables.flatMap((t) => [...t.categories.keys()]));
+  // Processors (webhook stores) receive data too; their data is not in the archive (`processors/<store>.json` says why).
+  const processors = Object.entries(map.stores).flatMap(([store, spec]) => (spec.kind === "webhook" ? [{ store, purpose: spec.purpose }] : []));
+  const notices = new Map(input.entries.filter((e) => e.path.startsWith("processors/") && e.store !== undefined).map((e) => [e.store!, e.path]));
   const recipients = map.recipients.map(
     (r) =>
       `<tr><td>${esc(r.name)}</td><td>${esc(r.purpose)}</td><td>${r.thirdCountry ? `<strong class="flag">Yes: ${esc(r.thirdCountry)}</strong>${r.safeguards ? `<br>safeguards: ${esc(r.safeguards)}` : ""}` : "No"}</td></tr>`,
   );
+  for (const p of processors) {
+    const notice = notices.get(p.store);
+    recipients.push(
+      `<tr><td>${esc(p.store)} <span class="cols">(processor)</span></td><td>${p.purpose ? esc(p.purpose) : "processes your data on our behalf"}<br><em>Its data is not in this archive${notice ? ` (<a href="${esc(notice)}">${esc(notice)}</a>)` : ""}; contact us to receive it.</em></td><td>—</td></tr>`,
+    );
+  }
   const dataRows = tables.map((t) => {
     const cats = [...t.categories.entries()].map(([c, cols]) => `${esc(CATEGORY_LABELS[c] ?? c)} <span class="cols">(${cols.map(esc).join(", ")})</span>`);
     const links = t.files.map((f) => `<a href="${esc(f.path)}">${esc(f.path.slice(f.path.lastIndexOf(".") + 1).toUpperCase())}</a>`).join(" · ");
-    return `<tr><td><code>${esc(t.store)}.${esc(t.table)}</code></td><td>${t.rows}</td><td>${t.purpose ? esc(t.purpose) : "—"}</td><td>${cats.length ? cats.join("<br>") : "—"}</td><td>${esc(t.retention)}</td><td>${links}</td></tr>`;
+    return `<tr><td>${t.where}</td><td>${t.rows}</td><td>${t.purpose ? esc(t.purpose) : "—"}</td><td>${cats.length ? cats.join("<br>") : "—"}</td><td>${esc(t.retention)}</td><td>${links}</td></tr>`;
   });
+  const linked = new Set(tables.flatMap((t) => t.files.map((f) => f.path)));
   const otherEntries = input.entries
-    .filter((e) => e.table === undefined && e.store !== undefined)
+    .filter((e) => e.table === undefined && e.store !== undefined && !linked.has(e.path) && !e.path.startsWith("processors/"))
     .map((e) => `<li><a href="${esc(e.path)}">${esc(e.path)}</a></li>`);
   const authority = controller?.supervisoryAuthority ? ` The competent authority is: ${esc(controller.supervisoryAuthority)}.` : "";
 
@@ -138,7 +167,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:t
 </head>
 <body>
 <h1>Your personal data: copy and information</h1>
-<p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR), and the information below.</p>
+<p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR), files we keep about you as they are stored,, and the information below.</p>
 <p class="meta">Generated ${esc(input.generatedAt.toISOString())} · request <code>${esc(input.requestId)}</code> · checksums of every file are in <a href="manifest.json">manifest.json</a>.</p>
 
 <h2>Who is responsible</h2>

@@ -158,9 +158,16 @@ async function buildOnce(
     ...(signal ? { signal } : {}),
   });
   const expiresAt = linkExpiry(new Date(Date.now() + rt.config.exportTtlHours * 3600_000));
-  const tables = written.manifest.entries
-    .filter((e) => e.store !== undefined && e.contentType !== "text/csv")
-    .map((e) => ({ store: e.store!, ...(e.table !== undefined ? { table: e.table } : {}), rows: e.rows ?? 0 }));
+  // One count per store and table: a files store's many entries (one per file) add up to one.
+  const counts = new Map<string, { store: string; table?: string; rows: number }>();
+  for (const e of written.manifest.entries) {
+    if (e.store === undefined || e.contentType === "text/csv") continue;
+    const id = JSON.stringify([e.store, e.table ?? null]);
+    const c = counts.get(id) ?? { store: e.store, ...(e.table !== undefined ? { table: e.table } : {}), rows: 0 };
+    c.rows += e.rows ?? 0;
+    counts.set(id, c);
+  }
+  const tables = [...counts.values()];
   const detail = { exportId, entries: written.entries.length, rows: written.manifest.totals.rows, bytes: written.bytes };
   await db.query(
     `WITH ex AS (

@@ -7,8 +7,12 @@ import type { Logger } from "../logger";
  * the registry in `exports/exporters.ts`; it writes entries through an {@link ExportSink} and
  * never holds a whole table (or file) in memory.
  *
- * Entry paths: `data/<store>/<table>.json|csv` for records, `files/<store>/<path>` for files.
+ * Entry paths: `data/<store>/<table>.json|csv` for records (`data/<store>/redis.json|csv` for a
+ * redis store), `files/<store>/<path>` for files, `processors/<store>.json` for a processor.
  */
+
+/** Error code of an export that meets a store kind (or a value) nobody can export yet. */
+export const STORE_NOT_EXPORTABLE = "store_not_exportable";
 
 /** An entry's content, produced lazily: a cursor's batches, a file stream, or a small value. */
 export type EntrySource = AsyncIterable<Buffer | string> | Readable | Buffer | string;
@@ -61,4 +65,6 @@ export interface ExportStoreContext {
 export interface StoreExporter {
   readonly kind: string;
   exportStore(ctx: ExportStoreContext, sink: ExportSink): Promise<void>;
+  /** For exporters holding a connection of their own (redis): closes it. A later export reconnects lazily. */
+  close?(): Promise<void>;
 }

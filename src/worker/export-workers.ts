@@ -51,6 +51,7 @@ export function startExportWorkers(
   const mailQueue = new Queue(QUEUES.mail, { connection, prefix: config.queuePrefix });
   const workers: Worker[] = [];
   let transport: MailTransport | undefined;
+  let exporters: ExporterSet | undefined;
   const lock = options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {};
   const workerConnection = () => {
     const c = createRedis(config.redisUrl, "worker");
@@ -59,7 +60,8 @@ export function startExportWorkers(
   };
 
   if (options.runExport) {
-    const rt: ExportRuntime = { ...deps, stores: deps.pools, exporters: new ExporterSet({ dataMap: deps.dataMap, pools: deps.pools }), mailQueue };
+    exporters = new ExporterSet({ dataMap: deps.dataMap, pools: deps.pools, logger });
+    const rt: ExportRuntime = { ...deps, stores: deps.pools, exporters, mailQueue };
     workers.push(
       new Worker(QUEUES.export, (job, _token, signal) => buildExport.processBuildExport(rt, job, logger, signal), {
         connection: workerConnection(),
@@ -90,6 +92,7 @@ export function startExportWorkers(
     async close() {
       await Promise.all([exportQueue, mailQueue].map((q) => q.close().catch(() => undefined)));
       transport?.close();
+      await exporters?.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

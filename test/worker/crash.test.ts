@@ -199,7 +199,7 @@ describe("a worker killed mid-erasure", () => {
       await holder.query(`SELECT pg_advisory_lock($1)`, [key]);
       const w1 = spawnWorker();
       const { request } = await h.submit({ id: String(subject.id) });
-      const pid = await waitForBlockedBackend(h, h.letheDb.name, "UPDATE lethe.request_store%", w1);
+      const pid = await waitForBlockedBackend(h, h.letheDb.name, "%UPDATE lethe.request_store%", w1);
 
       // The store transaction has committed; Lethe still says "prepared" with its xid.
       expect(diffChecksums(before, await rowChecksums(url))).toEqual(shopErasureDiff(subject));

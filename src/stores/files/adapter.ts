@@ -11,8 +11,18 @@ import type { FilesStoreSpec } from "./schema";
 /** Error code of a request whose identity value cannot be used in a path (e.g. it holds `/` or `..`). */
 export const UNSAFE_IDENTITY = "unsafe_identity";
 
-/** What one walk of one pattern does with the files it matches. */
-type Mode = "count" | "erase";
+/** What one walk of one pattern does with the files it matches; `list` collects the regular files (exports). */
+type Mode = "count" | "erase" | "list";
+
+/** A regular file one of a store's patterns matched, as {@link listMatches} finds it. */
+export interface MatchedFile {
+  /** The pattern as written in the data map. */
+  pattern: string;
+  /** Absolute path below `realpath(root)`, reached through no symlink when the walk saw it. */
+  path: string;
+  /** Path segments relative to the root. */
+  names: string[];
+}
 
 /**
  * The files store kind: files under one root matched by path patterns, deleted, then the
@@ -57,6 +67,29 @@ export function filesAdapter(store: string, deps: StoreDeps): StoreAdapter {
 }
 
 /**
+ * The subject's regular files in a files store, found with exactly the walk an erasure uses
+ * (same patterns, same refusal of unsafe identity values, same symlink rules). Symlinks and
+ * other non-regular entries are not listed: an export never follows a link. Changes nothing.
+ */
+export async function listMatches(
+  store: string,
+  spec: FilesStoreSpec,
+  identities: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<{ root: string; files: MatchedFile[] }> {
+  const compiled = compileAll(store, spec, identities);
+  const root = await realRoot(store, spec);
+  const files: MatchedFile[] = [];
+  for (const { pattern, path } of compiled) {
+    if (!path) continue;
+    const found: string[][] = [];
+    await walkPattern(root, path, "list", signal, found);
+    for (const names of found) files.push({ pattern, path: join(root, ...names), names });
+  }
+  return { root, files };
+}
+
+/**
  * Every pattern filled for the subject, or a permanent error before anything is touched when a
  * value it uses is unsafe in a path. The message names the identity, never its value.
  */
@@ -67,7 +100,7 @@ function compileAll(store: string, spec: FilesStoreSpec, identities: Readonly<Re
       if (value !== undefined && isUnsafeIdentity(value)) {
         throw new PermanentError(
           UNSAFE_IDENTITY,
-          `store "${store}": the subject's ${name} cannot be used in a path (empty, ".", or containing "/", "\\", ".." or NUL); nothing was deleted`,
+          `store "${store}": the subject's ${name} cannot be used in a path (empty, ".", or containing "/", "\\", ".." or NUL); nothing was deleted or read`,
         );
       }
     }
@@ -88,7 +121,7 @@ async function realRoot(store: string, spec: FilesStoreSpec): Promise<string> {
 }
 
 /** Counts (or deletes) the files matching one pattern; after an erase, removes the directories it left empty. */
-async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal: AbortSignal | undefined): Promise<number> {
+async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal: AbortSignal | undefined, found: string[][] = []): Promise<number> {
   const prefix = path.segments.slice(0, path.prefix).map((s) => (s.kind === "literal" ? s.name : ""));
   let dir = root;
   for (const name of prefix) {
@@ -98,7 +131,7 @@ async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal:
     if (!st?.isDirectory()) return 0; // missing, a file, or a symlink (never entered)
   }
   const emptied = new Set<string>();
-  const rows = await visit(root, dir, prefix, path, mode, signal, emptied);
+  const rows = await visit(root, dir, prefix, path, mode, signal, emptied, false, found);
   if (mode === "erase") await pruneEmpty(root, emptied);
   return rows;
 }
@@ -118,6 +151,7 @@ async function visit(
   signal: AbortSignal | undefined,
   emptied: Set<string>,
   inClaimed = false,
+  found: string[][] = [],
 ): Promise<number> {
   signal?.throwIfAborted();
   await assertRealDirectory(root, dir);
@@ -137,13 +171,20 @@ async function visit(
     if (child === root || !isInside(root, child)) continue;
     if (entry.isDirectory()) {
       if (claimed || mayContainMatches(path, childNames) || matchesPath(path, childNames))
-        rows += await visit(root, child, childNames, path, mode, signal, emptied, claimed);
+        rows += await visit(root, child, childNames, path, mode, signal, emptied, claimed, found);
       continue;
     }
     // Files, symlinks (to anything) and other non-directories: a symlink is removed as a link.
     if (!claimed && !matchesPath(path, childNames)) continue;
     if (mode === "count") {
       rows++;
+      continue;
+    }
+    if (mode === "list") {
+      if (entry.isFile()) {
+        found.push(childNames);
+        rows++;
+      }
       continue;
     }
     try {

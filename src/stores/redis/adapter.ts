@@ -133,7 +133,7 @@ function targetsOf(spec: RedisStoreSpec, store: string): Target[] {
 }
 
 /** Walks SCAN MATCH to the end, handing each non-empty batch (at most {@link SCAN_COUNT} keys, binary-safe) to `onBatch`. */
-async function scan(redis: Redis, match: string, signal: AbortSignal | undefined, onBatch: (keys: Buffer[]) => Promise<void>): Promise<void> {
+export async function scan(redis: Redis, match: string, signal: AbortSignal | undefined, onBatch: (keys: Buffer[]) => Promise<void>): Promise<void> {
   let cursor = "0";
   do {
     signal?.throwIfAborted();
