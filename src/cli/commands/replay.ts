@@ -7,8 +7,9 @@ import { createLogger } from "../../logger";
 import { StorePools } from "../../pg/store-pools";
 import { createRedis } from "../../queues/connection";
 import { QUEUES } from "../../queues/names";
-import { getRequestView, submitRequest } from "../../requests/service";
+import { submitRequest } from "../../requests/service";
 import { configOrExit } from "../config-or-exit";
+import { waitForFinal } from "../submit-and-wait";
 
 /**
  * `lethe replay --store <name>`: after a backup restore, finds subjects the erasure ledger says
@@ -41,17 +42,7 @@ export function register(program: Command): void {
         }
         let completed = 0;
         if (opts.wait) {
-          for (const id of ids) {
-            for (;;) {
-              const view = await getRequestView(ds, id);
-              if (view?.status === "completed") {
-                completed++;
-                break;
-              }
-              if (view?.status === "failed") break;
-              await new Promise((r) => setTimeout(r, 200));
-            }
-          }
+          for (const id of ids) if ((await waitForFinal(ds, id, 10 * 60_000))?.status === "completed") completed++;
         }
         process.stdout.write(`${JSON.stringify({ scanned: scan.scanned, found: scan.found.length, requests: ids, ...(opts.wait ? { completed } : {}) })}\n`);
         if (opts.wait && completed !== ids.length) process.exitCode = 1;
