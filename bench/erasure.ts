@@ -11,7 +11,7 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { startApi } from "../src/http/start-api";
 import { createLogger } from "../src/logger";
-import { letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
+import { deleteRedisPrefix, letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const IN_FLIGHT = 64;
@@ -151,6 +151,7 @@ async function main(): Promise<void> {
       worker.kill("SIGTERM");
       await new Promise((resolve) => worker!.once("exit", resolve));
     }
+    await deleteRedisPrefix(env.LETHE_QUEUE_PREFIX!);
     await own.drop();
     await app.drop();
   }
