@@ -45,7 +45,8 @@ function seedOf(plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, withVi
   return { column: map.subject.key, value: snapshot.identities.id!, ...(withVirtual ? { virtual: [snapshot.seed] } : {}) };
 }
 
-async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", /** `xid` is the transaction id in READ WRITE mode, else empty. */ fn: (c: PoolClient, xid: string) => Promise<T>): Promise<T> {
+/** Runs `fn` in one transaction; `fn` gets the transaction id in READ WRITE mode, else "". */
+async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", fn: (c: PoolClient, xid: string) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     let xid = "";
