@@ -7,12 +7,10 @@ import { openIdentities, sealIdentities, type SealedIdentities } from "../reques
 import type { StoreRunContext } from "../stores/store-adapter";
 import type { StepCount } from "../types";
 import { finishRequest } from "./finish-request";
-import { resolveSubject, type SubjectSnapshot } from "./postgres-erasure";
+import type { SubjectSnapshot } from "./postgres-erasure";
 import { isPermanentSqlState, publicError } from "./public-error";
 import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type LoadedRequest } from "./request-record";
 import type { ErasureRuntime } from "./runtime";
-import { buildStorePlan } from "./store-plan";
-
 
 /** What the entry job did. */
 export type StartOutcome =
@@ -49,8 +47,9 @@ async function snapshotOnce(rt: ErasureRuntime, request: LoadedRequest, sealed: 
   const store = rt.dataMap.subject.store;
   let snapshot: SubjectSnapshot | null;
   try {
-    const plan = buildStorePlan(rt.dataMap, store, await rt.stores.schema(store));
-    snapshot = await resolveSubject(rt.stores.pool(store), plan, rt.dataMap, sealed.ref);
+    const adapter = rt.storeSet.get(store);
+    if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
+    snapshot = await adapter.resolveSubject(sealed.ref);
   } catch (err) {
     throw asPermanentIfHopeless(err, store);
   }

@@ -1,4 +1,4 @@
-import { eraseStore, previewStore, transactionStatus, verifyStore } from "../erasure/postgres-erasure";
+import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "../erasure/postgres-erasure";
 import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
 import type { StoreAdapter, StoreDeps } from "./store-adapter";
 
@@ -27,6 +27,9 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     },
     async verify(ctx) {
       return verifyStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+    },
+    async resolveSubject(ref) {
+      return resolveSubject(pool(), await planOf(), deps.dataMap, ref);
     },
     transactionStatus(xid) {
       return transactionStatus(pool(), xid);

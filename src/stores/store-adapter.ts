@@ -47,6 +47,8 @@ export interface StoreAdapter {
    * a committed erasure instead of verifying the store a second time.
    */
   readonly verifiesBeforeCommit?: boolean;
+  /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
+  resolveSubject?(ref: { name: string; value: string }): Promise<SubjectSnapshot | null>;
   /**
    * For transactional stores: whether a recorded transaction committed (`txid_status`).
    * Absent for stores whose erase is idempotent by nature.
