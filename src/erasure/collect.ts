@@ -69,8 +69,11 @@ export interface Seed {
  */
 export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, lock: boolean): Promise<RowSets> {
   const sets: RowSets = new Map([...plan.tables.keys()].map((t) => [t, new Map<string, SubjectRow>()]));
-  const pending: Array<{ table: string; rows: SubjectRow[] }> = [];
-  const add = (table: string, found: SubjectRow[]): void => {
+  // `cameBy`: the link whose incoming side found these rows. Following that same link back out of
+  // them can only reach the parent rows they were found from (the referenced side is unique), so
+  // that query is skipped.
+  const pending: Array<{ table: string; rows: SubjectRow[]; cameBy?: Link }> = [];
+  const add = (table: string, found: SubjectRow[], cameBy?: Link): void => {
     const set = sets.get(table)!;
     const fresh: SubjectRow[] = [];
     for (const row of found) {
@@ -86,7 +89,7 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
       set.set(key, row);
       fresh.push(row);
     }
-    if (fresh.length > 0) pending.push({ table, rows: fresh });
+    if (fresh.length > 0) pending.push({ table, rows: fresh, ...(cameBy ? { cameBy } : {}) });
   };
   const select = async (table: string, where: string, params: unknown[], owned: boolean): Promise<SubjectRow[]> => {
     const cols = linkColumns(plan, table);
@@ -107,10 +110,10 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
   ]);
 
   while (pending.length > 0) {
-    const { table, rows } = pending.shift()!;
+    const { table, rows, cameBy } = pending.shift()!;
     for (const link of plan.links) {
       if (link.to.table === table) await follow(link, "incoming", rows.filter((r) => r.owned));
-      if (link.from.table === table) await follow(link, "outgoing", rows);
+      if (link.from.table === table && link !== cameBy) await follow(link, "outgoing", rows);
     }
   }
   return sets;
@@ -120,6 +123,6 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
     const tuples = tuplesOf(rows, src.columns);
     if (tuples.length === 0) return;
     const m = matchSql(plan, dst.table, dst.columns, tuples);
-    add(dst.table, await select(dst.table, m.sql, m.params, dir === "incoming"));
+    add(dst.table, await select(dst.table, m.sql, m.params, dir === "incoming"), dir === "incoming" ? link : undefined);
   }
 }
