@@ -1,6 +1,7 @@
 import type { FlowJob } from "bullmq";
 import { ERROR_CODES, PermanentError } from "../errors";
-import { activeHold, identityHashes } from "../holds/holds";
+import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
+import { identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
 import { finalizeJobId, QUEUES, storeJobId } from "../queues/names";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
@@ -35,27 +36,37 @@ function snapshotOf(sealed: SealedIdentities): SubjectSnapshot | null {
 
 /**
  * Resolves the subject in the subject store and seals the snapshot on the request row, the first
- * time only; later attempts reuse it (the subject row may be gone by then). Marks it running.
+ * time only; later attempts reuse it (the subject row may be gone by then). In the same statement
+ * the request becomes `running`, or `held` when a legal hold covers any of the subject's
+ * identities (previews are never held).
  */
-async function snapshotOnce(rt: ErasureRuntime, request: LoadedRequest, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
-  const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
-  const existing = snapshotOf(sealed);
-  if (existing) {
-    if (request.status !== "running") await rt.ds.query(`${running} WHERE id = $1`, [request.id]);
-    return existing;
+async function snapshotAndHold(rt: ErasureRuntime, request: LoadedRequest, sealed: SealedIdentities): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
+  let snapshot = snapshotOf(sealed);
+  let resealed: Buffer | null = null;
+  if (!snapshot) {
+    const store = rt.dataMap.subject.store;
+    try {
+      const adapter = rt.storeSet.get(store);
+      if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
+      snapshot = await adapter.resolveSubject(sealed.ref);
+    } catch (err) {
+      throw asPermanentIfHopeless(err, store);
+    }
+    if (snapshot) resealed = sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed });
   }
-  const store = rt.dataMap.subject.store;
-  let snapshot: SubjectSnapshot | null;
-  try {
-    const adapter = rt.storeSet.get(store);
-    if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
-    snapshot = await adapter.resolveSubject(sealed.ref);
-  } catch (err) {
-    throw asPermanentIfHopeless(err, store);
-  }
-  const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
-  await rt.ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1`, [request.id, resealed]);
-  return snapshot;
+  const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities })) : [];
+  const rows = (await rt.ds.query(
+    `WITH hold AS (
+       SELECT h.id FROM lethe.legal_hold h WHERE h.subject_hash = ANY($3::text[]) AND ${ACTIVE_HOLD_SQL}
+        ORDER BY h.created_at LIMIT 1)
+     UPDATE lethe.subject_request
+        SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
+            hold_id = (SELECT id FROM hold), identities = coalesce($2, identities),
+            started_at = coalesce(started_at, now()), updated_at = now()
+      WHERE id = $1 RETURNING hold_id`,
+    [request.id, resealed, hashes],
+  )) as [Array<{ hold_id: string | null }>, number];
+  return { snapshot, held: Boolean(rows[0][0]?.hold_id) };
 }
 
 function contextOf(rt: ErasureRuntime, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
@@ -71,17 +82,14 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
-  const snapshot = await snapshotOnce(rt, request, sealed);
+  const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to erase");
     await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false);
     return { state: "completed", subjectFound: false, rows: 0 };
   }
-  const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }));
-  const hold = request.dryRun ? null : await activeHold(rt.ds, hashes);
-  if (hold) {
-    await rt.ds.query(`UPDATE lethe.subject_request SET status = 'held', hold_id = $2, updated_at = now() WHERE id = $1 AND status <> 'completed'`, [requestId, hold.id]);
-    log.info({ requestId, holdId: hold.id }, "subject under legal hold; request waits");
+  if (held) {
+    log.info({ requestId }, "subject under legal hold; request waits");
     return { state: "held" };
   }
   if (request.dryRun) {

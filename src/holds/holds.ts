@@ -94,12 +94,3 @@ export async function resumeEndedHolds(ds: DataSource): Promise<string[]> {
   )) as [Array<{ id: string }>, number];
   return rows[0].map((r) => r.id);
 }
-
-/** The active hold on any of these subject hashes, if one is in force. */
-export async function activeHold(ds: DataSource, hashes: string[]): Promise<{ id: string; ground: string } | null> {
-  const rows = (await ds.query(
-    `SELECT id, ground FROM lethe.legal_hold h WHERE subject_hash = ANY($1::text[]) AND released_at IS NULL AND (until IS NULL OR until > now()) ORDER BY created_at LIMIT 1`,
-    [hashes],
-  )) as Array<{ id: string; ground: string }>;
-  return rows[0] ?? null;
-}
