@@ -12,47 +12,12 @@ import { loadConfig } from "../src/config";
 import { startApi } from "../src/http/start-api";
 import { createLogger } from "../src/logger";
 import { deleteRedisPrefix, letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
+import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const IN_FLIGHT = 64;
 
-const SCHEMA = `
-CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, full_name text NOT NULL, phone text, created_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE orders (id serial PRIMARY KEY, user_id integer REFERENCES users(id), total_cents integer NOT NULL, billing_name text NOT NULL, billing_email text NOT NULL, placed_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE order_items (id serial PRIMARY KEY, order_id integer NOT NULL REFERENCES orders(id), sku text NOT NULL, quantity integer NOT NULL);
-CREATE TABLE comments (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users(id), body text NOT NULL);
-CREATE INDEX ON orders(user_id); CREATE INDEX ON order_items(order_id); CREATE INDEX ON comments(user_id);
-`;
-
-/** 1 user + 5 orders + 10 items + 4 comments = 20 rows per subject. */
-const FILL = (n: number) => `
-INSERT INTO users (email, full_name, phone) SELECT 'user' || g || '@example.com', 'User ' || g, '+49 ' || g FROM generate_series(1, ${n}) g;
-INSERT INTO orders (user_id, total_cents, billing_name, billing_email) SELECT u, 100 * o, 'User ' || u, 'user' || u || '@example.com' FROM generate_series(1, ${n}) u, generate_series(1, 5) o;
-INSERT INTO order_items (order_id, sku, quantity) SELECT o.id, 'SKU' || i, i FROM orders o, generate_series(1, 2) i;
-INSERT INTO comments (user_id, body) SELECT u, 'comment ' || c || ' by user ' || u FROM generate_series(1, ${n}) u, generate_series(1, 4) c;
-ANALYZE;
-`;
-
-const DATA_MAP = (urlVar: string) => ({
-  version: 1,
-  subject: { store: "app", table: "users", key: "id", identities: { email: "email" } },
-  stores: {
-    app: {
-      kind: "postgres",
-      url: `\${${urlVar}}`,
-      tables: {
-        users: { action: "delete", fields: { email: { category: "contact" }, full_name: { category: "identity" }, phone: { category: "contact" } } },
-        orders: {
-          action: "keep",
-          ground: "tax records",
-          fields: { billing_name: { category: "identity", mask: "token" }, billing_email: { category: "contact", mask: "email" } },
-        },
-        order_items: { action: "keep", ground: "tax records" },
-        comments: { action: "delete", fields: { body: { category: "content" } } },
-      },
-    },
-  },
-});
+const DATA_MAP = (urlVar: string) => ({ version: 1, subject: APP_SUBJECT, stores: { app: appStore(urlVar) } });
 
 /** The same erasure, written by hand: one transaction per subject, sequential. */
 async function baseline(url: string, ids: number[]): Promise<number> {
@@ -87,7 +52,7 @@ async function main(): Promise<void> {
     await migrate(own.url);
     const setup = new Client({ connectionString: app.url });
     await setup.connect();
-    await setup.query(SCHEMA + FILL(SUBJECTS * 2));
+    await setup.query(APP_SCHEMA + fillApp(SUBJECTS * 2));
     await setup.end();
 
     const baselinePerS = await baseline(

@@ -23,6 +23,7 @@ import { createRedis } from "../src/queues/connection";
 import { finalizeJobId, QUEUES, requestJobId, storeJobId } from "../src/queues/names";
 import { verifyLetheSignature } from "../src/webhook/verify-signature";
 import { letheEnv, migrate, peakRssMb, REDIS_URL, scratchDb, startWorkerProcess, profileArgs } from "./support";
+import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 100);
@@ -31,44 +32,14 @@ const POLL_MS = 5;
 const SECRET = "bench-processor-secret-0123456789";
 const API_KEY = "bench-key-0000000000000001";
 
-const SCHEMA = `
-CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, full_name text NOT NULL, phone text, created_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE orders (id serial PRIMARY KEY, user_id integer REFERENCES users(id), total_cents integer NOT NULL, billing_name text NOT NULL, billing_email text NOT NULL, placed_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE order_items (id serial PRIMARY KEY, order_id integer NOT NULL REFERENCES orders(id), sku text NOT NULL, quantity integer NOT NULL);
-CREATE TABLE comments (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users(id), body text NOT NULL);
-CREATE INDEX ON orders(user_id); CREATE INDEX ON order_items(order_id); CREATE INDEX ON comments(user_id);
-`;
-
-/** 1 user + 5 orders + 10 items + 4 comments = 20 rows per subject. */
-const FILL = (n: number) => `
-INSERT INTO users (email, full_name, phone) SELECT 'user' || g || '@example.com', 'User ' || g, '+49 ' || g FROM generate_series(1, ${n}) g;
-INSERT INTO orders (user_id, total_cents, billing_name, billing_email) SELECT u, 100 * o, 'User ' || u, 'user' || u || '@example.com' FROM generate_series(1, ${n}) u, generate_series(1, 5) o;
-INSERT INTO order_items (order_id, sku, quantity) SELECT o.id, 'SKU' || i, i FROM orders o, generate_series(1, 2) i;
-INSERT INTO comments (user_id, body) SELECT u, 'comment ' || c || ' by user ' || u FROM generate_series(1, ${n}) u, generate_series(1, 4) c;
-ANALYZE;
-`;
-
 /** BENCH_GLOBS=0: exact patterns only (`cart:{id}:items`, `avatars/{id}.png`): no SCAN of the keyspace, no listing of the avatars directory. */
 const GLOBS = process.env.BENCH_GLOBS !== "0";
 
 const DATA_MAP = (prefix: string) => ({
   version: 1,
-  subject: { store: "app", table: "users", key: "id", identities: { email: "email" } },
+  subject: APP_SUBJECT,
   stores: {
-    app: {
-      kind: "postgres",
-      url: "${BENCH_APP_URL}",
-      tables: {
-        users: { action: "delete", fields: { email: { category: "contact" }, full_name: { category: "identity" }, phone: { category: "contact" } } },
-        orders: {
-          action: "keep",
-          ground: "tax records",
-          fields: { billing_name: { category: "identity", mask: "token" }, billing_email: { category: "contact", mask: "email" } },
-        },
-        order_items: { action: "keep", ground: "tax records" },
-        comments: { action: "delete", fields: { body: { category: "content" } } },
-      },
-    },
+    app: appStore("BENCH_APP_URL"),
     cache: {
       kind: "redis",
       url: "${BENCH_CACHE_URL}",
@@ -225,7 +196,7 @@ async function main(): Promise<void> {
     const total = SUBJECTS + SAMPLE;
     const setup = new Client({ connectionString: app.url });
     await setup.connect();
-    await setup.query(SCHEMA + FILL(total));
+    await setup.query(APP_SCHEMA + fillApp(total));
     await setup.end();
     for (let start = 1; start <= total; start += 500) {
       const pipe = redis.pipeline();
