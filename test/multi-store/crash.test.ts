@@ -1,6 +1,7 @@
 import { Client } from "pg";
 import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
-import { diffChecksums, NO_CHANGE, rowChecksums, shopSubject, sortKeys, waitFor, type LetheHarness, type TsChild } from "../helpers/lethe";
+import { diffChecksums, NO_CHANGE, rowChecksums, shopSubject, sortKeys, waitFor, type TsChild } from "../helpers/lethe";
+import { backendGone, blockedBackend, killHard } from "../helpers/crash";
 import { createMultiStore, expectedSteps, sortAllSteps, stepRows, storeRows, withoutSubjects, type MultiStore, type Subject } from "./fixture";
 import type { Reply } from "./processor";
 
@@ -16,37 +17,6 @@ jest.setTimeout(120_000);
 
 const LOCK_MS = "2000";
 const STORES = ["cache", "crm", "mailer", "shop", "uploads"];
-
-/** A backend of database `db` waiting on a lock, running a query like `like`: its pid. */
-async function blockedBackend(h: LetheHarness, db: string, like: string, child: TsChild): Promise<number> {
-  return waitFor(
-    async () => {
-      if (child.proc.exitCode !== null) throw new Error(`worker exited early (${child.proc.exitCode}): ${child.stderr()}`);
-      const rows = (await h.ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query ILIKE $2`, [
-        db,
-        like,
-      ])) as Array<{ pid: number }>;
-      return rows[0]?.pid;
-    },
-    `a worker backend blocked on "${like}"`,
-    30_000,
-    50,
-  );
-}
-
-async function backendGone(h: LetheHarness, pid: number): Promise<void> {
-  await waitFor(
-    async () => ((await h.ds.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).length === 0 ? true : undefined),
-    `backend ${pid} to end`,
-    30_000,
-    50,
-  );
-}
-
-async function killHard(child: TsChild): Promise<void> {
-  child.proc.kill("SIGKILL");
-  expect(await child.exited).toEqual({ code: null, signal: "SIGKILL" });
-}
 
 describe("a worker process killed mid multi-store erasure", () => {
   let w: MultiStore;

@@ -17,6 +17,7 @@ import {
   type LetheHarness,
   type TsChild,
 } from "../helpers/lethe";
+import { backendGone, blockedBackend, killHard } from "../helpers/crash";
 
 /**
  * Crash tests: the real worker process (`lethe worker`, 2 s job locks) is SIGKILLed at two
@@ -54,35 +55,6 @@ async function makeHeavy(url: string, id: number, marker: string): Promise<void>
   } finally {
     await c.end();
   }
-}
-
-/** A backend of `db` waiting on a lock whose query matches `like`: its pid. */
-async function waitForBlockedBackend(h: LetheHarness, db: string, like: string, child: TsChild): Promise<number> {
-  return waitFor(
-    async () => {
-      if (child.proc.exitCode !== null) throw new Error(`worker exited early (${child.proc.exitCode}): ${child.stderr()}`);
-      const rows = (await h.ds.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND query ILIKE $2`, [
-        db,
-        like,
-      ])) as Array<{ pid: number }>;
-      return rows[0]?.pid;
-    },
-    `a worker backend blocked on "${like}"`,
-    60_000,
-  );
-}
-
-async function backendGone(h: LetheHarness, pid: number): Promise<void> {
-  await waitFor(
-    async () => ((await h.ds.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).length === 0 ? true : undefined),
-    `backend ${pid} to end`,
-    30_000,
-  );
-}
-
-async function killHard(child: TsChild): Promise<void> {
-  child.proc.kill("SIGKILL");
-  expect(await child.exited).toEqual({ code: null, signal: "SIGKILL" });
 }
 
 /** Kills what a failed test left running, so it cannot take the next test's jobs. */
@@ -148,7 +120,7 @@ describe("a worker killed mid-erasure", () => {
       await locker.query("LOCK TABLE customers IN SHARE MODE");
       const w1 = spawnWorker();
       const { request } = await h.submit({ id: String(subject.id) });
-      const pid = await waitForBlockedBackend(h, h.appDb.name, "DELETE FROM %customers%", w1);
+      const pid = await blockedBackend(h, h.appDb.name, "DELETE FROM %customers%", w1);
       const written = (
         await locker.query<{ relname: string }>(
           `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = $1 AND l.mode = 'RowExclusiveLock' AND l.granted ORDER BY 1`,
@@ -199,7 +171,7 @@ describe("a worker killed mid-erasure", () => {
       await holder.query(`SELECT pg_advisory_lock($1)`, [key]);
       const w1 = spawnWorker();
       const { request } = await h.submit({ id: String(subject.id) });
-      const pid = await waitForBlockedBackend(h, h.letheDb.name, "%UPDATE lethe.request_store%", w1);
+      const pid = await blockedBackend(h, h.letheDb.name, "%UPDATE lethe.request_store%", w1);
 
       // The store transaction has committed; Lethe still says "prepared" with its xid.
       expect(diffChecksums(before, await rowChecksums(url))).toEqual(shopErasureDiff(subject));
