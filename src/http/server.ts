@@ -12,6 +12,7 @@ import { callbackRoutes } from "./routes/callbacks";
 import { exportRoutes } from "./routes/exports";
 import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
+import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
 import { retentionRoutes } from "./routes/retention";
 
@@ -69,6 +70,11 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(lifecycleRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config, dataMap: deps.dataMap, erasureQueue: deps.queues.erasure });
   await app.register(callbackRoutes, { prefix: "/v1", ds: deps.ds, dataMap: deps.dataMap, erasureQueue: deps.queues.erasure });
   await app.register(retentionRoutes, { prefix: "/v1", ds: deps.ds, config: deps.config, dataMap: deps.dataMap, redis: deps.redis, logger: deps.logger });
+  await app.register(metricsRoutes, {
+    ds: deps.ds,
+    config: deps.config,
+    queues: [deps.queues.erasure, deps.queues.maintenance, ...(deps.queues.export ? [deps.queues.export] : []), ...(deps.queues.mail ? [deps.queues.mail] : [])],
+  });
   await app.register(dashboardPlugin, {
     prefix: DASHBOARD_PATH,
     apiKeys: deps.config.apiKeys,

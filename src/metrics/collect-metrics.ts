@@ -1,0 +1,79 @@
+import type { Queue } from "bullmq";
+import { Gauge, Registry } from "prom-client";
+import type { DataSource } from "typeorm";
+
+/**
+ * Prometheus metrics, computed from the source of truth at scrape time (Postgres, and BullMQ's
+ * job counts), so every API process reports the same numbers whatever worker did the work.
+ * Labels carry types, statuses, queue and policy names only — never a subject.
+ */
+export class LetheMetrics {
+  private readonly registry = new Registry();
+  private readonly refresh: () => Promise<void>;
+
+  constructor(ds: DataSource, queues: Queue[]) {
+    this.refresh = defineGauges(this.registry, ds, queues);
+  }
+
+  /** Refreshes the gauges and renders them in the Prometheus text format. */
+  async render(): Promise<string> {
+    await this.refresh();
+    return this.registry.metrics();
+  }
+
+  /** The `Content-Type` of {@link render}'s output. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () => Promise<void> {
+  const requests = new Gauge({ name: "lethe_requests", help: "Subject requests by type and status", labelNames: ["type", "status"], registers: [registry] });
+  const overdue = new Gauge({ name: "lethe_requests_overdue", help: "Unfinished requests past their Art. 12(3) due date", labelNames: ["type"], registers: [registry] });
+  const dueSoon = new Gauge({ name: "lethe_requests_due_within_7d", help: "Unfinished requests due within 7 days", labelNames: ["type"], registers: [registry] });
+  const retention = new Gauge({
+    name: "lethe_retention_rows_changed",
+    help: "Rows anonymized or deleted by completed retention runs (not dry runs)",
+    labelNames: ["policy", "action"],
+    registers: [registry],
+  });
+  const held = new Gauge({ name: "lethe_legal_holds_active", help: "Legal holds in force", registers: [registry] });
+  const unsealed = new Gauge({ name: "lethe_audit_unsealed", help: "Audit rows not yet sealed into the hash chain", registers: [registry] });
+  const jobs = new Gauge({ name: "lethe_queue_jobs", help: "BullMQ jobs by queue and state", labelNames: ["queue", "state"], registers: [registry] });
+
+  return async (): Promise<void> => {
+    const [byStatus, deadlines, swept, holds, audit] = (await Promise.all([
+      ds.query(`SELECT type, status, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status`),
+      ds.query(
+        `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
+           FROM lethe.subject_request WHERE status NOT IN ('completed', 'failed') GROUP BY type`,
+      ),
+      ds.query(`SELECT policy, action, coalesce(sum(rows_changed), 0)::bigint::text AS n FROM lethe.retention_run WHERE status = 'completed' AND NOT dry_run GROUP BY policy, action`),
+      ds.query(`SELECT count(*)::int AS n FROM lethe.legal_hold WHERE released_at IS NULL AND (until IS NULL OR until > now())`),
+      ds.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NULL`),
+    ])) as [
+      Array<{ type: string; status: string; n: number }>,
+      Array<{ type: string; overdue: number; soon: number }>,
+      Array<{ policy: string; action: string; n: string }>,
+      Array<{ n: number }>,
+      Array<{ n: number }>,
+    ];
+    requests.reset();
+    for (const r of byStatus) requests.set({ type: r.type, status: r.status }, r.n);
+    overdue.reset();
+    dueSoon.reset();
+    for (const r of deadlines) {
+      overdue.set({ type: r.type }, r.overdue);
+      dueSoon.set({ type: r.type }, r.soon);
+    }
+    retention.reset();
+    for (const r of swept) retention.set({ policy: r.policy, action: r.action }, Number(r.n));
+    held.set(holds[0]?.n ?? 0);
+    unsealed.set(audit[0]?.n ?? 0);
+    jobs.reset();
+    for (const q of queues) {
+      const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "completed", "waiting-children", "prioritized");
+      for (const [state, n] of Object.entries(counts)) jobs.set({ queue: q.name, state }, n);
+    }
+  };
+}
