@@ -3,7 +3,6 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import type { Logger } from "../logger";
-import type { StorePools } from "../pg/store-pools";
 import type { StoreSet } from "../stores/registry";
 
 /** What the erasure jobs need; built once per worker process. */
@@ -11,8 +10,6 @@ export interface ErasureRuntime {
   ds: DataSource;
   config: Config;
   dataMap: DataMap;
-  /** Connection pools of the application's Postgres stores. */
-  stores: StorePools;
   /** Adapters of every store of the data map. */
   storeSet: StoreSet;
   /** Adds an erasure's flow (one child per store, a finalizing parent). */

@@ -87,7 +87,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     const flows = new FlowProducer({ connection, prefix: config.queuePrefix });
     queues.push(flows);
     storeSet = new StoreSet({ dataMap, config, pools, logger, ds });
-    const runtime: ErasureRuntime = { ds, config, dataMap, stores: pools, storeSet, flows, erasureQueue, maintenanceQueue, logger };
+    const runtime: ErasureRuntime = { ds, config, dataMap, storeSet, flows, erasureQueue, maintenanceQueue, logger };
     const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
     const exportSide = startExportWorkers(
       { ds, config, dataMap, pools, logger },

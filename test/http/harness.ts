@@ -11,6 +11,7 @@ import { createRedis } from "../../src/queues/connection";
 import { QUEUES } from "../../src/queues/names";
 import { buildServer } from "../../src/http/server";
 import { testConfig } from "../helpers/config";
+import { migratedLetheDb, type ScratchDb } from "../helpers/db";
 
 /** The small data map the HTTP tests use: customers by id or email. */
 export function testDataMap(): DataMap {
@@ -80,4 +81,31 @@ export function expectProblem(res: LightMyRequestResponse, status: number): Reco
 /** `Authorization: Bearer <key>`. */
 export function bearer(key: string): Record<string, string> {
   return { authorization: `Bearer ${key}` };
+}
+
+/** What {@link useMigratedApi} provides once its `beforeAll` has run. */
+export interface MigratedApi {
+  h: Harness;
+  ds: DataSource;
+}
+
+/**
+ * One migrated scratch database and an API built on it for the calling test file (or
+ * `describe`): made in `beforeAll`, closed and dropped in `afterAll`.
+ */
+export function useMigratedApi(): MigratedApi {
+  const api = {} as MigratedApi;
+  let db: ScratchDb | undefined;
+  beforeAll(async () => {
+    const made = await migratedLetheDb();
+    db = made.db;
+    api.ds = made.ds;
+    api.h = await startHarness(made.ds);
+  });
+  afterAll(async () => {
+    await api.h?.close();
+    await api.ds?.destroy();
+    await db?.drop();
+  });
+  return api;
 }

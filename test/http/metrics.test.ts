@@ -1,35 +1,20 @@
-import type { DataSource } from "typeorm";
 import { TEST_KEYS } from "../helpers/config";
-import { migratedLetheDb, type ScratchDb } from "../helpers/db";
-import { bearer, expectProblem, startHarness, type Harness } from "./harness";
+import { bearer, expectProblem, useMigratedApi } from "./harness";
 
 describe("GET /metrics", () => {
-  let db: ScratchDb;
-  let ds: DataSource;
-  let h: Harness;
-
-  beforeAll(async () => {
-    ({ db, ds } = await migratedLetheDb());
-    h = await startHarness(ds);
-  });
-
-  afterAll(async () => {
-    await h?.close();
-    await ds?.destroy();
-    await db?.drop();
-  });
+  const api = useMigratedApi();
 
   it("reports requests by status, deadlines, holds and queue jobs, in Prometheus format, without personal data", async () => {
     const marker = "metrics-marker-7f3a@example.com";
-    const post = await h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.writer), payload: { type: "erasure", subject: { email: marker } } });
+    const post = await api.h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.writer), payload: { type: "erasure", subject: { email: marker } } });
     expect(post.statusCode).toBe(202);
     // A request received long ago that is still open: past its one-month due date.
-    await ds.query(
+    await api.ds.query(
       `INSERT INTO lethe.subject_request (type, status, received_at, due_at, subject_hash, requested_by) VALUES ('erasure', 'running', now() - interval '40 days', now() - interval '9 days', 'x', 'test')`,
     );
-    await ds.query(`INSERT INTO lethe.legal_hold (subject_hash, ground, created_by) VALUES ('y', 'litigation', 'test')`);
+    await api.ds.query(`INSERT INTO lethe.legal_hold (subject_hash, ground, created_by) VALUES ('y', 'litigation', 'test')`);
 
-    const res = await h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.admin) });
+    const res = await api.h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.admin) });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^text\/plain/);
     const text = res.body;
@@ -43,7 +28,7 @@ describe("GET /metrics", () => {
   });
 
   it("needs an admin key", async () => {
-    expectProblem(await h.app.inject({ method: "GET", url: "/metrics" }), 401);
-    expectProblem(await h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.writer) }), 403);
+    expectProblem(await api.h.app.inject({ method: "GET", url: "/metrics" }), 401);
+    expectProblem(await api.h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.writer) }), 403);
   });
 });

@@ -1,28 +1,12 @@
-import type { DataSource } from "typeorm";
-import type { ScratchDb } from "../helpers/db";
-import { migratedLetheDb } from "../helpers/db";
 import { TEST_KEYS } from "../helpers/config";
-import { bearer, expectProblem, startHarness, type Harness } from "./harness";
+import { bearer, expectProblem, useMigratedApi } from "./harness";
 
-let db: ScratchDb;
-let ds: DataSource;
-let h: Harness;
-
-beforeAll(async () => {
-  ({ db, ds } = await migratedLetheDb());
-  h = await startHarness(ds);
-});
-
-afterAll(async () => {
-  await h?.close();
-  await ds?.destroy();
-  await db?.drop();
-});
+const api = useMigratedApi();
 
 const EMAIL = "ada.lovelace+http@example.org";
 
 function post(body: unknown, headers: Record<string, string> = bearer(TEST_KEYS.writer)) {
-  return h.app.inject({ method: "POST", url: "/v1/requests", headers, payload: body as Record<string, unknown> });
+  return api.h.app.inject({ method: "POST", url: "/v1/requests", headers, payload: body as Record<string, unknown> });
 }
 
 describe("POST /v1/requests", () => {
@@ -36,16 +20,16 @@ describe("POST /v1/requests", () => {
     expect(res.headers.location).toBe(`/v1/requests/${body.id}`);
     expect(res.headers["idempotent-replayed"]).toBeUndefined();
 
-    const job = await h.queues.erasure.getJob(`erasure-${body.id}`);
+    const job = await api.h.queues.erasure.getJob(`erasure-${body.id}`);
     expect(job).toBeDefined();
     expect(job!.data).toEqual({ requestId: body.id });
 
     // Neither the job's Redis hash nor any column of the row holds the subject in clear.
-    const hash = await h.redis.hgetall(`${h.config.queuePrefix}:erasure:erasure-${body.id}`);
+    const hash = await api.h.redis.hgetall(`${api.h.config.queuePrefix}:erasure:erasure-${body.id}`);
     expect(JSON.parse(hash.data!)).toEqual({ requestId: body.id });
     expect(JSON.stringify(hash)).not.toContain(EMAIL);
 
-    const [row] = (await ds.query(`SELECT r.*, r::text AS whole FROM lethe.subject_request r WHERE id = $1`, [body.id])) as Array<{
+    const [row] = (await api.ds.query(`SELECT r.*, r::text AS whole FROM lethe.subject_request r WHERE id = $1`, [body.id])) as Array<{
       whole: string;
       identities: Buffer;
       requested_by: string;
@@ -60,7 +44,7 @@ describe("POST /v1/requests", () => {
     expect(row!.identities.includes(Buffer.from(EMAIL))).toBe(false);
     expect(row!.whole).not.toContain(EMAIL);
     expect(row!.whole).not.toContain(Buffer.from(EMAIL).toString("hex"));
-    const audit = (await ds.query(`SELECT a::text AS whole FROM lethe.audit_log a WHERE request_id = $1`, [body.id])) as Array<{ whole: string }>;
+    const audit = (await api.ds.query(`SELECT a::text AS whole FROM lethe.audit_log a WHERE request_id = $1`, [body.id])) as Array<{ whole: string }>;
     expect(audit.length).toBeGreaterThan(0);
     for (const a of audit) expect(a.whole).not.toContain(EMAIL);
   });
@@ -68,7 +52,7 @@ describe("POST /v1/requests", () => {
   it("accepts a subject by id and a dry run", async () => {
     const res = await post({ type: "erasure", subject: { id: "42" }, dryRun: true });
     expect(res.statusCode).toBe(202);
-    const [row] = (await ds.query(`SELECT dry_run FROM lethe.subject_request WHERE id = $1`, [res.json<{ id: string }>().id])) as Array<{
+    const [row] = (await api.ds.query(`SELECT dry_run FROM lethe.subject_request WHERE id = $1`, [res.json<{ id: string }>().id])) as Array<{
       dry_run: boolean;
     }>;
     expect(row!.dry_run).toBe(true);
@@ -84,9 +68,9 @@ describe("POST /v1/requests", () => {
     expect(second.json<{ id: string }>().id).toBe(id);
     expect(second.headers["idempotent-replayed"]).toBe("true");
     expect(second.headers.location).toBe(`/v1/requests/${id}`);
-    const rows = (await ds.query(`SELECT id FROM lethe.subject_request WHERE idempotency_key = $1`, ["order-7781-erase"])) as unknown[];
+    const rows = (await api.ds.query(`SELECT id FROM lethe.subject_request WHERE idempotency_key = $1`, ["order-7781-erase"])) as unknown[];
     expect(rows).toHaveLength(1);
-    const jobs = await h.queues.erasure.getJobs(["waiting", "delayed", "active", "prioritized"]);
+    const jobs = await api.h.queues.erasure.getJobs(["waiting", "delayed", "active", "prioritized"]);
     expect(jobs.filter((j) => j.data.requestId === id)).toHaveLength(1);
   });
 
@@ -129,7 +113,7 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
   });
 
   it("invalid JSON", async () => {
-    const res = await h.app.inject({
+    const res = await api.h.app.inject({
       method: "POST",
       url: "/v1/requests",
       headers: { ...bearer(TEST_KEYS.writer), "content-type": "application/json" },
@@ -141,7 +125,7 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
   });
 
   it("no body at all", async () => {
-    const res = await h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.writer) });
+    const res = await api.h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.writer) });
     expect((expectProblem(res, 400).errors as Array<{ field: string }>)[0]!.field).toBe("body");
   });
 
@@ -150,7 +134,7 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
     ["too long", "k".repeat(201)],
     ["non-ASCII", "schlüssel"],
   ])("bad Idempotency-Key (%s)", async (_name, key) => {
-    const res = await h.app.inject({
+    const res = await api.h.app.inject({
       method: "POST",
       url: "/v1/requests",
       headers: { ...bearer(TEST_KEYS.writer), "idempotency-key": key },
@@ -160,12 +144,12 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
   });
 
   it("a body over the limit is a 413", async () => {
-    const res = await post({ type: "erasure", subject: { id: "1" }, pad: "x".repeat(h.config.bodyLimitBytes) });
+    const res = await post({ type: "erasure", subject: { id: "1" }, pad: "x".repeat(api.h.config.bodyLimitBytes) });
     expectProblem(res, 413);
   });
 
   it("a text/plain body is a 415", async () => {
-    const res = await h.app.inject({
+    const res = await api.h.app.inject({
       method: "POST",
       url: "/v1/requests",
       headers: { ...bearer(TEST_KEYS.writer), "content-type": "text/plain" },
@@ -175,10 +159,10 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
   });
 
   it("writes no row for rejected input", async () => {
-    const before = (await ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request`)) as Array<{ n: number }>;
+    const before = (await api.ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request`)) as Array<{ n: number }>;
     await post({ type: "erasure", subject: { phone: "+4915112345678" } });
     await post({ type: "erasure", subject: { id: "1" }, extra: true });
-    const after = (await ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request`)) as Array<{ n: number }>;
+    const after = (await api.ds.query(`SELECT count(*)::int AS n FROM lethe.subject_request`)) as Array<{ n: number }>;
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 });
@@ -210,19 +194,19 @@ describe("authentication", () => {
   });
 
   it("checks the key before the body: an unauthenticated oversized body is a 401", async () => {
-    const res = await post({ pad: "x".repeat(h.config.bodyLimitBytes) }, {});
+    const res = await post({ pad: "x".repeat(api.h.config.bodyLimitBytes) }, {});
     expectProblem(res, 401);
   });
 
   it("401 on GET without a key", async () => {
-    expectProblem(await h.app.inject({ method: "GET", url: "/v1/requests/00000000-0000-4000-8000-000000000000" }), 401);
+    expectProblem(await api.h.app.inject({ method: "GET", url: "/v1/requests/00000000-0000-4000-8000-000000000000" }), 401);
   });
 });
 
 describe("GET /v1/requests/:id", () => {
   it("returns the request view", async () => {
     const created = (await post({ type: "erasure", subject: { email: "view@example.org" } })).json<{ id: string; dueAt: string }>();
-    const res = await h.app.inject({ method: "GET", url: `/v1/requests/${created.id}`, headers: bearer(TEST_KEYS.reader) });
+    const res = await api.h.app.inject({ method: "GET", url: `/v1/requests/${created.id}`, headers: bearer(TEST_KEYS.reader) });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/^application\/json/);
     const view = res.json<Record<string, unknown>>();
@@ -241,17 +225,17 @@ describe("GET /v1/requests/:id", () => {
   });
 
   it("404 for an unknown id", async () => {
-    const res = await h.app.inject({ method: "GET", url: "/v1/requests/00000000-0000-4000-8000-000000000000", headers: bearer(TEST_KEYS.reader) });
+    const res = await api.h.app.inject({ method: "GET", url: "/v1/requests/00000000-0000-4000-8000-000000000000", headers: bearer(TEST_KEYS.reader) });
     expectProblem(res, 404);
   });
 
   it("404 for a malformed id", async () => {
-    const res = await h.app.inject({ method: "GET", url: "/v1/requests/not-a-uuid", headers: bearer(TEST_KEYS.reader) });
+    const res = await api.h.app.inject({ method: "GET", url: "/v1/requests/not-a-uuid", headers: bearer(TEST_KEYS.reader) });
     expectProblem(res, 404);
   });
 
   it("404 problem for an unknown route", async () => {
-    const res = await h.app.inject({ method: "GET", url: "/v1/nothing-here?x=1" });
+    const res = await api.h.app.inject({ method: "GET", url: "/v1/nothing-here?x=1" });
     const problem = expectProblem(res, 404);
     expect(problem.instance).toBe("/v1/nothing-here");
   });
