@@ -15,7 +15,6 @@ export const NAME = "erase-request";
 /** Payload: the request id only, never an identity. */
 export const PAYLOAD = z.object({ requestId: z.uuid() }).strict();
 
-
 /** Processes one attempt; on the last one the request is marked failed (reason without personal data). */
 export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: Logger): Promise<StartOutcome> {
   const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
@@ -36,4 +35,3 @@ export async function processEraseRequest(rt: ErasureRuntime, job: Job, logger: 
     throw err;
   }
 }
-

@@ -19,7 +19,13 @@ export async function enqueueNotifyApp(queue: Queue, config: Config, requestId: 
   await queue.add(
     NAME,
     { requestId, event },
-    { jobId: `notify-${requestId}-${event.replace(".", "-")}`, attempts: 10, backoff: { type: "exponential", delay: 2000 }, removeOnComplete: { age: 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    {
+      jobId: `notify-${requestId}-${event.replace(".", "-")}`,
+      attempts: 10,
+      backoff: { type: "exponential", delay: 2000 },
+      removeOnComplete: { age: 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
   );
 }
 
@@ -39,7 +45,14 @@ export async function processNotifyApp(deps: { ds: DataSource; config: Config },
   }>;
   const r = rows[0];
   if (!r) throw new PermanentError("unknown_request", "unknown request id");
-  const body = JSON.stringify({ event, requestId, type: r.type, status: r.status, completedAt: r.completed_at?.toISOString() ?? null, error: r.error_code ? { code: r.error_code } : null });
+  const body = JSON.stringify({
+    event,
+    requestId,
+    type: r.type,
+    status: r.status,
+    completedAt: r.completed_at?.toISOString() ?? null,
+    error: r.error_code ? { code: r.error_code } : null,
+  });
   const timestamp = Math.floor(Date.now() / 1000);
   const res = await fetch(callbackUrl, {
     method: "POST",

@@ -14,45 +14,44 @@ export interface ApiKey {
 }
 
 const keyMaterial = (name: string) =>
-  z
-    .string({ error: `${name} is required` })
-    .transform((v, ctx) => {
-      const buf = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
-      if (buf.length !== 32) {
-        ctx.addIssue({ code: "custom", message: `${name} must be 32 bytes, as 64 hex characters or base64` });
-        return z.NEVER;
-      }
-      return buf;
-    });
-
-const apiKeys = z
-  .string({ error: "LETHE_API_KEYS is required" })
-  .transform((raw, ctx): ApiKey[] => {
-    const keys: ApiKey[] = [];
-    for (const entry of raw.split(";").map((s) => s.trim()).filter(Boolean)) {
-      const [name, key, scopeList] = entry.split(":");
-      if (!name || !key || !scopeList) {
-        ctx.addIssue({ code: "custom", message: "each entry must be name:key:scope|scope (entries separated by ;)" });
-        return z.NEVER;
-      }
-      if (key.length < 16) {
-        ctx.addIssue({ code: "custom", message: `key of "${name}" must be at least 16 characters` });
-        return z.NEVER;
-      }
-      const scopes = scopeList.split("|").map((s) => s.trim());
-      const bad = scopes.find((s) => !(API_SCOPES as readonly string[]).includes(s));
-      if (bad !== undefined) {
-        ctx.addIssue({ code: "custom", message: `unknown scope "${bad}" for "${name}" (known: ${API_SCOPES.join(", ")})` });
-        return z.NEVER;
-      }
-      keys.push({ name, key, scopes: new Set(scopes as ApiScope[]) });
-    }
-    if (keys.length === 0) {
-      ctx.addIssue({ code: "custom", message: "at least one API key is required" });
+  z.string({ error: `${name} is required` }).transform((v, ctx) => {
+    const buf = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+    if (buf.length !== 32) {
+      ctx.addIssue({ code: "custom", message: `${name} must be 32 bytes, as 64 hex characters or base64` });
       return z.NEVER;
     }
-    return keys;
+    return buf;
   });
+
+const apiKeys = z.string({ error: "LETHE_API_KEYS is required" }).transform((raw, ctx): ApiKey[] => {
+  const keys: ApiKey[] = [];
+  for (const entry of raw
+    .split(";")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name, key, scopeList] = entry.split(":");
+    if (!name || !key || !scopeList) {
+      ctx.addIssue({ code: "custom", message: "each entry must be name:key:scope|scope (entries separated by ;)" });
+      return z.NEVER;
+    }
+    if (key.length < 16) {
+      ctx.addIssue({ code: "custom", message: `key of "${name}" must be at least 16 characters` });
+      return z.NEVER;
+    }
+    const scopes = scopeList.split("|").map((s) => s.trim());
+    const bad = scopes.find((s) => !(API_SCOPES as readonly string[]).includes(s));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: `unknown scope "${bad}" for "${name}" (known: ${API_SCOPES.join(", ")})` });
+      return z.NEVER;
+    }
+    keys.push({ name, key, scopes: new Set(scopes as ApiScope[]) });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: "custom", message: "at least one API key is required" });
+    return z.NEVER;
+  }
+  return keys;
+});
 
 /** An empty variable (`VAR=` in an env file) counts as unset. */
 const emptyAsUnset = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema);
@@ -66,7 +65,10 @@ const ENV_SCHEMA = z.object({
   LETHE_ENCRYPTION_KEY: keyMaterial("LETHE_ENCRYPTION_KEY"),
   LETHE_HMAC_KEY: keyMaterial("LETHE_HMAC_KEY"),
   LETHE_API_KEYS: apiKeys,
-  LETHE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _ - { } only").default("lethe"),
+  LETHE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _ - { } only")
+    .default("lethe"),
   HOST: z.string().default("127.0.0.1"),
   PORT: int(8080, 0),
   LETHE_BODY_LIMIT_BYTES: int(16 * 1024, 256),
@@ -87,7 +89,11 @@ const ENV_SCHEMA = z.object({
   LETHE_SMTP_RATE_PER_S: z.coerce.number().positive().default(10),
   LETHE_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).default("http://127.0.0.1:8080"),
   LETHE_EXPORT_DIR: z.string().min(1).default("./var/exports"),
-  LETHE_EXPORT_TTL_HOURS: z.coerce.number().positive().max(24 * 90).default(168),
+  LETHE_EXPORT_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(168),
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),

@@ -62,7 +62,10 @@ export async function sealAuditLog(ds: DataSource, limit = 5000): Promise<number
     if (!got[0]?.ok) return 0;
     const rows = (await m.query(`SELECT ${ROW_COLUMNS} FROM lethe.audit_log a WHERE a.seq IS NULL ORDER BY a.id LIMIT $1`, [limit])) as AuditRow[];
     if (rows.length === 0) return 0;
-    const last = (await m.query(`SELECT a.seq::text AS seq, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1`)) as Array<{ seq: string; hash: string }>;
+    const last = (await m.query(`SELECT a.seq::text AS seq, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1`)) as Array<{
+      seq: string;
+      hash: string;
+    }>;
     let seq = BigInt(last[0]?.seq ?? "0");
     let prev = last[0]?.hash ?? GENESIS_HASH;
     const ids: string[] = [];
@@ -98,9 +101,9 @@ export interface ChainReport {
 
 /** Re-computes the chain over the sealed rows in `seq` order. */
 export async function verifyAuditChain(manager: EntityManager | DataSource): Promise<ChainReport> {
-  const rows = (await manager.query(`SELECT ${ROW_COLUMNS}, a.seq::text AS seq, a.prev_hash, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq`)) as Array<
-    AuditRow & { seq: string; prev_hash: string; hash: string }
-  >;
+  const rows = (await manager.query(
+    `SELECT ${ROW_COLUMNS}, a.seq::text AS seq, a.prev_hash, a.hash FROM lethe.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq`,
+  )) as Array<AuditRow & { seq: string; prev_hash: string; hash: string }>;
   const unsealed = (await manager.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NULL`)) as Array<{ n: number }>;
   let prev = GENESIS_HASH;
   let expectedSeq = 1n;

@@ -4,9 +4,7 @@ import { registerCommands } from "./commands";
 
 /** The `lethe` command line. Each command lives in `cli/commands/<name>.ts`. */
 export function buildProgram(): Command {
-  const program = new Command("lethe")
-    .description("GDPR work in the background: erasure, retention, exports, breach notification")
-    .showHelpAfterError();
+  const program = new Command("lethe").description("GDPR work in the background: erasure, retention, exports, breach notification").showHelpAfterError();
   registerCommands(program);
   return program;
 }

@@ -38,7 +38,10 @@ export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wai
   try {
     await assertMigrated(ds);
     const dataMap = loadDataMap(config.dataMapPath);
-    const { request } = await submitRequest({ ds, config, dataMap, erasureQueue, exportQueue, logger: createLogger(config.logLevel) }, { ...input, requestedBy: "cli" });
+    const { request } = await submitRequest(
+      { ds, config, dataMap, erasureQueue, exportQueue, logger: createLogger(config.logLevel) },
+      { ...input, requestedBy: "cli" },
+    );
     const view = wait.wait ? await waitForFinal(ds, request.id, wait.timeoutSec * 1000) : await getRequestView(ds, request.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
     if (wait.wait && view?.status !== "completed") process.exitCode = 1;

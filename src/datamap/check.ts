@@ -137,7 +137,8 @@ export function checkStore(map: DataMap, name: string, store: PostgresStoreSpec,
     if (!schema.tables.has(table)) add(`${at}.tables.${table}`, "missing-table", `table "${schema.schema}.${table}" does not exist`);
   }
   for (const table of Object.keys(store.ignore)) {
-    if (!schema.tables.has(table)) add(`${at}.ignore.${table}`, "missing-table", `ignored table "${schema.schema}.${table}" does not exist; remove it from ignore`);
+    if (!schema.tables.has(table))
+      add(`${at}.ignore.${table}`, "missing-table", `ignored table "${schema.schema}.${table}" does not exist; remove it from ignore`);
   }
 
   const subjectHere = map.subject.store === name;
@@ -196,7 +197,11 @@ function checkSubject(map: DataMap, info: TableInfo): CheckProblem[] {
   if (!keyCol) {
     problems.push({ key: "subject.key", rule: "missing-column", message: `subject key column "${table}.${key}" does not exist` });
   } else if (!keyCol.isUnique) {
-    problems.push({ key: "subject.key", rule: "subject-key-not-unique", message: `subject key column "${table}.${key}" is not a primary key or UNIQUE, so one key could name several subjects` });
+    problems.push({
+      key: "subject.key",
+      rule: "subject-key-not-unique",
+      message: `subject key column "${table}.${key}" is not a primary key or UNIQUE, so one key could name several subjects`,
+    });
   }
   for (const [identity, column] of Object.entries(map.subject.identities)) {
     const col = info.columns.get(column);
@@ -279,5 +284,9 @@ export function formatProblems(file: string, problems: readonly CheckProblem[]):
 /** Worker start-up gate: throws {@link DataMapError} listing every problem unless the map checks clean. */
 export async function assertDataMapReady(map: DataMap, file: string, opts: CheckOptions = {}): Promise<void> {
   const problems = await checkDataMap(map, opts);
-  if (problems.length > 0) throw new DataMapError(file, problems.map((p) => `${p.key}: [${p.rule}] ${p.message}`));
+  if (problems.length > 0)
+    throw new DataMapError(
+      file,
+      problems.map((p) => `${p.key}: [${p.rule}] ${p.message}`),
+    );
 }

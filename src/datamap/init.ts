@@ -36,7 +36,10 @@ function draftFields(info: TableInfo, keyColumns: ReadonlySet<string>): Record<s
       continue;
     }
     const hint = looksPersonal(col);
-    if (hint) fields[col.name] = { todo: `${hint.reason} (suggested: category "${hint.category}", mask "${hint.mask}"); choose a category and mask, or {"personal": false}` };
+    if (hint)
+      fields[col.name] = {
+        todo: `${hint.reason} (suggested: category "${hint.category}", mask "${hint.mask}"); choose a category and mask, or {"personal": false}`,
+      };
   }
   return fields;
 }
@@ -53,7 +56,11 @@ export function draftDataMap(schema: SchemaInfo, subject: DraftSubject, opts: Dr
   if (!subjectInfo) throw new DraftError(`subject table "${schema.schema}.${subject.table}" does not exist`);
   if (!subjectInfo.columns.has(subject.column)) throw new DraftError(`subject key column "${subject.table}.${subject.column}" does not exist`);
 
-  const reached = reachableTables(subject.table, linksOf(schema, { kind: "postgres", url: opts.url, schema: schema.schema, tables: {}, ignore: {} }), () => false);
+  const reached = reachableTables(
+    subject.table,
+    linksOf(schema, { kind: "postgres", url: opts.url, schema: schema.schema, tables: {}, ignore: {} }),
+    () => false,
+  );
   const tables: Record<string, DraftTable> = {};
   const ignore: Record<string, string> = {};
   for (const [name, reach] of [...reached].sort(([a], [b]) => (a === subject.table ? -1 : b === subject.table ? 1 : a.localeCompare(b)))) {

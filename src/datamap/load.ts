@@ -43,7 +43,10 @@ function interpolate(map: DataMap, env: NodeJS.ProcessEnv, problems: string[]): 
 export function parseDataMap(raw: unknown, file = "(inline)", env: NodeJS.ProcessEnv = process.env): DataMap {
   const parsed = DATA_MAP_SCHEMA.safeParse(raw);
   if (!parsed.success) {
-    throw new DataMapError(file, parsed.error.issues.map((i) => `${keyOf(i.path)}: ${i.message}`));
+    throw new DataMapError(
+      file,
+      parsed.error.issues.map((i) => `${keyOf(i.path)}: ${i.message}`),
+    );
   }
   const map = structuredClone(parsed.data);
   const problems: string[] = [];

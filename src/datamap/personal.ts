@@ -11,8 +11,16 @@ export interface PersonalHint {
 const RULES: ReadonlyArray<{ pattern: RegExp; category: string; mask: PersonalHint["mask"] }> = [
   { pattern: /e_?mail/, category: "contact", mask: "email" },
   { pattern: /phone|mobile|fax|tel(ephone)?$|^tel_/, category: "contact", mask: "token" },
-  { pattern: /(^|_)(first|last|middle|full|given|family|sur|maiden|display|user|nick|contact|billing|shipping|author|customer)_?name$|^name$|^fullname$/, category: "identity", mask: "token" },
-  { pattern: /address|street|^addr|line_?[12]$|city|post_?code|postal|zip|state$|province|region|country|lat(itude)?$|lng$|lon(gitude)?$|geo/, category: "location", mask: "token" },
+  {
+    pattern: /(^|_)(first|last|middle|full|given|family|sur|maiden|display|user|nick|contact|billing|shipping|author|customer)_?name$|^name$|^fullname$/,
+    category: "identity",
+    mask: "token",
+  },
+  {
+    pattern: /address|street|^addr|line_?[12]$|city|post_?code|postal|zip|state$|province|region|country|lat(itude)?$|lng$|lon(gitude)?$|geo/,
+    category: "location",
+    mask: "token",
+  },
   { pattern: /birth|dob$|^age$|gender|sex$|nationality|ethnic|religio/, category: "demographic", mask: "null" },
   { pattern: /(^|_)ip(_?addr(ess)?)?$|user_?agent|device|cookie|session/, category: "online", mask: "null" },
   { pattern: /ssn|passport|national_?id|tax_?id|vat_?(id|number)|licen[cs]e_?(no|number)|id_?card/, category: "identity", mask: "hash" },

@@ -17,17 +17,7 @@ export const MASKS = ["null", "token", "email", "hash", "year"] as const;
 export type Mask = (typeof MASKS)[number];
 
 /** Categories of personal data (Art. 30(1)(c)); free text is allowed for anything else. */
-export const CATEGORIES = [
-  "identity",
-  "contact",
-  "location",
-  "financial",
-  "online",
-  "demographic",
-  "content",
-  "health",
-  "other",
-] as const;
+export const CATEGORIES = ["identity", "contact", "location", "financial", "online", "demographic", "content", "health", "other"] as const;
 
 const identifier = z
   .string()
@@ -162,7 +152,11 @@ export const DATA_MAP_SCHEMA = z
         }
         table.via.forEach((via, i) => {
           if (!store.tables[via.references.table]) {
-            ctx.addIssue({ code: "custom", path: [...at, "via", i, "references", "table"], message: `table "${via.references.table}" is not declared in this store` });
+            ctx.addIssue({
+              code: "custom",
+              path: [...at, "via", i, "references", "table"],
+              message: `table "${via.references.table}" is not declared in this store`,
+            });
           }
         });
         for (const [column, field] of Object.entries(table.fields)) {
@@ -171,7 +165,11 @@ export const DATA_MAP_SCHEMA = z
             ctx.addIssue({ code: "custom", path: [...at, "fields", column, "mask"], message: "a personal field of an anonymized table needs a mask" });
           }
           if (table.action === "keep" && !field.mask && !field.retain) {
-            ctx.addIssue({ code: "custom", path: [...at, "fields", column], message: 'a personal field of a kept table needs a mask, or "retain": true when the ground needs it' });
+            ctx.addIssue({
+              code: "custom",
+              path: [...at, "fields", column],
+              message: 'a personal field of a kept table needs a mask, or "retain": true when the ground needs it',
+            });
           }
         }
         if (store.ignore[tableName] !== undefined) {

@@ -15,10 +15,26 @@ import { Exports1764000000020 } from "./migrations/1764000000020-exports";
 import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
 
 /** Every entity of Lethe's own schema. */
-export const ENTITIES = [SubjectRequestEntity, RequestStoreEntity, RequestStepEntity, AuditEntryEntity, LegalHoldEntity, ExportEntity, MailDeliveryEntity, RetentionRunEntity];
+export const ENTITIES = [
+  SubjectRequestEntity,
+  RequestStoreEntity,
+  RequestStepEntity,
+  AuditEntryEntity,
+  LegalHoldEntity,
+  ExportEntity,
+  MailDeliveryEntity,
+  RetentionRunEntity,
+];
 
 /** Every migration, in order. New migrations are appended here. */
-export const MIGRATIONS = [Initial1764000000000, LegalHolds1764000000001, RequestHolds1764000000002, Retention1764000000010, Exports1764000000020, ProcessorCalls1764000000030];
+export const MIGRATIONS = [
+  Initial1764000000000,
+  LegalHolds1764000000001,
+  RequestHolds1764000000002,
+  Retention1764000000010,
+  Exports1764000000020,
+  ProcessorCalls1764000000030,
+];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */
 export function createDataSource(databaseUrl: string, options: { poolSize?: number } = {}): DataSource {

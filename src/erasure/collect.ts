@@ -112,7 +112,12 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
   while (pending.length > 0) {
     const { table, rows, cameBy } = pending.shift()!;
     for (const link of plan.links) {
-      if (link.to.table === table) await follow(link, "incoming", rows.filter((r) => r.owned));
+      if (link.to.table === table)
+        await follow(
+          link,
+          "incoming",
+          rows.filter((r) => r.owned),
+        );
       if (link.from.table === table && link !== cameBy) await follow(link, "outgoing", rows);
     }
   }

@@ -36,7 +36,13 @@ export async function finishRequest(
  * `store` names the store that failed. The sealed identities stay so `POST …/retry` can resume,
  * unless `wipeIdentities` (a failure no retry can fix, e.g. an id that is not a valid key).
  */
-export async function markRequestFailed(ds: DataSource, requestId: string, err: unknown, store?: string, options: { wipeIdentities?: boolean } = {}): Promise<void> {
+export async function markRequestFailed(
+  ds: DataSource,
+  requestId: string,
+  err: unknown,
+  store?: string,
+  options: { wipeIdentities?: boolean } = {},
+): Promise<void> {
   const e = publicError(err, store);
   const message = store && !e.message.includes(`"${store}"`) ? `store "${store}": ${e.message}` : e.message;
   await ds.query(

@@ -15,10 +15,7 @@ import type { ErasureRuntime } from "./runtime";
 
 /** What the entry job did. */
 export type StartOutcome =
-  | { state: "flow"; stores: number }
-  | { state: "completed"; subjectFound: boolean; rows: number }
-  | { state: "held" }
-  | { state: "skipped" };
+  { state: "flow"; stores: number } | { state: "completed"; subjectFound: boolean; rows: number } | { state: "held" } | { state: "skipped" };
 
 /** What one store's job did. */
 export type StoreOutcome = { state: "done"; rows: number; steps?: StepCount[] } | { state: "pending"; checkAgainInMs: number } | { state: "skipped" };
@@ -40,7 +37,11 @@ function snapshotOf(sealed: SealedIdentities): SubjectSnapshot | null {
  * the request becomes `running`, or `held` when a legal hold covers any of the subject's
  * identities (previews are never held).
  */
-async function snapshotAndHold(rt: ErasureRuntime, request: LoadedRequest, sealed: SealedIdentities): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
+async function snapshotAndHold(
+  rt: ErasureRuntime,
+  request: LoadedRequest,
+  sealed: SealedIdentities,
+): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
   let snapshot = snapshotOf(sealed);
   let resealed: Buffer | null = null;
   if (!snapshot) {
@@ -121,7 +122,11 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
     const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore], done.state === "done" ? done.steps : undefined);
     return { state: "completed", subjectFound: true, rows: finished.rows };
   }
-  const common = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 7 * 24 * 3600 }, backoff: { type: "exponential", delay: rt.config.backoffMs } };
+  const common = {
+    removeOnComplete: { age: 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+    backoff: { type: "exponential", delay: rt.config.backoffMs },
+  };
   const children: FlowJob[] = others.map((store) => ({
     name: "erase-store",
     queueName: QUEUES.erasure,
@@ -189,7 +194,11 @@ async function eraseStoreOf(
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
     if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
     else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
-    return { state: "done", rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0), steps: outcome.steps };
+    return {
+      state: "done",
+      rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0),
+      steps: outcome.steps,
+    };
   } catch (err) {
     throw asPermanentIfHopeless(err, store);
   }

@@ -52,7 +52,9 @@ async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", fn
     let xid = "";
     if (mode === "READ WRITE") {
       // BEGIN and the transaction id in one round trip (a simple multi-statement query).
-      const begun = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{ rows: Array<{ xid: string }> }>;
+      const begun = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{
+        rows: Array<{ xid: string }>;
+      }>;
       xid = begun[1]!.rows[0]!.xid;
     } else {
       await client.query("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");

@@ -47,7 +47,14 @@ export async function recordedSteps(ds: DataSource, requestId: string, store?: s
  * Records a store's steps and its state in one statement. `prepared` (with the store
  * transaction's xid) before a Postgres COMMIT; `done` for stores without transactions.
  */
-export async function recordStore(ds: DataSource, requestId: string, store: string, steps: StepCount[], state: "prepared" | "done", xid: string | null): Promise<void> {
+export async function recordStore(
+  ds: DataSource,
+  requestId: string,
+  store: string,
+  steps: StepCount[],
+  state: "prepared" | "done",
+  xid: string | null,
+): Promise<void> {
   await ds.query(
     `WITH v AS (SELECT * FROM unnest($5::text[], $6::text[], $7::int[], $8::text[]) AS v(t, a, n, g)),
           cleared AS (

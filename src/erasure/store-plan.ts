@@ -51,7 +51,17 @@ export function buildStorePlan(map: DataMap, store: string, schema: SchemaInfo):
     if (!tables.has(l.to.table) || !schema.tables.has(l.from.table)) continue;
     inbound.set(l.to.table, [...(inbound.get(l.to.table) ?? []), l]);
   }
-  return { store, spec, schemaName: spec.schema, schema, subjectTable: map.subject.table, tables, links, inbound, order: changeOrder([...tables.keys()], links) };
+  return {
+    store,
+    spec,
+    schemaName: spec.schema,
+    schema,
+    subjectTable: map.subject.table,
+    tables,
+    links,
+    inbound,
+    order: changeOrder([...tables.keys()], links),
+  };
 }
 
 /** Topological order: a table comes before every table it references. Cycles keep declaration order. */

@@ -41,7 +41,11 @@ export function identityHashes(hmacKey: Buffer, identities: Record<string, strin
 }
 
 /** Places a hold on the subject named by `identity`/`value`. */
-export async function placeHold(ds: DataSource, hmacKey: Buffer, input: { identity: string; value: string; ground: string; until?: Date; by: string }): Promise<HoldView> {
+export async function placeHold(
+  ds: DataSource,
+  hmacKey: Buffer,
+  input: { identity: string; value: string; ground: string; until?: Date; by: string },
+): Promise<HoldView> {
   const rows = (await ds.query(
     `WITH ins AS (
        INSERT INTO lethe.legal_hold (subject_hash, ground, until, created_by) VALUES ($1, $2, $3, $4) RETURNING *),
@@ -67,20 +71,27 @@ export async function getHold(ds: DataSource, id: string): Promise<HoldView | nu
 export async function releaseHold(ds: DataSource, id: string, by: string): Promise<string[] | null> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
   return ds.transaction(async (m) => {
-    const held = (await m.query(`UPDATE lethe.legal_hold SET released_at = coalesce(released_at, now()) WHERE id = $1 RETURNING subject_hash`, [id])) as [Array<{ subject_hash: string }>, number];
+    const held = (await m.query(`UPDATE lethe.legal_hold SET released_at = coalesce(released_at, now()) WHERE id = $1 RETURNING subject_hash`, [id])) as [
+      Array<{ subject_hash: string }>,
+      number,
+    ];
     const row = held[0]?.[0];
     if (!row) return null;
-    await m.query(`INSERT INTO lethe.audit_log (event, subject_hash, actor, detail) VALUES ('hold.released', $1, $2, jsonb_build_object('holdId', $3::text))`, [row.subject_hash, by, id]);
+    await m.query(`INSERT INTO lethe.audit_log (event, subject_hash, actor, detail) VALUES ('hold.released', $1, $2, jsonb_build_object('holdId', $3::text))`, [
+      row.subject_hash,
+      by,
+      id,
+    ]);
     return resumeHeldRequests(m, id);
   });
 }
 
 /** Moves the requests waiting for `holdId` back to `queued`; returns their ids. */
 async function resumeHeldRequests(m: { query: DataSource["query"] }, holdId: string): Promise<string[]> {
-  const rows = (await m.query(`UPDATE lethe.subject_request SET status = 'queued', hold_id = NULL, updated_at = now() WHERE hold_id = $1 AND status = 'held' RETURNING id`, [holdId])) as [
-    Array<{ id: string }>,
-    number,
-  ];
+  const rows = (await m.query(
+    `UPDATE lethe.subject_request SET status = 'queued', hold_id = NULL, updated_at = now() WHERE hold_id = $1 AND status = 'held' RETURNING id`,
+    [holdId],
+  )) as [Array<{ id: string }>, number];
   return rows[0].map((r) => r.id);
 }
 

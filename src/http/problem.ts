@@ -64,9 +64,7 @@ export class HttpProblem extends Error {
 /** A 400 listing every offending field. */
 export function invalidRequest(errors: FieldError[]): HttpProblem {
   const detail =
-    errors.length === 1
-      ? `${errors[0]!.field}: ${errors[0]!.message}`
-      : `${errors.length} fields are invalid: ${errors.map((e) => e.field).join(", ")}`;
+    errors.length === 1 ? `${errors[0]!.field}: ${errors[0]!.message}` : `${errors.length} fields are invalid: ${errors.map((e) => e.field).join(", ")}`;
   return new HttpProblem({ type: PROBLEM_TYPES.invalidRequest, title: "Invalid request", status: 400, detail, errors });
 }
 
@@ -86,12 +84,7 @@ export function pathOf(request: FastifyRequest): string {
  * Sends a problem at once. Hooks use this rather than throwing, so a problem raised inside a
  * plugin with its own error handler (the dashboard) still comes out as problem+json.
  */
-export function sendProblem(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  problem: ProblemInit,
-  headers: Record<string, string> = {},
-): FastifyReply {
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemInit, headers: Record<string, string> = {}): FastifyReply {
   const body: ProblemBody = { ...problem, instance: pathOf(request) };
   return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
 }

@@ -73,12 +73,22 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, {
     ds: deps.ds,
     config: deps.config,
-    queues: [deps.queues.erasure, deps.queues.maintenance, ...(deps.queues.export ? [deps.queues.export] : []), ...(deps.queues.mail ? [deps.queues.mail] : [])],
+    queues: [
+      deps.queues.erasure,
+      deps.queues.maintenance,
+      ...(deps.queues.export ? [deps.queues.export] : []),
+      ...(deps.queues.mail ? [deps.queues.mail] : []),
+    ],
   });
   await app.register(dashboardPlugin, {
     prefix: DASHBOARD_PATH,
     apiKeys: deps.config.apiKeys,
-    queues: [deps.queues.erasure, deps.queues.maintenance, ...(deps.queues.export ? [deps.queues.export] : []), ...(deps.queues.mail ? [deps.queues.mail] : [])],
+    queues: [
+      deps.queues.erasure,
+      deps.queues.maintenance,
+      ...(deps.queues.export ? [deps.queues.export] : []),
+      ...(deps.queues.mail ? [deps.queues.mail] : []),
+    ],
   });
   return app;
 }

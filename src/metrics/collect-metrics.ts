@@ -29,8 +29,18 @@ export class LetheMetrics {
 
 function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () => Promise<void> {
   const requests = new Gauge({ name: "lethe_requests", help: "Subject requests by type and status", labelNames: ["type", "status"], registers: [registry] });
-  const overdue = new Gauge({ name: "lethe_requests_overdue", help: "Unfinished requests past their Art. 12(3) due date", labelNames: ["type"], registers: [registry] });
-  const dueSoon = new Gauge({ name: "lethe_requests_due_within_7d", help: "Unfinished requests due within 7 days", labelNames: ["type"], registers: [registry] });
+  const overdue = new Gauge({
+    name: "lethe_requests_overdue",
+    help: "Unfinished requests past their Art. 12(3) due date",
+    labelNames: ["type"],
+    registers: [registry],
+  });
+  const dueSoon = new Gauge({
+    name: "lethe_requests_due_within_7d",
+    help: "Unfinished requests due within 7 days",
+    labelNames: ["type"],
+    registers: [registry],
+  });
   const retention = new Gauge({
     name: "lethe_retention_rows_changed",
     help: "Rows anonymized or deleted by completed retention runs (not dry runs)",
@@ -48,7 +58,9 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
         `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
            FROM lethe.subject_request WHERE status NOT IN ('completed', 'failed') GROUP BY type`,
       ),
-      ds.query(`SELECT policy, action, coalesce(sum(rows_changed), 0)::bigint::text AS n FROM lethe.retention_run WHERE status = 'completed' AND NOT dry_run GROUP BY policy, action`),
+      ds.query(
+        `SELECT policy, action, coalesce(sum(rows_changed), 0)::bigint::text AS n FROM lethe.retention_run WHERE status = 'completed' AND NOT dry_run GROUP BY policy, action`,
+      ),
       ds.query(`SELECT count(*)::int AS n FROM lethe.legal_hold WHERE released_at IS NULL AND (until IS NULL OR until > now())`),
       ds.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NULL`),
     ])) as [

@@ -38,7 +38,12 @@ export function receiptKeys(hmacKey: Buffer): { privateKey: KeyObject; publicKey
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: "der", type: "pkcs8" });
   const publicKey = createPublicKey(privateKey);
   const der = publicKey.export({ format: "der", type: "spki" });
-  return { privateKey, publicKey, keyId: createHash("sha256").update(der).digest("hex").slice(0, 16), publicKeyPem: publicKey.export({ format: "pem", type: "spki" }).toString() };
+  return {
+    privateKey,
+    publicKey,
+    keyId: createHash("sha256").update(der).digest("hex").slice(0, 16),
+    publicKeyPem: publicKey.export({ format: "pem", type: "spki" }).toString(),
+  };
 }
 
 /** Canonical JSON: object keys sorted at every level, so signer and verifier hash the same bytes. */
@@ -46,7 +51,10 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (value && typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(",")}}`;
   }
   return JSON.stringify(value);
 }
@@ -67,10 +75,18 @@ export function verifyReceipt(signed: SignedReceipt, publicKeyPem: string): bool
 /** Builds the receipt of a completed request, or null when there is none (unknown or unfinished). */
 export async function buildReceipt(ds: DataSource, dataMap: DataMap, requestId: string): Promise<Receipt | "unfinished" | null> {
   if (!/^[0-9a-f-]{36}$/i.test(requestId)) return null;
-  const rows = (await ds.query(
-    `SELECT id, type, status, dry_run, received_at, due_at, completed_at, result FROM lethe.subject_request WHERE id = $1`,
-    [requestId],
-  )) as Array<{ id: string; type: string; status: string; dry_run: boolean; received_at: Date; due_at: Date; completed_at: Date | null; result: { steps: Receipt["stores"][number]["steps"] & Array<{ store: string }> } | null }>;
+  const rows = (await ds.query(`SELECT id, type, status, dry_run, received_at, due_at, completed_at, result FROM lethe.subject_request WHERE id = $1`, [
+    requestId,
+  ])) as Array<{
+    id: string;
+    type: string;
+    status: string;
+    dry_run: boolean;
+    received_at: Date;
+    due_at: Date;
+    completed_at: Date | null;
+    result: { steps: Receipt["stores"][number]["steps"] & Array<{ store: string }> } | null;
+  }>;
   const r = rows[0];
   if (!r) return null;
   if (r.status !== "completed" || !r.completed_at) return "unfinished";

@@ -13,7 +13,14 @@ export type RetryRefusal = "not-found" | "not-failed" | "identities-wiped" | "st
  * `request_store` rows stay `done`), failed ones start over; the old jobs are removed so the
  * deterministic ids can be used again.
  */
-export async function retryRequest(ds: DataSource, queue: Queue, config: Config, dataMap: DataMap, requestId: string, by: string): Promise<"retried" | RetryRefusal> {
+export async function retryRequest(
+  ds: DataSource,
+  queue: Queue,
+  config: Config,
+  dataMap: DataMap,
+  requestId: string,
+  by: string,
+): Promise<"retried" | RetryRefusal> {
   if (!/^[0-9a-f-]{36}$/i.test(requestId)) return "not-found";
   const rows = (await ds.query(`SELECT status, identities IS NOT NULL AS has_identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
     status: string;

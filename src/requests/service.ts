@@ -50,7 +50,8 @@ export interface SubmitInput {
 /** Checks the subject reference against the data map; returns its identity name and value. */
 export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>): { name: string; value: string } {
   const entries = Object.entries(subject);
-  if (entries.length !== 1) throw new RequestInputError("subject", "name the subject by exactly one of: id, " + Object.keys(dataMap.subject.identities).join(", "));
+  if (entries.length !== 1)
+    throw new RequestInputError("subject", "name the subject by exactly one of: id, " + Object.keys(dataMap.subject.identities).join(", "));
   const [name, value] = entries[0]!;
   if (name !== "id" && !(name in dataMap.subject.identities)) {
     const known = ["id", ...Object.keys(dataMap.subject.identities)].join(", ");
@@ -117,7 +118,9 @@ export async function submitRequest(ctx: RequestContext, input: SubmitInput): Pr
   )) as RequestRow[];
   const row = rows[0];
   if (!row) {
-    const existing = await ctx.ds.getRepository(SubjectRequestEntity).findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
+    const existing = await ctx.ds
+      .getRepository(SubjectRequestEntity)
+      .findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
     return { request: existing, created: false };
   }
   try {
@@ -184,7 +187,11 @@ export async function getRequestView(ds: DataSource, id: string): Promise<Reques
   const steps = await ds.getRepository(RequestStepEntity).find({ where: { requestId: id }, order: { id: "ASC" } });
   const view = toRequestView(request, steps, request.type === "export" ? await getExportView(ds, id) : null);
   if (request.holdId) {
-    const holds = (await ds.query(`SELECT id, ground, until FROM lethe.legal_hold WHERE id = $1`, [request.holdId])) as Array<{ id: string; ground: string; until: Date | null }>;
+    const holds = (await ds.query(`SELECT id, ground, until FROM lethe.legal_hold WHERE id = $1`, [request.holdId])) as Array<{
+      id: string;
+      ground: string;
+      until: Date | null;
+    }>;
     if (holds[0]) view.hold = { id: holds[0].id, ground: holds[0].ground, until: holds[0].until ? holds[0].until.toISOString() : null };
   }
   return view;

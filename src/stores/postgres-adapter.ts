@@ -2,7 +2,6 @@ import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStor
 import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
 import type { StoreAdapter, StoreDeps } from "./store-adapter";
 
-
 /**
  * The postgres store kind: the subject store's tables erased in FK order in one transaction,
  * verified inside it, recorded (with its xid) before COMMIT.

@@ -58,8 +58,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let storeSet: StoreSet | undefined;
   const close = async (): Promise<void> => {
     if (timer) clearInterval(timer);
-    const bounded = (p: Promise<unknown>) =>
-      Promise.race([p, new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref())]);
+    const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref())]);
     await bounded(Promise.all(workers.map((w) => w.close())));
     await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
     await Promise.all(queues.map((q) => q.close().catch(() => undefined)));
@@ -97,30 +96,38 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     queues.push(exportSide);
 
     if (wanted.has("erasure")) {
-      const w = new Worker(QUEUES.erasure, (job, token) => {
-        switch (job.name) {
-          case eraseStore.NAME:
-            return eraseStore.processEraseStore(runtime, job, token, logger);
-          case finalizeErasure.NAME:
-            return finalizeErasure.processFinalizeErasure(runtime, job, logger);
-          default:
-            return eraseRequest.processEraseRequest(runtime, job, logger);
-        }
-      }, {
-        connection: workerConnection(),
-        prefix: config.queuePrefix,
-        concurrency: config.workerConcurrency,
-        ...(options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {}),
-      });
+      const w = new Worker(
+        QUEUES.erasure,
+        (job, token) => {
+          switch (job.name) {
+            case eraseStore.NAME:
+              return eraseStore.processEraseStore(runtime, job, token, logger);
+            case finalizeErasure.NAME:
+              return finalizeErasure.processFinalizeErasure(runtime, job, logger);
+            default:
+              return eraseRequest.processEraseRequest(runtime, job, logger);
+          }
+        },
+        {
+          connection: workerConnection(),
+          prefix: config.queuePrefix,
+          concurrency: config.workerConcurrency,
+          ...(options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {}),
+        },
+      );
       workers.push(w);
     }
     if (wanted.has("retention")) {
-      const retention = await startRetentionWorker({ ds, config, dataMap, stores: pools, logger }, { lockDuration: options.lockDuration ?? config.lockDurationMs });
+      const retention = await startRetentionWorker(
+        { ds, config, dataMap, stores: pools, logger },
+        { lockDuration: options.lockDuration ?? config.lockDurationMs },
+      );
       workers.push(retention.worker);
       queues.push(retention);
     }
     if (wanted.has("maintenance")) {
-      const reconcile = () => reconcileJob.reconcile({ ds, config, erasureQueue, logger, exportQueue: exportSide.exportQueue, mailQueue: exportSide.mailQueue });
+      const reconcile = () =>
+        reconcileJob.reconcile({ ds, config, erasureQueue, logger, exportQueue: exportSide.exportQueue, mailQueue: exportSide.mailQueue });
       const handlers: Record<string, (job: Job) => Promise<unknown>> = {
         [reconcileJob.NAME]: reconcile,
         [notifyApp.NAME]: (job) => notifyApp.processNotifyApp({ ds, config }, job),

@@ -137,7 +137,9 @@ describe("checkDataMap", () => {
     await runSql(db.url, "CREATE TABLE ur_shop.order_flags (order_id int NOT NULL REFERENCES ur_shop.orders(id) ON DELETE CASCADE, flag text)");
     const map = shopMap("ur_shop");
     const problems = await check(map);
-    expect(problems).toEqual([{ key: "stores.main.tables.order_flags", rule: "undeclared-reachable-table", message: expect.stringContaining("users → orders → order_flags") }]);
+    expect(problems).toEqual([
+      { key: "stores.main.tables.order_flags", rule: "undeclared-reachable-table", message: expect.stringContaining("users → orders → order_flags") },
+    ]);
     expect(problems[0]!.message).toMatch(/declare it in stores\.main\.tables, or add it to stores\.main\.ignore with the reason/);
     map.stores.main.ignore.order_flags = "internal workflow flags, no personal data";
     expect(await check(map)).toEqual([]);
@@ -158,7 +160,11 @@ describe("checkDataMap", () => {
     const problems = await check(map);
     expect(problems).toEqual([
       { key: "stores.main.tables.users.fields.full_name", rule: "undecided-personal-column", message: expect.stringContaining("name matches") },
-      { key: "stores.main.tables.orders.fields.billing_email", rule: "undecided-personal-column", message: expect.stringContaining("decide the billing email") },
+      {
+        key: "stores.main.tables.orders.fields.billing_email",
+        rule: "undecided-personal-column",
+        message: expect.stringContaining("decide the billing email"),
+      },
     ]);
     expect(problems[0]!.message).toContain('{"personal": false}');
     // `plan` and `total` do not look personal and need no declaration; declaring not-personal settles a column.
@@ -170,8 +176,14 @@ describe("checkDataMap", () => {
   it("mask-misfit: length, NOT NULL and type", async () => {
     await runSql(db.url, SHOP_SQL("mm_shop"));
     const map = shopMap("mm_shop");
-    map.stores.main.tables.users = { action: "anonymize", fields: { email: { category: "contact", mask: "null" }, full_name: { category: "identity", mask: "token" } } };
-    map.stores.main.tables.orders = { action: "anonymize", fields: { billing_email: { category: "contact", mask: "email" }, ordered_at: { category: "other", mask: "token" } } };
+    map.stores.main.tables.users = {
+      action: "anonymize",
+      fields: { email: { category: "contact", mask: "null" }, full_name: { category: "identity", mask: "token" } },
+    };
+    map.stores.main.tables.orders = {
+      action: "anonymize",
+      fields: { billing_email: { category: "contact", mask: "email" }, ordered_at: { category: "other", mask: "token" } },
+    };
     const problems = await check(map);
     expect(problems).toEqual([
       { key: "stores.main.tables.users.fields.email.mask", rule: "mask-misfit", message: expect.stringContaining("NOT NULL") },
@@ -207,7 +219,9 @@ describe("checkDataMap", () => {
     const map = shopMap("od_shop");
     map.stores.main.tables.orders = { action: "keep", ground: "tax records", fields: { billing_email: { category: "contact", mask: "null" } } };
     map.stores.main.tables.order_items = { action: "keep", ground: "tax records" };
-    expect(await check(map)).toEqual([{ key: "stores.main.tables.users.action", rule: "orphaning-delete", message: expect.stringContaining('"orders.user_id"') }]);
+    expect(await check(map)).toEqual([
+      { key: "stores.main.tables.users.action", rule: "orphaning-delete", message: expect.stringContaining('"orders.user_id"') },
+    ]);
     const [p] = await check(map);
     expect(p!.message).toMatch(/table "orders" \(action keep\)/);
     expect(p!.message).toContain('use action "anonymize" for "users"');
@@ -226,7 +240,11 @@ describe("checkDataMap", () => {
     map.stores.main.ignore.order_items = "product codes only";
     map.stores.main.ignore.order_flags = "workflow flags only";
     expect(await check(map)).toEqual([
-      { key: "stores.main.tables.orders.action", rule: "orphaning-delete", message: expect.stringContaining('ignored table "order_items" references them through "order_items.order_id"') },
+      {
+        key: "stores.main.tables.orders.action",
+        rule: "orphaning-delete",
+        message: expect.stringContaining('ignored table "order_items" references them through "order_items.order_id"'),
+      },
     ]);
     const [p] = await check(map);
     expect(p!.message).toContain("ON DELETE NO ACTION");
@@ -291,13 +309,17 @@ describe("checkDataMap", () => {
     const raw = JSON.parse(readFileSync(CHINOOK_MAP, "utf8")) as { stores: { main: { tables: Record<string, { action: string }> } } };
     raw.stores.main.tables.invoice!.action = "delete";
     const problems = await checkDataMap(parseDataMap(raw, CHINOOK_MAP, { CHINOOK_DATABASE_URL: db.url }));
-    expect(problems).toEqual([{ key: "stores.main.tables.invoice.action", rule: "orphaning-delete", message: expect.stringContaining('"invoice_line.invoice_id"') }]);
+    expect(problems).toEqual([
+      { key: "stores.main.tables.invoice.action", rule: "orphaning-delete", message: expect.stringContaining('"invoice_line.invoice_id"') },
+    ]);
   });
 });
 
 describe("formatProblems and assertDataMapReady", () => {
   it("formats one line per problem", () => {
-    expect(formatProblems("lethe.config.json", [{ key: "stores.a.tables.b", rule: "missing-table", message: "gone" }])).toEqual(["lethe.config.json: stores.a.tables.b: [missing-table] gone"]);
+    expect(formatProblems("lethe.config.json", [{ key: "stores.a.tables.b", rule: "missing-table", message: "gone" }])).toEqual([
+      "lethe.config.json: stores.a.tables.b: [missing-table] gone",
+    ]);
   });
 
   it("throws a DataMapError listing every problem, and resolves when the map is ready", async () => {

@@ -17,7 +17,12 @@ let db: ScratchDb;
 let chinook: SchemaInfo;
 let tmp: string;
 
-type DraftStore = { url: string; schema: string; tables: Record<string, { action: string; fields: Record<string, Record<string, unknown>> }>; ignore: Record<string, string> };
+type DraftStore = {
+  url: string;
+  schema: string;
+  tables: Record<string, { action: string; fields: Record<string, Record<string, unknown>> }>;
+  ignore: Record<string, string>;
+};
 const storeOf = (draft: DataMapInput, name = "main") => draft.stores[name] as unknown as DraftStore;
 
 async function schemaOf(name: string): Promise<SchemaInfo> {
@@ -75,9 +80,13 @@ describe("draftDataMap on Chinook", () => {
     const customer = store.tables.customer!.fields;
     expect(customer.customer_id).toEqual({ personal: false, note: "key" });
     expect(customer.support_rep_id).toEqual({ personal: false, note: "key" });
-    const todos = Object.entries(customer).filter(([, f]) => "todo" in f).map(([c]) => c);
+    const todos = Object.entries(customer)
+      .filter(([, f]) => "todo" in f)
+      .map(([c]) => c);
     expect(todos).toEqual(["first_name", "last_name", "company", "address", "city", "state", "country", "postal_code", "phone", "fax", "email"]);
-    expect(customer.email!.todo).toMatch(/^name matches e_\?mail \(suggested: category "contact", mask "email"\); choose a category and mask, or \{"personal": false\}$/);
+    expect(customer.email!.todo).toMatch(
+      /^name matches e_\?mail \(suggested: category "contact", mask "email"\); choose a category and mask, or \{"personal": false\}$/,
+    );
     expect(store.tables.invoice!.fields).toEqual({
       customer_id: { personal: false, note: "key" },
       billing_address: { todo: expect.any(String) },
@@ -101,11 +110,17 @@ describe("draftDataMap on Chinook", () => {
     expect(todoCount).toBe(33);
     expect(problems).toHaveLength(todoCount);
     expect(new Set(problems.map((p) => p.rule))).toEqual(new Set(["undecided-personal-column"]));
-    expect(problems).toContainEqual({ key: "stores.main.tables.customer.fields.email", rule: "undecided-personal-column", message: expect.stringContaining("e_?mail") });
+    expect(problems).toContainEqual({
+      key: "stores.main.tables.customer.fields.email",
+      rule: "undecided-personal-column",
+      message: expect.stringContaining("e_?mail"),
+    });
   });
 
   it("refuses an unknown subject table or column", () => {
-    expect(() => draftDataMap(chinook, { table: "clients", column: "id" }, { url: "x" })).toThrow(new DraftError('subject table "public.clients" does not exist'));
+    expect(() => draftDataMap(chinook, { table: "clients", column: "id" }, { url: "x" })).toThrow(
+      new DraftError('subject table "public.clients" does not exist'),
+    );
     expect(() => draftDataMap(chinook, { table: "customer", column: "id" }, { url: "x" })).toThrow('subject key column "customer.id" does not exist');
   });
 });
@@ -200,7 +215,19 @@ describe("lethe init", () => {
   it("runs from the command line", async () => {
     const out = join(tmp, "cli.json");
     const r = await new Promise<{ code: number | null; stdout: string }>((done, fail) => {
-      const args = ["tsx", "src/cli/main.ts", "init", "--from-db", db.url, "--subject", "customer.customer_id", "--out", out, "--url-env", "CHINOOK_DATABASE_URL"];
+      const args = [
+        "tsx",
+        "src/cli/main.ts",
+        "init",
+        "--from-db",
+        db.url,
+        "--subject",
+        "customer.customer_id",
+        "--out",
+        out,
+        "--url-env",
+        "CHINOOK_DATABASE_URL",
+      ];
       const child = spawn("npx", args, { cwd: ROOT });
       let stdout = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -139,8 +139,11 @@ describe("Postgres erasure planner and executor", () => {
     expect(order!.billing_email).toMatch(/^[0-9a-f]{24}@erased\.invalid$/);
     expect(await q("SELECT count(*)::int AS n FROM reviews WHERE customer_id = 1")).toEqual([{ n: 0 }]);
     expect(await q("SELECT count(*)::int AS n FROM support_tickets")).toEqual([{ n: 1 }]);
-    const dump = JSON.stringify(await q("SELECT row_to_json(t) FROM (SELECT * FROM customers UNION ALL SELECT * FROM customers) t")) +
-      JSON.stringify(await q("SELECT * FROM orders")) + JSON.stringify(await q("SELECT * FROM addresses")) + JSON.stringify(await q("SELECT * FROM support_tickets"));
+    const dump =
+      JSON.stringify(await q("SELECT row_to_json(t) FROM (SELECT * FROM customers UNION ALL SELECT * FROM customers) t")) +
+      JSON.stringify(await q("SELECT * FROM orders")) +
+      JSON.stringify(await q("SELECT * FROM addresses")) +
+      JSON.stringify(await q("SELECT * FROM support_tickets"));
     expect(dump).not.toMatch(/MARK-|mark-x/);
     expect(await verifyStore(pool, plan, map, snap)).toEqual([]);
   });

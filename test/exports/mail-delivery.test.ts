@@ -106,10 +106,15 @@ describe("export mail: retries, refusals, single-use links", () => {
     // Redis loses everything, the mail job with it — while the job waits out its backoff (at
     // least 1.6 s after the third attempt), not in the middle of an attempt.
     const [built] = (await x.h.ds.query(`SELECT id FROM lethe.export WHERE request_id = $1`, [request.id])) as Array<{ id: string }>;
-    await waitFor(async () => {
-      const job = await x.mailQueue.getJob(mailJobId("export", built!.id));
-      return job && (await job.getState()) === "delayed" ? true : undefined;
-    }, "the mail job to wait for its next attempt", 30_000, 20);
+    await waitFor(
+      async () => {
+        const job = await x.mailQueue.getJob(mailJobId("export", built!.id));
+        return job && (await job.getState()) === "delayed" ? true : undefined;
+      },
+      "the mail job to wait for its next attempt",
+      30_000,
+      20,
+    );
     expect(await x.h.deletePrefixKeys()).toBeGreaterThan(0);
     const exportId = (await x.h.waitForStatus(request.id, ["running"])).export!.id;
     expect(await x.mailQueue.getJob(mailJobId("export", exportId))).toBeUndefined();

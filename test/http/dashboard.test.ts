@@ -43,7 +43,10 @@ describe("/admin/queues", () => {
     expectProblem(await api.h.app.inject({ method: "GET", url, headers: bearer(TEST_KEYS.reader) }), 403);
     const res = await api.h.app.inject({ method: "GET", url, headers: bearer(TEST_KEYS.admin) });
     expect(res.statusCode).toBe(200);
-    const names = res.json<{ queues: Array<{ name: string }> }>().queues.map((q) => q.name).sort();
+    const names = res
+      .json<{ queues: Array<{ name: string }> }>()
+      .queues.map((q) => q.name)
+      .sort();
     expect(names).toEqual(["erasure", "maintenance"]);
   });
 

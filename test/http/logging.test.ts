@@ -40,7 +40,12 @@ it("never logs the subject value or an API key, whatever the request", async () 
   expect(created.statusCode).toBe(202);
   const id = created.json<{ id: string }>().id;
   const calls = [
-    h.app.inject({ method: "POST", url: "/v1/requests", headers: { ...writer, "idempotency-key": "log-test-1" }, payload: { type: "erasure", subject: { email: SUBJECT } } }),
+    h.app.inject({
+      method: "POST",
+      url: "/v1/requests",
+      headers: { ...writer, "idempotency-key": "log-test-1" },
+      payload: { type: "erasure", subject: { email: SUBJECT } },
+    }),
     h.app.inject({ method: "GET", url: `/v1/requests/${id}`, headers: writer }),
     h.app.inject({ method: "GET", url: `/v1/requests/${encodeURIComponent(SUBJECT)}?email=${encodeURIComponent(SUBJECT)}`, headers: writer }),
     h.app.inject({ method: "GET", url: `/nowhere/${SUBJECT}` }),
@@ -48,7 +53,12 @@ it("never logs the subject value or an API key, whatever the request", async () 
     h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.reader), payload: { type: "erasure", subject: { email: SUBJECT } } }),
     h.app.inject({ method: "POST", url: "/v1/requests", headers: writer, payload: { type: "erasure", subject: { phone: SUBJECT } } }),
     h.app.inject({ method: "POST", url: "/v1/requests", headers: writer, payload: { type: "erasure", subject: { email: SUBJECT }, note: SUBJECT } }),
-    h.app.inject({ method: "POST", url: "/v1/requests", headers: { ...writer, "content-type": "application/json" }, payload: `{"subject":{"email":"${SUBJECT}"` }),
+    h.app.inject({
+      method: "POST",
+      url: "/v1/requests",
+      headers: { ...writer, "content-type": "application/json" },
+      payload: `{"subject":{"email":"${SUBJECT}"`,
+    }),
     h.app.inject({ method: "POST", url: "/v1/requests", headers: { ...writer, "content-type": "text/plain" }, payload: SUBJECT }),
     h.app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: bearer(TEST_KEYS.admin) }),
     h.app.inject({ method: "GET", url: "/admin/queues", headers: { authorization: `Basic ${Buffer.from(`x:${WRONG_KEY}`).toString("base64")}` } }),

@@ -6,7 +6,12 @@ describe("GET /metrics", () => {
 
   it("reports requests by status, deadlines, holds and queue jobs, in Prometheus format, without personal data", async () => {
     const marker = "metrics-marker-7f3a@example.com";
-    const post = await api.h.app.inject({ method: "POST", url: "/v1/requests", headers: bearer(TEST_KEYS.writer), payload: { type: "erasure", subject: { email: marker } } });
+    const post = await api.h.app.inject({
+      method: "POST",
+      url: "/v1/requests",
+      headers: bearer(TEST_KEYS.writer),
+      payload: { type: "erasure", subject: { email: marker } },
+    });
     expect(post.statusCode).toBe(202);
     // A request received long ago that is still open: past its one-month due date.
     await api.ds.query(

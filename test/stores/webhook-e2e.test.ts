@@ -25,7 +25,14 @@ describe("webhook store end to end", () => {
         (raw.stores as Record<string, unknown>).crm = { kind: "webhook", url: `${p.base}/gdpr`, secret: SECRET, identities: ["email"], pollIntervalMs: 60_000 };
       },
     });
-    api = await buildServer({ ds: h.ds, config: h.config, dataMap: h.dataMap, queues: { erasure: h.erasureQueue, maintenance: h.maintenanceQueue }, redis: h.redis, logger: h.logger });
+    api = await buildServer({
+      ds: h.ds,
+      config: h.config,
+      dataMap: h.dataMap,
+      queues: { erasure: h.erasureQueue, maintenance: h.maintenanceQueue },
+      redis: h.redis,
+      logger: h.logger,
+    });
     await h.startWorker();
   });
 

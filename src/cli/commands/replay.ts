@@ -25,7 +25,8 @@ export function register(program: Command): void {
     .action(async (opts: { store: string; dryRun: boolean; wait: boolean }) => {
       const config = configOrExit();
       const dataMap = loadDataMap(config.dataMapPath);
-      if (opts.store !== dataMap.subject.store) throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
+      if (opts.store !== dataMap.subject.store)
+        throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
       const pools = new StorePools(dataMap, 2);

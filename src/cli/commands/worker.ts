@@ -10,6 +10,11 @@ export function register(program: Command): void {
     .option("--queues <list>", "comma-separated queues to run (default: all)")
     .action(async (opts: { queues?: string }) => {
       configOrExit();
-      await main(opts.queues?.split(",").map((q) => q.trim()).filter(Boolean));
+      await main(
+        opts.queues
+          ?.split(",")
+          .map((q) => q.trim())
+          .filter(Boolean),
+      );
     });
 }

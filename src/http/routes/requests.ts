@@ -29,11 +29,8 @@ export const SUBMIT_BODY_SCHEMA = z
       }),
       subject: z.record(
         z.string(),
-        z
-          .string({ error: "must be a string" })
-          .min(1, "must not be empty")
-          .max(MAX_SUBJECT_VALUE, `must be at most ${MAX_SUBJECT_VALUE} characters`),
-        { error: (iss) => (iss.input === undefined ? "is required" : "must be an object such as {\"id\": \"42\"}") },
+        z.string({ error: "must be a string" }).min(1, "must not be empty").max(MAX_SUBJECT_VALUE, `must be at most ${MAX_SUBJECT_VALUE} characters`),
+        { error: (iss) => (iss.input === undefined ? "is required" : 'must be an object such as {"id": "42"}') },
       ),
       dryRun: z.boolean({ error: "must be true or false" }).optional(),
     },
@@ -66,11 +63,7 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
 
 /** True when a replayed idempotency key carries the same request as the stored one. */
 function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody, ref: { name: string; value: string }): boolean {
-  return (
-    stored.type === body.type &&
-    stored.dryRun === (body.dryRun ?? false) &&
-    stored.subjectHash === subjectHash(config.hmacKey, ref.name, ref.value)
-  );
+  return stored.type === body.type && stored.dryRun === (body.dryRun ?? false) && stored.subjectHash === subjectHash(config.hmacKey, ref.name, ref.value);
 }
 
 /**
@@ -85,7 +78,14 @@ export const requestRoutes: FastifyPluginAsync<RequestRoutesOptions> = async (ap
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
     const ref = subjectRefOf(opts.dataMap, body.subject);
     const { request: stored, created } = await submitRequest(
-      { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, erasureQueue: opts.erasureQueue, ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}), logger: opts.logger },
+      {
+        ds: opts.ds,
+        config: opts.config,
+        dataMap: opts.dataMap,
+        erasureQueue: opts.erasureQueue,
+        ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}),
+        logger: opts.logger,
+      },
       { type: body.type, subject: body.subject, dryRun: body.dryRun, idempotencyKey, requestedBy: request.apiKeyName ?? "unknown" },
     );
     if (!created) {
