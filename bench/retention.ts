@@ -13,7 +13,7 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { loadDataMap } from "../src/datamap/load";
 import { createDataSource } from "../src/db/data-source";
-import { newMaskKey } from "../src/erasure/masking";
+import { newMaskKey } from "../src/stores/postgres/masking";
 import { createRedis } from "../src/queues/connection";
 import { QUEUES } from "../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../src/retention/runs";

@@ -1,6 +1,7 @@
-import { linksOf, reachableTables } from "../pg/graph";
-import type { SchemaInfo, TableInfo } from "../pg/introspect";
-import { looksPersonal } from "./personal";
+import { linksOf, reachableTables } from "../stores/postgres/graph";
+import type { SchemaInfo, TableInfo } from "../stores/postgres/introspect";
+import { looksPersonal } from "../stores/postgres/personal";
+import type { PostgresStoreInput } from "../stores/postgres/schema";
 import type { DataMapInput } from "./schema";
 
 /** Reason written into `ignore` for a referenced table with nothing that looks personal. */
@@ -19,6 +20,9 @@ export interface DraftOptions {
   /** What the file's `url` says: a URL, or `${VAR}` so the secret stays in the environment. */
   url: string;
 }
+
+/** A drafted data map: its one store is a postgres store. */
+export type DraftDataMap = DataMapInput & { stores: Record<string, PostgresStoreInput> };
 
 /** A draft that cannot be made (unknown subject table or column). */
 export class DraftError extends Error {
@@ -50,7 +54,7 @@ function draftFields(info: TableInfo, keyColumns: ReadonlySet<string>): Record<s
  * ignored. Personal-looking columns become `todo` entries, so `lethe check` refuses the draft
  * until a human decides each one.
  */
-export function draftDataMap(schema: SchemaInfo, subject: DraftSubject, opts: DraftOptions): DataMapInput {
+export function draftDataMap(schema: SchemaInfo, subject: DraftSubject, opts: DraftOptions): DraftDataMap {
   const storeName = opts.store ?? "main";
   const subjectInfo = schema.tables.get(subject.table);
   if (!subjectInfo) throw new DraftError(`subject table "${schema.schema}.${subject.table}" does not exist`);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { extname, resolve } from "node:path";
+import { kindOf } from "../stores/registry";
 import { DATA_MAP_SCHEMA, type DataMap } from "./schema";
 
 /** A data map that cannot be used; `problems` name the file, the key and the rule, one per line. */
@@ -18,7 +19,7 @@ export function keyOf(path: readonly PropertyKey[]): string {
   return path.length === 0 ? "(root)" : path.map(String).join(".");
 }
 
-/** Replaces `${VAR}` in store URLs, files roots and webhook secrets from `env`; a missing variable is a problem naming it. */
+/** Replaces `${VAR}` in each store's connection strings and secrets (its kind says which) from `env`; a missing variable is a problem naming it. */
 function interpolate(map: DataMap, env: NodeJS.ProcessEnv, problems: string[]): void {
   for (const [name, store] of Object.entries(map.stores)) {
     const fill = (key: string, text: string): string =>
@@ -30,12 +31,7 @@ function interpolate(map: DataMap, env: NodeJS.ProcessEnv, problems: string[]): 
         }
         return value;
       });
-    if (store.kind === "postgres" || store.kind === "redis") store.url = fill("url", store.url);
-    if (store.kind === "files") store.root = fill("root", store.root);
-    if (store.kind === "webhook") {
-      store.url = fill("url", store.url);
-      store.secret = fill("secret", store.secret);
-    }
+    kindOf(store).interpolate(store, fill);
   }
 }
 

@@ -5,10 +5,10 @@ import { identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
 import { finalizeJobId, QUEUES, storeJobId } from "../queues/names";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
-import type { StoreRunContext } from "../stores/store-adapter";
+import type { StoreRunContext } from "../stores/store-kind";
 import type { StepCount } from "../types";
 import { finishRequest } from "./finish-request";
-import type { SubjectSnapshot } from "./postgres-erasure";
+import type { SubjectSnapshot } from "../subject/snapshot";
 import { isPermanentSqlState, publicError } from "./public-error";
 import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type LoadedRequest } from "./request-record";
 import type { ErasureRuntime } from "./runtime";
@@ -47,7 +47,7 @@ async function snapshotAndHold(
   if (!snapshot) {
     const store = rt.dataMap.subject.store;
     try {
-      const adapter = rt.storeSet.get(store);
+      const adapter = rt.storeSet.adapter(store);
       if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
       snapshot = await adapter.resolveSubject(sealed.ref);
     } catch (err) {
@@ -97,7 +97,7 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
     const steps: StepCount[] = [];
     for (const store of rt.storeSet.names()) {
       try {
-        steps.push(...(await rt.storeSet.get(store).preview(contextOf(rt, requestId, store, snapshot, log))));
+        steps.push(...(await rt.storeSet.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
       } catch (err) {
         throw asPermanentIfHopeless(err, store);
       }
@@ -173,7 +173,7 @@ async function eraseStoreOf(
   options: { deferDone?: boolean } = {},
 ): Promise<StoreOutcome> {
   const requestId = request.id;
-  const adapter = rt.storeSet.get(store);
+  const adapter = rt.storeSet.adapter(store);
   const prior = request.stores.find((s) => s.store === store);
   if (prior?.status === "done") return { state: "done", rows: 0 };
   try {
@@ -236,9 +236,9 @@ async function finalizeWith(
   const leftovers: string[] = [];
   for (const store of rt.storeSet.names()) {
     // A store that verified inside its own transaction, before COMMIT, is verified already.
-    if (rt.storeSet.get(store).verifiesBeforeCommit) continue;
+    if (rt.storeSet.adapter(store).verifiesBeforeCommit) continue;
     try {
-      leftovers.push(...(await rt.storeSet.get(store).verify(contextOf(rt, requestId, store, snapshot, log))));
+      leftovers.push(...(await rt.storeSet.adapter(store).verify(contextOf(rt, requestId, store, snapshot, log))));
     } catch (err) {
       throw asPermanentIfHopeless(err, store);
     }

@@ -1,8 +1,6 @@
-import type { Pool } from "pg";
 import type { DataSource } from "typeorm";
-import type { DataMap } from "../datamap/schema";
 import { identityHashes } from "../holds/holds";
-import { qualified, quoteIdent } from "../pg/ident";
+import type { StoreAdapter } from "../stores/store-kind";
 
 /** What a replay found: keys (as text) of subjects the ledger says were erased. Held in memory only. */
 export interface ReplayScan {
@@ -28,36 +26,17 @@ export async function erasedSubjectHashes(ds: DataSource): Promise<Set<string>> 
 }
 
 /**
- * Walks the subject table of a (restored) database with a server-side cursor and returns the
- * keys of rows whose key or identity hashes are in the erasure ledger: people a restored backup
- * brought back. Memory: one batch of rows plus the ledger's hashes.
+ * Walks every subject of the subject's (restored) store and returns the keys of those whose key
+ * or identity hashes are in the erasure ledger: people a restored backup brought back. Memory:
+ * one batch of subjects plus the ledger's hashes.
  */
-export async function scanForErased(pool: Pool, dataMap: DataMap, ledger: Set<string>, hmacKey: Buffer, batch = 5000): Promise<ReplayScan> {
-  const store = dataMap.stores[dataMap.subject.store];
-  if (!store || store.kind !== "postgres") throw new Error("replay needs the subject's postgres store");
-  const { table, key, identities } = dataMap.subject;
-  const cols = [`${quoteIdent(key)}::text AS id`, ...Object.entries(identities).map(([name, col]) => `${quoteIdent(col)}::text AS ${quoteIdent(name)}`)];
-  const client = await pool.connect();
+export async function scanForErased(subjectStore: StoreAdapter, ledger: Set<string>, hmacKey: Buffer, batch = 5000): Promise<ReplayScan> {
+  if (!subjectStore.scanSubjects) throw new Error("replay needs the subject's store to list its subjects");
   const found: string[] = [];
-  let scanned = 0;
-  try {
-    await client.query("BEGIN READ ONLY");
-    await client.query(`DECLARE lethe_replay NO SCROLL CURSOR FOR SELECT ${cols.join(", ")} FROM ${qualified(store.schema, table)}`);
-    for (;;) {
-      const res = await client.query<Record<string, string | null>>(`FETCH ${batch} FROM lethe_replay`);
-      if (res.rows.length === 0) break;
-      scanned += res.rows.length;
-      for (const row of res.rows) {
-        const present = Object.fromEntries(Object.entries(row).filter((e): e is [string, string] => e[1] !== null));
-        if (Object.values(identityHashes(hmacKey, present)).some((h) => ledger.has(h))) found.push(row.id!);
-      }
+  const { scanned } = await subjectStore.scanSubjects((subjects) => {
+    for (const present of subjects) {
+      if (Object.values(identityHashes(hmacKey, present)).some((h) => ledger.has(h))) found.push(present.id!);
     }
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  }, batch);
   return { scanned, found };
 }

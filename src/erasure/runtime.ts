@@ -3,7 +3,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import type { Logger } from "../logger";
-import type { StoreSet } from "../stores/registry";
+import type { StoreSet } from "../stores/store-set";
 
 /** What the erasure jobs need; built once per worker process. */
 export interface ErasureRuntime {

@@ -1,6 +1,8 @@
 import type { DataMap } from "../datamap/schema";
 import { escapeHtml } from "../html-escape";
-import type { ManifestEntry } from "./store-exporter";
+import type { ManifestEntry } from "../stores/export-sink";
+import { kindOf } from "../stores/registry";
+import type { InfoSheetRow } from "../stores/store-kind";
 
 /**
  * The human-readable info sheet (`index.html`) of an export: what Art. 15(1)–(2) GDPR tells the
@@ -64,61 +66,52 @@ interface TableRow {
 /** What the sheet says of data kept without a declared period. */
 const DEFAULT_RETENTION = "as long as the purpose requires; erased when you ask us to, unless the law requires us to keep it";
 
-/** Kinds of stores without tables, as the "Where" cell names them. */
-const STORE_KIND_LABELS: Record<string, string> = { redis: "key-value store", files: "files" };
-
-function tableRows(input: InfoSheetInput): TableRow[] {
-  const out: TableRow[] = [];
+/** Each store's description by its kind (`StoreKind.describe`), as table rows and processors. */
+function describeStores(input: InfoSheetInput): { tables: TableRow[]; processors: Array<{ store: string; purpose: string | undefined }> } {
+  const tables: TableRow[] = [];
+  const processors: Array<{ store: string; purpose: string | undefined }> = [];
   for (const [store, spec] of Object.entries(input.dataMap.stores)) {
-    if (spec.kind === "redis" || spec.kind === "files") {
-      // Redis: its JSON and CSV files are linked here; files: each file is listed below the table.
-      const entries = input.entries.filter((e) => e.store === store && e.table === undefined);
-      const data = spec.kind === "redis" ? entries : [];
-      out.push({
-        where: `<code>${esc(store)}</code> (${STORE_KIND_LABELS[spec.kind]})`,
-        purpose: spec.purpose,
-        categories: new Map(),
-        retention: DEFAULT_RETENTION,
-        rows: spec.kind === "redis" ? (data.find((f) => f.contentType === "application/json")?.rows ?? 0) : entries.length,
-        files: data,
-      });
-      continue;
-    }
-    if (spec.kind !== "postgres") continue;
-    for (const [table, t] of Object.entries(spec.tables)) {
-      const categories = new Map<string, string[]>();
-      for (const [column, field] of Object.entries(t.fields)) {
-        if (!("category" in field)) continue;
-        categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
-      }
-      const files = input.entries.filter((e) => e.store === store && e.table === table);
-      const policies = input.dataMap.retention
-        .filter((p) => p.store === store && p.table === table)
-        .map((p) => `${p.action === "delete" ? "deleted" : "anonymized"} ${describeDuration(p.age.olderThan)} after ${p.age.column.replace(/_/g, " ")}`);
-      const retention = t.retention
-        ? `${describeDuration(t.retention)}${t.action === "keep" && t.ground ? ` (${t.ground})` : ""}`
-        : policies.length > 0
-          ? policies.join("; ")
-          : t.action === "keep" && t.ground
-            ? `kept as required by: ${t.ground}`
-            : DEFAULT_RETENTION;
-      out.push({
-        where: `<code>${esc(store)}.${esc(table)}</code>`,
-        purpose: t.purpose,
-        categories,
-        retention,
-        rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
-        files,
-      });
-    }
+    const described = kindOf(spec).describe(
+      store,
+      spec,
+      input.entries.filter((e) => e.store === store),
+    );
+    if (described.processor) processors.push({ store, purpose: described.processor.purpose });
+    for (const row of described.rows) tables.push(tableRow(input, store, row));
   }
-  return out;
+  return { tables, processors };
+}
+
+/** One row of the data table: where, and how long (declared period, retention policies, legal ground). */
+function tableRow(input: InfoSheetInput, store: string, row: InfoSheetRow): TableRow {
+  const table = row.table;
+  const policies =
+    table === undefined
+      ? []
+      : input.dataMap.retention
+          .filter((p) => p.store === store && p.table === table)
+          .map((p) => `${p.action === "delete" ? "deleted" : "anonymized"} ${describeDuration(p.age.olderThan)} after ${p.age.column.replace(/_/g, " ")}`);
+  const retention = row.period
+    ? `${describeDuration(row.period)}${row.keptFor ? ` (${row.keptFor})` : ""}`
+    : policies.length > 0
+      ? policies.join("; ")
+      : row.keptFor
+        ? `kept as required by: ${row.keptFor}`
+        : DEFAULT_RETENTION;
+  return {
+    where: table === undefined ? `<code>${esc(store)}</code> (${esc(row.label ?? "")})` : `<code>${esc(store)}.${esc(table)}</code>`,
+    purpose: row.purpose,
+    categories: row.categories,
+    retention,
+    rows: row.rows,
+    files: row.files,
+  };
 }
 
 /** Renders `index.html`. Every value from the data map is escaped. */
 export function renderInfoSheet(input: InfoSheetInput): string {
   const map = input.dataMap;
-  const tables = tableRows(input);
+  const { tables, processors } = describeStores(input);
   const controller = map.controller;
   const purposes = [
     ...map.purposes.map(
@@ -128,8 +121,7 @@ export function renderInfoSheet(input: InfoSheetInput): string {
     ...[...new Set(tables.map((t) => t.purpose).filter((p): p is string => !!p))].filter((p) => !map.purposes.some((d) => d.name === p)).map((p) => esc(p)),
   ];
   const allCategories = new Set(tables.flatMap((t) => [...t.categories.keys()]));
-  // Processors (webhook stores) receive data too; their data is not in the archive (`processors/<store>.json` says why).
-  const processors = Object.entries(map.stores).flatMap(([store, spec]) => (spec.kind === "webhook" ? [{ store, purpose: spec.purpose }] : []));
+  // Processors receive data too; their data is not in the archive (`processors/<store>.json` says why).
   const notices = new Map(input.entries.filter((e) => e.path.startsWith("processors/") && e.store !== undefined).map((e) => [e.store!, e.path]));
   const recipients = map.recipients.map(
     (r) =>

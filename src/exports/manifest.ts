@@ -1,4 +1,4 @@
-import type { ManifestEntry } from "./store-exporter";
+import type { ManifestEntry } from "../stores/export-sink";
 
 /** Format identifier of `manifest.json`; bumped when its shape changes incompatibly. */
 export const MANIFEST_FORMAT = "lethe-export/1";

@@ -1,12 +1,10 @@
 import type { QueryRunner } from "typeorm";
 import { subjectHash } from "../crypto";
-import { resolveSubject, type SubjectSnapshot } from "../erasure/postgres-erasure";
-import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
 import { withSessionLock } from "../db/session-lock";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
-import type { StorePools } from "../pg/store-pools";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import type { SubjectSnapshot } from "../subject/snapshot";
 import { enqueueExportMail } from "./enqueue";
 import { ensureExportDir, exportFileName, exportFilePath } from "./files";
 import { linkExpiry } from "./link-token";
@@ -38,19 +36,6 @@ interface RequestRow {
   identities: Buffer | null;
 }
 
-const plans = new WeakMap<StorePools, Promise<StorePlan>>();
-
-function subjectPlan(rt: ExportRuntime): Promise<StorePlan> {
-  let p = plans.get(rt.stores);
-  if (!p) {
-    const store = rt.dataMap.subject.store;
-    p = rt.stores.schema(store).then((schema) => buildStorePlan(rt.dataMap, store, schema));
-    p.catch(() => plans.delete(rt.stores));
-    plans.set(rt.stores, p);
-  }
-  return p;
-}
-
 /** Marks the request running and, the first time, resolves and seals the subject's snapshot. */
 async function snapshotOnce(rt: ExportRuntime, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
   const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
@@ -58,8 +43,10 @@ async function snapshotOnce(rt: ExportRuntime, requestId: string, sealed: Sealed
     await rt.ds.query(`${running} WHERE id = $1 AND status IN ('queued', 'running')`, [requestId]);
     return { identities: sealed.identities, seed: sealed.seed };
   }
-  const plan = await subjectPlan(rt);
-  const snapshot = await resolveSubject(rt.stores.pool(plan.store), plan, rt.dataMap, sealed.ref);
+  const store = rt.dataMap.subject.store;
+  const adapter = rt.stores.adapter(store);
+  if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
+  const snapshot = await adapter.resolveSubject(sealed.ref);
   const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
   await rt.ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1 AND status IN ('queued', 'running')`, [requestId, resealed]);
   return snapshot;
@@ -152,7 +139,7 @@ async function buildOnce(
     exportId,
     requestId,
     dataMap: rt.dataMap,
-    exporters: rt.exporters,
+    stores: rt.stores,
     snapshot,
     logger: log,
     ...(signal ? { signal } : {}),

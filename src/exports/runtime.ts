@@ -5,17 +5,15 @@ import type { DataMap } from "../datamap/schema";
 import type { Logger } from "../logger";
 import type { MailTemplates } from "../mail/templates";
 import type { MailTransport } from "../mail/transport";
-import type { StorePools } from "../pg/store-pools";
-import type { ExporterSet } from "./exporters";
+import type { StoreSet } from "../stores/store-set";
 
 /** What the build-export job needs; built once per worker process. */
 export interface ExportRuntime {
   ds: DataSource;
   config: Config;
   dataMap: DataMap;
-  /** Connection pools of the application's Postgres stores. */
-  stores: StorePools;
-  exporters: ExporterSet;
+  /** The stores of the data map: the subject store resolves the subject, every store's exporter adds its data. */
+  stores: StoreSet;
   /** Where the export's mail job goes once the zip is ready. */
   mailQueue: Queue;
   logger: Logger;

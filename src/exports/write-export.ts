@@ -1,8 +1,8 @@
 import type { DataMap } from "../datamap/schema";
-import type { SubjectSnapshot } from "../erasure/postgres-erasure";
 import type { Logger } from "../logger";
+import type { StoreSet } from "../stores/store-set";
+import type { SubjectSnapshot } from "../subject/snapshot";
 import { LETHE_VERSION } from "../version";
-import type { ExporterSet } from "./exporters";
 import { renderInfoSheet } from "./info-sheet";
 import { buildManifest, type Manifest } from "./manifest";
 import { ZipFileWriter, type ZipResult } from "./zip-writer";
@@ -14,7 +14,8 @@ export interface WriteExportInput {
   exportId: string;
   requestId: string;
   dataMap: DataMap;
-  exporters: ExporterSet;
+  /** The stores; each one's exporter adds its data. */
+  stores: StoreSet;
   snapshot: SubjectSnapshot;
   logger: Logger;
   signal?: AbortSignal;
@@ -33,8 +34,8 @@ export interface WrittenExport extends ZipResult {
  * A store kind that cannot be exported fails the export before anything is written.
  */
 export async function writeExportZip(input: WriteExportInput): Promise<WrittenExport> {
-  const stores = input.exporters.names();
-  const exporters = stores.map((s) => input.exporters.get(s));
+  const stores = input.stores.names();
+  const exporters = stores.map((s) => input.stores.exporter(s));
   const generatedAt = new Date();
   const zip = new ZipFileWriter(input.file, { date: generatedAt, ...(input.level !== undefined ? { level: input.level } : {}) });
   try {

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ZipArchive, type EntryData } from "archiver";
-import type { EntrySource, ExportEntryInput, ExportSink, ManifestEntry } from "./store-exporter";
+import type { EntrySource, ExportEntryInput, ExportSink, ManifestEntry } from "../stores/export-sink";
 
 /** Options of {@link ZipFileWriter}. */
 export interface ZipWriterOptions {

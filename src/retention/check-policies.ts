@@ -1,6 +1,7 @@
-import type { DataMap, Mask, PostgresStoreSpec, TableSpec } from "../datamap/schema";
+import type { DataMap } from "../datamap/schema";
+import type { Mask, PostgresStoreSpec, TableSpec } from "../stores/postgres/schema";
 import type { RetentionPolicy } from "../datamap/retention-policy";
-import type { SchemaInfo, TableInfo } from "../pg/introspect";
+import type { SchemaInfo, TableInfo } from "../stores/postgres/introspect";
 import { planDeleteCascade } from "./delete-cascade";
 import { holdPath } from "./hold-path";
 

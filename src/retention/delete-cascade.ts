@@ -1,5 +1,5 @@
-import type { PostgresStoreSpec } from "../datamap/schema";
-import type { ForeignKey, SchemaInfo } from "../pg/introspect";
+import type { PostgresStoreSpec } from "../stores/postgres/schema";
+import type { ForeignKey, SchemaInfo } from "../stores/postgres/introspect";
 
 /**
  * Which rows a retention `delete` takes with it. Postgres handles foreign keys declared

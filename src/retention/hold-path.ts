@@ -1,7 +1,8 @@
 import type { DataMap } from "../datamap/schema";
-import { linksOf } from "../pg/graph";
-import type { SchemaInfo } from "../pg/introspect";
-import { qualified, quoteIdent } from "../pg/ident";
+import { postgresStoreOf } from "../stores/postgres/schema";
+import { linksOf } from "../stores/postgres/graph";
+import type { SchemaInfo } from "../stores/postgres/introspect";
+import { qualified, quoteIdent } from "../stores/postgres/ident";
 
 /**
  * How a swept row is tied to its subject, so rows of subjects under legal hold are skipped.
@@ -21,8 +22,8 @@ export interface HoldHop {
  * null when there is none (another store, or no link). An empty chain: `table` is the subject table.
  */
 export function holdPath(map: DataMap, storeName: string, schema: SchemaInfo, table: string): HoldHop[] | null {
-  const store = map.stores[storeName];
-  if (!store || store.kind !== "postgres" || map.subject.store !== storeName) return null;
+  const store = postgresStoreOf(map, storeName);
+  if (!store || map.subject.store !== storeName) return null;
   const goal = map.subject.table;
   if (table === goal) return [];
   const hops: HoldHop[] = [];

@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { qualified } from "../pg/ident";
+import { qualified } from "../stores/postgres/ident";
 import { ALIAS, batchWhere, dependentWhere, maskSetSql, Params, type BatchInput } from "./sweep-sql";
 import type { SweepPlan } from "./sweep-plan";
 

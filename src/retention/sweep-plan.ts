@@ -1,8 +1,9 @@
-import type { DataMap, Mask } from "../datamap/schema";
+import type { DataMap } from "../datamap/schema";
+import { postgresStoreOf, type Mask } from "../stores/postgres/schema";
 import type { Condition, RetentionPolicy } from "../datamap/retention-policy";
 import { ERROR_CODES, PermanentError } from "../errors";
-import type { ColumnInfo, SchemaInfo } from "../pg/introspect";
-import { qualified } from "../pg/ident";
+import type { ColumnInfo, SchemaInfo } from "../stores/postgres/introspect";
+import { qualified } from "../stores/postgres/ident";
 import { checkPolicy, personalFields } from "./check-policies";
 import { planDeleteCascade, type DependentDelete } from "./delete-cascade";
 import { holdPath, type HoldHop } from "./hold-path";
@@ -38,9 +39,8 @@ export interface SweepPlan {
  * too (fail closed), with the same problems in the message.
  */
 export function buildSweepPlan(map: DataMap, policy: RetentionPolicy, schema: SchemaInfo): SweepPlan {
-  const store = map.stores[policy.store];
-  if (!store || store.kind !== "postgres")
-    throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention.${policy.name}: store "${policy.store}" is not a postgres store`);
+  const store = postgresStoreOf(map, policy.store);
+  if (!store) throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention.${policy.name}: store "${policy.store}" is not a postgres store`);
   const problems = checkPolicy(map, policy.store, store, schema, policy);
   if (problems.length > 0) {
     throw new PermanentError(

@@ -1,6 +1,6 @@
-import { maskSql, type MaskKey } from "../erasure/masking";
-import type { ForeignKey } from "../pg/introspect";
-import { qualified, quoteIdent } from "../pg/ident";
+import { maskSql, type MaskKey } from "../stores/postgres/masking";
+import type { ForeignKey } from "../stores/postgres/introspect";
+import { qualified, quoteIdent } from "../stores/postgres/ident";
 import type { DependentDelete } from "./delete-cascade";
 import { heldSql } from "./hold-path";
 import type { SweepPlan } from "./sweep-plan";

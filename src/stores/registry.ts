@@ -1,49 +1,31 @@
-import type { StoreSpec } from "../datamap/schema";
-import { filesAdapter } from "./files/adapter";
-import { postgresAdapter } from "./postgres-adapter";
-import { redisAdapter } from "./redis/adapter";
-import type { StoreAdapter, StoreDeps } from "./store-adapter";
-import { webhookAdapter } from "./webhook/webhook-adapter";
+import { z } from "zod";
+import { filesKind } from "./files";
+import { postgresKind } from "./postgres";
+import { redisKind } from "./redis";
+import type { StoreKind } from "./store-kind";
+import { webhookKind } from "./webhook";
 
-type Factory = (store: string, deps: StoreDeps) => StoreAdapter;
+/** Every store kind Lethe knows, in the order the data map's schema lists them. A new kind adds one line here. */
+export const STORE_KINDS = [postgresKind, webhookKind, redisKind, filesKind] as const;
 
-/** Store kinds by their data-map `kind`. A new kind adds one line here. */
-const FACTORIES: Record<StoreSpec["kind"], Factory> = {
-  postgres: postgresAdapter,
-  redis: redisAdapter,
-  files: filesAdapter,
-  webhook: webhookAdapter,
-};
+type Kinds = typeof STORE_KINDS;
+/** The kinds' schema fragments as a tuple type, in order (what the discriminated union needs). */
+type SchemasOf<T extends readonly unknown[]> = { -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never };
+type Schemas = SchemasOf<Kinds>;
 
-/** The adapters of every store of the data map, built once per process. */
-export class StoreSet {
-  private readonly adapters = new Map<string, StoreAdapter>();
+/** One store's declaration: the union of every kind's schema fragment, by `kind`. */
+export const STORE_SCHEMA = z.discriminatedUnion("kind", STORE_KINDS.map((k) => k.schema) as unknown as Schemas);
+/** A store declaration. */
+export type StoreSpec = z.infer<typeof STORE_SCHEMA>;
 
-  constructor(private readonly deps: StoreDeps) {}
+/** The ids of every kind's `lethe check` rules. */
+export type StoreCheckRule = Kinds[number]["checkRules"][number];
 
-  /** Store names in data-map order: the subject store first. */
-  names(): string[] {
-    const all = Object.keys(this.deps.dataMap.stores);
-    const subject = this.deps.dataMap.subject.store;
-    return [subject, ...all.filter((s) => s !== subject)];
-  }
+const BY_KIND = new Map<string, StoreKind>(STORE_KINDS.map((k) => [k.kind, k as StoreKind]));
 
-  /** The adapter of `store`. */
-  get(store: string): StoreAdapter {
-    let a = this.adapters.get(store);
-    if (!a) {
-      const spec = this.deps.dataMap.stores[store];
-      if (!spec) throw new Error(`store "${store}" is not in the data map`);
-      a = FACTORIES[spec.kind](store, this.deps);
-      this.adapters.set(store, a);
-    }
-    return a;
-  }
-
-  /** Closes the adapters' own connections (redis stores); at process shutdown. */
-  async close(): Promise<void> {
-    const all = [...this.adapters.values()];
-    this.adapters.clear();
-    await Promise.all(all.flatMap((a) => (a.close ? [a.close()] : [])));
-  }
+/** The kind of a store declaration. */
+export function kindOf(spec: { kind: string }): StoreKind {
+  const kind = BY_KIND.get(spec.kind);
+  if (!kind) throw new Error(`unknown store kind "${spec.kind}"`);
+  return kind;
 }

@@ -1,18 +1,7 @@
 import { allowedPlaceholders, placeholdersOf } from "./placeholders";
+import type { StoreCheckProblem } from "./store-kind";
 
-/**
- * `lethe check` pieces shared by the pattern-based store kinds (redis, files). Kept apart from
- * `datamap/check` so that module can call the per-kind checks without an import cycle.
- */
-
-/** One problem a per-kind check found; the same shape as `datamap/check`'s `CheckProblem`. */
-export interface StoreCheckProblem<Rule extends string> {
-  /** Data-map key path, e.g. `stores.cache.keys.0.pattern`. */
-  key: string;
-  rule: Rule;
-  /** What is wrong and what to do; names patterns, never identity values. */
-  message: string;
-}
+/** `lethe check` pieces shared by the pattern-based store kinds (redis, files). */
 
 /**
  * The placeholder rules every pattern obeys: it has at least one (else it names other people's

@@ -4,13 +4,13 @@ import * as buildExport from "../../jobs/build-export";
 import * as sendMail from "../../jobs/send-mail";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
-import { ExporterSet } from "../exports/exporters";
 import type { ExportRuntime, MailRuntime } from "../exports/runtime";
 import { EXPORT_TEMPLATE_VARS } from "../exports/send-export-mail";
 import type { Logger } from "../logger";
 import { loadTemplates } from "../mail/templates";
 import { createMailTransport, SMTP_POOL_SIZE, type MailTransport } from "../mail/transport";
-import type { StorePools } from "../pg/store-pools";
+import type { StorePools } from "../stores/postgres/pools";
+import type { StoreSet } from "../stores/store-set";
 import { createRedis } from "../queues/connection";
 import { QUEUES } from "../queues/names";
 
@@ -41,7 +41,7 @@ export function limiterFor(ratePerS: number): { max: number; duration: number } 
  * bad template stops the worker at start rather than failing requests later.
  */
 export function startExportWorkers(
-  deps: { ds: DataSource; config: Config; dataMap: DataMap; pools: StorePools; logger: Logger },
+  deps: { ds: DataSource; config: Config; dataMap: DataMap; pools: StorePools; stores: StoreSet; logger: Logger },
   options: { runExport: boolean; runMail: boolean; lockDuration?: number },
 ): ExportWorkersHandle {
   const { config, logger } = deps;
@@ -51,7 +51,6 @@ export function startExportWorkers(
   const mailQueue = new Queue(QUEUES.mail, { connection, prefix: config.queuePrefix });
   const workers: Worker[] = [];
   let transport: MailTransport | undefined;
-  let exporters: ExporterSet | undefined;
   const lock = options.lockDuration ? { lockDuration: options.lockDuration, stalledInterval: options.lockDuration } : {};
   const workerConnection = () => {
     const c = createRedis(config.redisUrl, "worker");
@@ -60,8 +59,7 @@ export function startExportWorkers(
   };
 
   if (options.runExport) {
-    exporters = new ExporterSet({ dataMap: deps.dataMap, pools: deps.pools, logger });
-    const rt: ExportRuntime = { ...deps, stores: deps.pools, exporters, mailQueue };
+    const rt: ExportRuntime = { ds: deps.ds, config, dataMap: deps.dataMap, stores: deps.stores, mailQueue, logger };
     workers.push(
       new Worker(QUEUES.export, (job, _token, signal) => buildExport.processBuildExport(rt, job, logger, signal), {
         connection: workerConnection(),
@@ -92,7 +90,6 @@ export function startExportWorkers(
     async close() {
       await Promise.all([exportQueue, mailQueue].map((q) => q.close().catch(() => undefined)));
       transport?.close();
-      await exporters?.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };

@@ -14,10 +14,10 @@ import type { DataMap } from "../datamap/schema";
 import { assertMigrated, createDataSource } from "../db/data-source";
 import type { ErasureRuntime } from "../erasure/runtime";
 import { createLogger, type Logger } from "../logger";
-import { StorePools } from "../pg/store-pools";
+import { StorePools } from "../stores/postgres/pools";
 import { createRedis } from "../queues/connection";
 import { QUEUES } from "../queues/names";
-import { StoreSet } from "../stores/registry";
+import { StoreSet } from "../stores/store-set";
 import { startExportWorkers } from "./export-workers";
 import { startRetentionWorker } from "./retention-worker";
 
@@ -89,7 +89,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     const runtime: ErasureRuntime = { ds, config, dataMap, storeSet, flows, erasureQueue, maintenanceQueue, logger };
     const wanted = new Set(options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>));
     const exportSide = startExportWorkers(
-      { ds, config, dataMap, pools, logger },
+      { ds, config, dataMap, pools, stores: storeSet, logger },
       { runExport: wanted.has("export"), runMail: wanted.has("mail"), lockDuration: options.lockDuration ?? config.lockDurationMs },
     );
     workers.push(...exportSide.workers);

@@ -8,7 +8,7 @@ import { checkDataMap } from "../../src/datamap/check";
 import { DRAFT_IGNORE_REASON, DraftError, draftDataMap, parseSubjectArg } from "../../src/datamap/init";
 import { parseDataMap } from "../../src/datamap/load";
 import type { DataMapInput } from "../../src/datamap/schema";
-import { introspect, type SchemaInfo } from "../../src/pg/introspect";
+import { introspect, type SchemaInfo } from "../../src/stores/postgres/introspect";
 import { createScratchDb, loadChinook, runSql, type ScratchDb } from "../helpers/db";
 
 const ROOT = resolve(__dirname, "..", "..");

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { Pool } from "pg";
 import { parseDataMap } from "../../src/datamap/load";
 import type { DataMap } from "../../src/datamap/schema";
-import { introspect } from "../../src/pg/introspect";
-import { eraseStore, previewStore, resolveSubject, verifyStore } from "../../src/erasure/postgres-erasure";
-import { buildStorePlan, type StorePlan } from "../../src/erasure/store-plan";
+import { introspect } from "../../src/stores/postgres/introspect";
+import { eraseStore, previewStore, resolveSubject, verifyStore } from "../../src/stores/postgres/erase";
+import { buildStorePlan, type StorePlan } from "../../src/stores/postgres/store-plan";
 import { createScratchDb, runSql, type ScratchDb } from "../helpers/db";
 
 const SCHEMA = readFileSync(join(__dirname, "..", "..", "demo", "shop-schema.sql"), "utf8");

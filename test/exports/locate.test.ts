@@ -2,12 +2,12 @@ import { readFileSync } from "node:fs";
 import { Client } from "pg";
 import { seedShop } from "../../demo/seed";
 import { parseDataMap } from "../../src/datamap/load";
-import { collectRows } from "../../src/erasure/collect";
-import { buildStorePlan, type StorePlan } from "../../src/erasure/store-plan";
-import { inlineParamReads } from "../../src/exports/copy-out";
-import { locateSubjectRows } from "../../src/exports/locate";
-import { qualified } from "../../src/pg/ident";
-import { introspect } from "../../src/pg/introspect";
+import { collectRows } from "../../src/stores/postgres/collect";
+import { buildStorePlan, type StorePlan } from "../../src/stores/postgres/store-plan";
+import { inlineParamReads } from "../../src/stores/postgres/copy-out";
+import { locateSubjectRows } from "../../src/stores/postgres/locate";
+import { qualified } from "../../src/stores/postgres/ident";
+import { introspect } from "../../src/stores/postgres/introspect";
 import { createScratchDb, loadChinook, type ScratchDb } from "../helpers/db";
 import { CHINOOK_MAP, SHOP_MAP } from "../helpers/lethe";
 

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseDataMap } from "../../src/datamap/load";
-import { filesExporter } from "../../src/exports/files-exporter";
+import { filesExporter } from "../../src/stores/files/exporter";
 import type { Manifest } from "../../src/exports/manifest";
-import { STRING_CHUNK } from "../../src/exports/redis-read";
-import type { ExportEntryInput, ManifestEntry } from "../../src/exports/store-exporter";
+import { STRING_CHUNK } from "../../src/stores/redis/read";
+import type { ExportEntryInput, ManifestEntry } from "../../src/stores/export-sink";
 import { createLogger } from "../../src/logger";
 import { runSql } from "../helpers/db";
 import type { RawDataMap } from "../helpers/lethe";

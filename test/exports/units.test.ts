@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { parseDataMap } from "../../src/datamap/load";
-import { inlineParamReads, jsonLinesToArray } from "../../src/exports/copy-out";
+import { inlineParamReads, jsonLinesToArray } from "../../src/stores/postgres/copy-out";
 import { describeDuration, renderInfoSheet } from "../../src/exports/info-sheet";
 import { downloadUrl, linkExpiry, signExportToken, verifyExportToken } from "../../src/exports/link-token";
 import { EXPORT_TEMPLATE_VARS, humanSize, mailDomain } from "../../src/exports/send-export-mail";

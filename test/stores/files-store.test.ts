@@ -8,7 +8,7 @@ import { filesAdapter, UNSAFE_IDENTITY } from "../../src/stores/files/adapter";
 import { checkFilesStore } from "../../src/stores/files/check";
 import { compilePath, matchesPath, mayContainMatches } from "../../src/stores/files/paths";
 import type { FilesStoreSpec } from "../../src/stores/files/schema";
-import type { StoreRunContext } from "../../src/stores/store-adapter";
+import type { StoreRunContext } from "../../src/stores/store-kind";
 import { ctxFor, depsFor, mapWith, recorder, rowsByTable } from "./store-helpers";
 
 let tmp: string;

@@ -9,7 +9,7 @@ import { buildServer } from "../../src/http/server";
 import { createLogger } from "../../src/logger";
 import { createRedis } from "../../src/queues/connection";
 import { QUEUES } from "../../src/queues/names";
-import type { StoreAdapter } from "../../src/stores/store-adapter";
+import type { StoreAdapter } from "../../src/stores/store-kind";
 import { webhookAdapter } from "../../src/stores/webhook/webhook-adapter";
 import { signLethePayload } from "../../src/webhook/verify-signature";
 import { testConfig } from "../helpers/config";

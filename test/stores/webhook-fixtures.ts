@@ -5,8 +5,8 @@ import type { Config } from "../../src/config";
 import { parseDataMap } from "../../src/datamap/load";
 import type { DataMap } from "../../src/datamap/schema";
 import { createLogger } from "../../src/logger";
-import { StorePools } from "../../src/pg/store-pools";
-import type { StoreDeps, StoreRunContext } from "../../src/stores/store-adapter";
+import { StorePools } from "../../src/stores/postgres/pools";
+import type { StoreDeps, StoreRunContext } from "../../src/stores/store-kind";
 import type { StepCount } from "../../src/types";
 import { verifyLetheSignature } from "../../src/webhook/verify-signature";
 

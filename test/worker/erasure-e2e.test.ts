@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { sealAuditLog, verifyAuditChain } from "../../src/audit/log";
 import { subjectHash } from "../../src/crypto";
-import type { PostgresStoreSpec } from "../../src/datamap/schema";
+import type { PostgresStoreSpec } from "../../src/stores/postgres/schema";
 import { requestJobId } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
 import { loadChinook, runSql } from "../helpers/db";

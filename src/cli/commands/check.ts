@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { checkDataMap, formatProblems } from "../../datamap/check";
 import { DataMapError, loadDataMap } from "../../datamap/load";
+import { kindOf } from "../../stores/registry";
 
 /** Where `lethe check` looks for the data map without `--map`. (Default: `$LETHE_DATA_MAP`, else `./lethe.config.json`.) */
 export function defaultMapPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,9 +23,7 @@ export async function runCheck(mapPath: string, out: NodeJS.WritableStream = pro
       err.write(`${problems.length} problem${problems.length === 1 ? "" : "s"}; the data map is not ready\n`);
       return 1;
     }
-    const stores = Object.entries(map.stores).map(([name, s]) =>
-      s.kind === "postgres" ? `${name}: ${Object.keys(s.tables).length} tables, ${Object.keys(s.ignore).length} ignored` : `${name}: ${s.kind}`,
-    );
+    const stores = Object.entries(map.stores).map(([name, s]) => `${name}: ${kindOf(s).summary(s)}`);
     out.write(`${file}: OK (${stores.join("; ")})\n`);
     return 0;
   } catch (e) {

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { Client } from "pg";
 import { draftDataMap, parseSubjectArg } from "../../datamap/init";
-import { introspect } from "../../pg/introspect";
+import { introspect } from "../../stores/postgres/introspect";
 
 /** Options of `lethe init`. */
 export interface InitOptions {
@@ -42,7 +42,6 @@ export async function runInit(opts: InitOptions): Promise<string> {
   const draft = draftDataMap(schema, subject, { store: opts.store, url: opts.urlEnv ? `\${${opts.urlEnv}}` : opts.fromDb });
   writeFileSync(out, `${JSON.stringify(draft, null, 2)}\n`, { flag: opts.force ? "w" : "wx" });
   const store = draft.stores[opts.store]!;
-  if (store.kind !== "postgres") throw new Error("lethe init drafts postgres stores only");
   const todos = Object.values(store.tables).reduce((n, t) => n + Object.values(t.fields ?? {}).filter((f) => "todo" in f).length, 0);
   return `wrote ${out}: ${Object.keys(store.tables).length} tables, ${Object.keys(store.ignore ?? {}).length} ignored, ${todos} columns to decide; then run lethe check`;
 }

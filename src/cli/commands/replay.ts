@@ -4,7 +4,8 @@ import { loadDataMap } from "../../datamap/load";
 import { assertMigrated, createDataSource } from "../../db/data-source";
 import { erasedSubjectHashes, scanForErased } from "../../erasure/replay";
 import { createLogger } from "../../logger";
-import { StorePools } from "../../pg/store-pools";
+import { StorePools } from "../../stores/postgres/pools";
+import { StoreSet } from "../../stores/store-set";
 import { createRedis } from "../../queues/connection";
 import { QUEUES } from "../../queues/names";
 import { submitRequest } from "../../requests/service";
@@ -29,16 +30,18 @@ export function register(program: Command): void {
         throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
+      const logger = createLogger(config.logLevel);
       const pools = new StorePools(dataMap, 2);
+      const stores = new StoreSet({ dataMap, config, pools, logger });
       const connection = createRedis(config.redisUrl, "worker");
       const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
       try {
         await assertMigrated(ds);
         const ledger = await erasedSubjectHashes(ds);
-        const scan = await scanForErased(pools.pool(opts.store), dataMap, ledger, config.hmacKey);
+        const scan = await scanForErased(stores.adapter(opts.store), ledger, config.hmacKey);
         const ids: string[] = [];
         if (!opts.dryRun) {
-          const ctx = { ds, config, dataMap, erasureQueue, logger: createLogger(config.logLevel) };
+          const ctx = { ds, config, dataMap, erasureQueue, logger };
           for (const key of scan.found) ids.push((await submitRequest(ctx, { type: "erasure", subject: { id: key }, requestedBy: "replay" })).request.id);
         }
         let completed = 0;
@@ -50,6 +53,7 @@ export function register(program: Command): void {
       } finally {
         await erasureQueue.close();
         await connection.quit();
+        await stores.close();
         await pools.close();
         await ds.destroy();
       }

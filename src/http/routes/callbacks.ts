@@ -6,6 +6,7 @@ import type { DataMap } from "../../datamap/schema";
 import { CALLBACK_TOKEN, callbackTokenHash } from "../../stores/webhook/callback-token";
 import { WEBHOOK_ERROR_CODES } from "../../stores/webhook/errors";
 import { endCallByToken, getCallByTokenHash } from "../../stores/webhook/processor-calls";
+import { webhookStoreOf } from "../../stores/webhook/schema";
 import { safeReason } from "../../stores/webhook/webhook-adapter";
 import { DEFAULT_TOLERANCE_SEC } from "../../webhook/protocol";
 import { verifyLetheSignature } from "../../webhook/verify-signature";
@@ -58,8 +59,8 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     const { token } = request.params;
     const tokenHash = CALLBACK_TOKEN.test(token) ? callbackTokenHash(token) : null;
     const call = tokenHash ? await getCallByTokenHash(opts.ds, tokenHash) : null;
-    const spec = call ? opts.dataMap.stores[call.store] : undefined;
-    if (!tokenHash || !call || spec?.kind !== "webhook") throw notFound("no processor call has this callback token; use the callbackUrl Lethe sent");
+    const spec = call ? webhookStoreOf(opts.dataMap, call.store) : null;
+    if (!tokenHash || !call || !spec) throw notFound("no processor call has this callback token; use the callbackUrl Lethe sent");
 
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const timestamp = header(request.headers["lethe-timestamp"]);

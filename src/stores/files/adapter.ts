@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { StepCount } from "../../types";
 import { placeholdersOf } from "../placeholders";
-import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-adapter";
+import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
 import { compilePath, isInside, isUnsafeIdentity, matchesPath, mayContainMatches, unsafePattern, type CompiledPath } from "./paths";
 import type { FilesStoreSpec } from "./schema";
 

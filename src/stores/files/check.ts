@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import type { DataMap } from "../../datamap/schema";
-import { placeholderProblems, type StoreCheckProblem } from "../store-check";
+import { placeholderProblems } from "../store-check";
+import type { StoreCheckProblem } from "../store-kind";
 import { globNextToPlaceholder, unsafePattern } from "./paths";
 import type { FilesStoreSpec } from "./schema";
 

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { StepCount } from "../../types";
-import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-adapter";
+import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
 import { resolvePattern, type ResolvedPattern } from "./patterns";
 import type { RedisStoreSpec } from "./schema";
 

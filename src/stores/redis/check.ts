@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import type { DataMap } from "../../datamap/schema";
-import { placeholderProblems, type StoreCheckProblem } from "../store-check";
+import { placeholderProblems } from "../store-check";
+import type { StoreCheckProblem } from "../store-kind";
 import { broadness } from "./patterns";
 import type { RedisStoreSpec } from "./schema";
 

@@ -45,3 +45,9 @@ export const WEBHOOK_STORE_SCHEMA = z
   .strict();
 /** A webhook store declaration. */
 export type WebhookStoreSpec = z.infer<typeof WEBHOOK_STORE_SCHEMA>;
+
+/** The declaration of `store` when it is a webhook store of the data map, else null. */
+export function webhookStoreOf(map: { stores: Record<string, { kind: string }> }, store: string): WebhookStoreSpec | null {
+  const spec = map.stores[store];
+  return spec?.kind === "webhook" ? (spec as WebhookStoreSpec) : null;
+}

@@ -2,7 +2,7 @@ import { decryptJson, encryptJson } from "../../crypto";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { StepCount } from "../../types";
 import { idempotencyKeyOf, type AcceptedBody, type ProcessorCallBody, type ProcessorStatusBody } from "../../webhook/protocol";
-import type { EraseOutcome, RecordSteps, StoreAdapter, StoreDeps, StoreRunContext } from "../store-adapter";
+import type { EraseOutcome, RecordSteps, StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
 import { callbackToken, callbackTokenHash, callbackUrl } from "./callback-token";
 import { webhookSecretProblem, webhookUrlProblem } from "./check-webhook";
 import { durationMs } from "./duration";

@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
-import type { Mask } from "../datamap/schema";
-import { qualified, quoteIdent } from "../pg/ident";
+import type { Mask } from "./schema";
+import { qualified, quoteIdent } from "./ident";
 import type { TableDecision, Decisions } from "./decide";
 import { maskSql, type MaskKey } from "./masking";
 import type { PlannedTable, StorePlan } from "./store-plan";

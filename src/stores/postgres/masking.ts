@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Mask } from "../datamap/schema";
-import type { ColumnInfo } from "../pg/introspect";
-import { quoteIdent } from "../pg/ident";
+import type { Mask } from "./schema";
+import type { ColumnInfo } from "./introspect";
+import { quoteIdent } from "./ident";
 
 /** Text written by the `token` mask into a non-unique column. */
 export const TOKEN = "[erased]";

@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
-import type { Link } from "../pg/graph";
-import { qualified, quoteIdent } from "../pg/ident";
+import type { Link } from "./graph";
+import { qualified, quoteIdent } from "./ident";
 import type { StorePlan } from "./store-plan";
 
 /** One row of the subject's: its ctid (stable while locked), its link-column values as text. */

@@ -1,4 +1,4 @@
-import type { PostgresStoreSpec } from "../datamap/schema";
+import type { PostgresStoreSpec } from "./schema";
 import type { SchemaInfo } from "./introspect";
 
 /**

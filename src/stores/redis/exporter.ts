@@ -1,13 +1,14 @@
 import { Redis } from "ioredis";
-import type { DataMap } from "../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../errors";
-import type { Logger } from "../logger";
-import { scan } from "../stores/redis/adapter";
-import { resolvePattern } from "../stores/redis/patterns";
-import type { RedisStoreSpec } from "../stores/redis/schema";
-import { readKey } from "./redis-read";
-import { csvRows, jsonRecord, REDIS_CSV_HEADER, type RecordContent } from "./redis-records";
-import type { ExportSink, ExportStoreContext, StoreExporter } from "./store-exporter";
+import type { DataMap } from "../../datamap/schema";
+import { ERROR_CODES, PermanentError } from "../../errors";
+import type { Logger } from "../../logger";
+import { scan } from "./adapter";
+import { resolvePattern } from "./patterns";
+import type { RedisStoreSpec } from "./schema";
+import { readKey } from "./read";
+import { csvRows, jsonRecord, REDIS_CSV_HEADER, type RecordContent } from "./records";
+import type { ExportSink } from "../export-sink";
+import type { ExportStoreContext, StoreExporter } from "../store-kind";
 
 /** How long a command waits for the connection before it fails (and the job retries). */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -99,7 +100,7 @@ async function* csvDocument(all: AsyncIterable<[Buffer, RecordContent]>, counter
 /**
  * The redis store kind's export: the subject's keys (key patterns and declared hash fields, found
  * exactly as the erasure finds them) into `data/<store>/redis.json` and `redis.csv` (formats in
- * `exports/redis-records`). Each file reads the keys afresh, page by page; Redis has no snapshot
+ * `stores/redis/records`). Each file reads the keys afresh, page by page; Redis has no snapshot
  * to share between them, so a key written in between can differ. One lazily created connection
  * per exporter, read-only.
  */

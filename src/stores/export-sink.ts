@@ -1,11 +1,8 @@
 import type { Readable } from "node:stream";
-import type { SubjectSnapshot } from "../erasure/postgres-erasure";
-import type { Logger } from "../logger";
 
 /**
- * How a store kind contributes to an export. A kind implements {@link StoreExporter} and joins
- * the registry in `exports/exporters.ts`; it writes entries through an {@link ExportSink} and
- * never holds a whole table (or file) in memory.
+ * Where a store kind's exporter writes: entries through an {@link ExportSink}, never a whole
+ * table (or file) in memory. The zip writer (`exports/zip-writer`) implements it.
  *
  * Entry paths: `data/<store>/<table>.json|csv` for records (`data/<store>/redis.json|csv` for a
  * redis store), `files/<store>/<path>` for files, `processors/<store>.json` for a processor.
@@ -47,24 +44,4 @@ export interface ManifestEntry {
 /** Where exporters write. `add` resolves when the entry is fully in the archive. */
 export interface ExportSink {
   add(entry: ExportEntryInput): Promise<ManifestEntry>;
-}
-
-/** What an exporter gets for one request. */
-export interface ExportStoreContext {
-  requestId: string;
-  /** Data-map name of the store. */
-  store: string;
-  /** The subject's identities and link values, snapshotted when the request started. */
-  snapshot: SubjectSnapshot;
-  logger: Logger;
-  /** Aborts a long export (the job was cancelled, the worker is closing). */
-  signal?: AbortSignal;
-}
-
-/** A store kind's export: adds the subject's data in this store to the sink, read-only. */
-export interface StoreExporter {
-  readonly kind: string;
-  exportStore(ctx: ExportStoreContext, sink: ExportSink): Promise<void>;
-  /** For exporters holding a connection of their own (redis): closes it. A later export reconnects lazily. */
-  close?(): Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { constants } from "node:fs";
 import { open, readlink, realpath, type FileHandle } from "node:fs/promises";
-import type { DataMap } from "../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../errors";
-import { listMatches, type MatchedFile } from "../stores/files/adapter";
-import { isInside, unsafePattern } from "../stores/files/paths";
-import type { ExportSink, ExportStoreContext, StoreExporter } from "./store-exporter";
+import type { DataMap } from "../../datamap/schema";
+import { ERROR_CODES, PermanentError } from "../../errors";
+import { listMatches, type MatchedFile } from "./adapter";
+import { isInside, unsafePattern } from "./paths";
+import type { ExportSink } from "../export-sink";
+import type { ExportStoreContext, StoreExporter } from "../store-kind";
 
 /** How a matched file is opened: read-only, never through a symlink, never blocking on a FIFO swapped in. */
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;

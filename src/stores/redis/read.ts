@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { isUtf8 } from "node:buffer";
-import { PermanentError } from "../errors";
-import { STORE_NOT_EXPORTABLE } from "./store-exporter";
+import { PermanentError } from "../../errors";
+import { STORE_NOT_EXPORTABLE } from "../export-sink";
 
 /**
  * Reading one key of an application's Redis for an export, binary-safe and with bounded memory:

@@ -1,5 +1,5 @@
 import { isUtf8 } from "node:buffer";
-import type { FieldValue, KeyContent } from "./redis-read";
+import type { FieldValue, KeyContent } from "./read";
 
 /**
  * How one Redis key is written into an export, as text chunks (never the whole key at once).

@@ -1,6 +1,7 @@
 import { Pool } from "pg";
-import type { DataMap, PostgresStoreSpec } from "../datamap/schema";
-import { PermanentError } from "../errors";
+import type { DataMap } from "../../datamap/schema";
+import type { PostgresStoreSpec } from "./schema";
+import { PermanentError } from "../../errors";
 import { introspect, type SchemaInfo } from "./introspect";
 
 /**

@@ -1,21 +1,14 @@
 import type { Pool, PoolClient } from "pg";
-import type { DataMap } from "../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../errors";
-import { qualified, quoteIdent } from "../pg/ident";
-import type { StepCount } from "../types";
+import type { DataMap } from "../../datamap/schema";
+import { ERROR_CODES, PermanentError } from "../../errors";
+import type { SubjectSnapshot } from "../../subject/snapshot";
+import type { StepCount } from "../../types";
 import { applyDecisions, countChanges, unmaskedSql } from "./apply";
 import { collectRows, linkColumns, type Seed } from "./collect";
 import { countsOf, decide } from "./decide";
+import { qualified, quoteIdent } from "./ident";
 import { newMaskKey } from "./masking";
 import type { StorePlan } from "./store-plan";
-
-/** The subject as snapshotted before anything is destroyed. Sealed on the request row. */
-export interface SubjectSnapshot {
-  /** `id` and each identity of the data map, as text. */
-  identities: Record<string, string>;
-  /** The subject row's link columns, to re-derive its rows after it is gone. */
-  seed: Record<string, string | null>;
-}
 
 /**
  * Finds the subject by key or identity and snapshots it. Null when no row matches (an erasure

@@ -1,11 +1,12 @@
 import type { PoolClient } from "pg";
-import type { DataMap } from "../datamap/schema";
-import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
-import { qualified, quoteIdent } from "../pg/ident";
-import type { StorePools } from "../pg/store-pools";
+import type { DataMap } from "../../datamap/schema";
+import { buildStorePlan, type StorePlan } from "./store-plan";
+import { qualified, quoteIdent } from "./ident";
+import type { StorePools } from "./pools";
 import { copyOut, jsonLinesToArray } from "./copy-out";
 import { locateSubjectRows, type RowFilter } from "./locate";
-import type { ExportSink, ExportStoreContext, StoreExporter } from "./store-exporter";
+import type { ExportSink } from "../export-sink";
+import type { ExportStoreContext, StoreExporter } from "../store-kind";
 
 /** COPY options of the JSON stream: CSV mode with a quote and delimiter JSON text never holds raw, so each line is the document as is. */
 export const JSON_LINES_COPY = `FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'`;
@@ -39,8 +40,8 @@ export function exportOrder(plan: StorePlan): string[] {
 
 /**
  * The postgres store kind's export: in ONE read-only REPEATABLE READ transaction (every file
- * sees the same snapshot), locate the subject's rows with the planner's rules (`exports/locate`),
- * then stream each table with COPY (`exports/copy-out`) into `data/<store>/<table>.json` (an
+ * sees the same snapshot), locate the subject's rows with the planner's rules (`./locate`),
+ * then stream each table with COPY (`./copy-out`) into `data/<store>/<table>.json` (an
  * array of row objects, Postgres's own JSON for each row) and `.csv` (a header and every column).
  */
 export function postgresExporter(store: string, deps: { dataMap: DataMap; pools: StorePools }): StoreExporter {

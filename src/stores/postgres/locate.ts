@@ -1,12 +1,12 @@
 import type { ClientBase } from "pg";
-import { matchSql } from "../erasure/collect";
-import type { StorePlan } from "../erasure/store-plan";
-import { qualified, quoteIdent } from "../pg/ident";
+import { matchSql } from "./collect";
+import type { StorePlan } from "./store-plan";
+import { qualified, quoteIdent } from "./ident";
 
 /**
  * Where the subject's rows are, as SQL, without holding the rows.
  *
- * The erasure planner's collector (`erasure/collect`) keeps every row's ctid and link values in
+ * The erasure planner's collector (`stores/postgres/collect`) keeps every row's ctid and link values in
  * memory, which is right for an erasure that locks and changes those rows, and wrong for an
  * export of a million-row table. This locator computes the same row sets by the same rules —
  * owned rows reach their dependents through incoming links, any row reaches what it references

@@ -1,7 +1,8 @@
-import type { DataMap, PostgresStoreSpec, TableSpec } from "../datamap/schema";
-import { PermanentError } from "../errors";
-import { linksOf, reachableTables, type Link } from "../pg/graph";
-import type { SchemaInfo, TableInfo } from "../pg/introspect";
+import type { DataMap } from "../../datamap/schema";
+import type { PostgresStoreSpec, TableSpec } from "./schema";
+import { PermanentError } from "../../errors";
+import { linksOf, reachableTables, type Link } from "./graph";
+import type { SchemaInfo, TableInfo } from "./introspect";
 
 /** One declared table as the planner sees it: its declaration and its live shape. */
 export interface PlannedTable {

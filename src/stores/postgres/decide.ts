@@ -1,6 +1,6 @@
 import type { ClientBase } from "pg";
-import type { StepCount } from "../types";
-import { qualified, quoteIdent } from "../pg/ident";
+import type { StepCount } from "../../types";
+import { qualified, quoteIdent } from "./ident";
 import { matchSql, tuplesOf, type RowSets, type SubjectRow } from "./collect";
 import type { StorePlan } from "./store-plan";
 

@@ -1,10 +1,12 @@
-import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "../erasure/postgres-erasure";
-import { buildStorePlan, type StorePlan } from "../erasure/store-plan";
-import type { StoreAdapter, StoreDeps } from "./store-adapter";
+import type { StoreAdapter, StoreDeps } from "../store-kind";
+import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "./erase";
+import { scanSubjects } from "./scan-subjects";
+import { buildStorePlan, type StorePlan } from "./store-plan";
 
 /**
- * The postgres store kind: the subject store's tables erased in FK order in one transaction,
- * verified inside it, recorded (with its xid) before COMMIT.
+ * The erase side of the postgres kind: the store's tables erased in FK order in one transaction,
+ * verified inside it, recorded (with its xid) before COMMIT. The plan is built once per process
+ * from the data map and the live schema.
  */
 export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
   let plan: Promise<StorePlan> | undefined;
@@ -29,6 +31,9 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     },
     async resolveSubject(ref) {
       return resolveSubject(pool(), await planOf(), deps.dataMap, ref);
+    },
+    scanSubjects(onBatch, batchSize) {
+      return scanSubjects(pool(), deps.pools.spec(store), deps.dataMap, onBatch, batchSize);
     },
     transactionStatus(xid) {
       return transactionStatus(pool(), xid);

@@ -1,4 +1,4 @@
-import type { ColumnInfo } from "../pg/introspect";
+import type { ColumnInfo } from "./introspect";
 
 /** Why a column looks personal and the category it probably belongs to. */
 export interface PersonalHint {

@@ -1,6 +1,7 @@
-import type { DataMap } from "../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../errors";
-import type { ExportSink, ExportStoreContext, StoreExporter } from "./store-exporter";
+import type { DataMap } from "../../datamap/schema";
+import { ERROR_CODES, PermanentError } from "../../errors";
+import type { ExportSink } from "../export-sink";
+import type { ExportStoreContext, StoreExporter } from "../store-kind";
 
 /** Why a processor's data is not in the archive; the subject reads it in `processors/<store>.json`. */
 export const PROCESSOR_NOT_ASKED_REASON =

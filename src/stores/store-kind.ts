@@ -1,0 +1,189 @@
+import type { ClientBase, Pool } from "pg";
+import type { z } from "zod";
+import type { DataSource } from "typeorm";
+import type { Config } from "../config";
+import type { DataMap } from "../datamap/schema";
+import type { Logger } from "../logger";
+import type { SubjectSnapshot } from "../subject/snapshot";
+import type { StepCount } from "../types";
+import type { ExportSink, ManifestEntry } from "./export-sink";
+import type { StorePools } from "./postgres/pools";
+
+/**
+ * The one interface every store kind implements (postgres, redis, files, webhook). A kind is one
+ * folder `stores/<kind>/` whose `index.ts` exports one {@link StoreKind}, and one line in
+ * `stores/registry.ts`. Nothing outside `stores/` asks which kind a store is: it asks the kind.
+ * `docs/store-kinds.md` is the checklist for a new kind.
+ */
+
+/** What a store adapter gets for one request. No personal data leaves through it except to the store itself. */
+export interface StoreRunContext {
+  requestId: string;
+  /** Data-map name of the store. */
+  store: string;
+  /** The subject's identities (`id`, `email`, …) and link values, snapshotted before anything was destroyed. */
+  snapshot: SubjectSnapshot;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Durably records what an erasure did. The postgres adapter calls it before COMMIT with its
+ * transaction id, so a crash between COMMIT and the runner's bookkeeping can be told apart.
+ */
+export type RecordSteps = (steps: StepCount[], xid?: string) => Promise<void>;
+
+/** The end of one erase attempt. `pending`: accepted by a processor, done later (callback or status poll). */
+export type EraseOutcome = { state: "done"; steps: StepCount[] } | { state: "pending"; steps: StepCount[]; checkAgainInMs: number };
+
+/** How a request names its subject: `id` (the key) or an identity name, and the value. */
+export interface SubjectLookup {
+  name: string;
+  value: string;
+}
+
+/** A store as the erasure runner sees it (the erase side of a kind). */
+export interface StoreAdapter {
+  readonly kind: string;
+  /** The counts an erasure would produce; changes nothing. */
+  preview(ctx: StoreRunContext): Promise<StepCount[]>;
+  /** Erases the subject. Idempotent: a second call finds nothing left and changes nothing. */
+  erase(ctx: StoreRunContext, record: RecordSteps): Promise<EraseOutcome>;
+  /** Re-locates the subject after an erasure; what still identifies it (names and counts only). */
+  verify(ctx: StoreRunContext): Promise<string[]>;
+  /**
+   * True when `erase` itself re-locates the subject and refuses to commit while anything is left
+   * (Postgres: inside the erasure transaction, before COMMIT). The finalizing parent then trusts
+   * a committed erasure instead of verifying the store a second time.
+   */
+  readonly verifiesBeforeCommit?: boolean;
+  /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
+  resolveSubject?(ref: SubjectLookup): Promise<SubjectSnapshot | null>;
+  /**
+   * The subject's own store walks every subject it holds, calling `onBatch` with their identities
+   * (`id` and each identity of the data map, as text; absent when null). Read-only; memory is one batch.
+   */
+  scanSubjects?(onBatch: (subjects: Array<Record<string, string>>) => void, batchSize?: number): Promise<{ scanned: number }>;
+  /**
+   * For transactional stores: whether a recorded transaction committed (`txid_status`).
+   * Absent for stores whose erase is idempotent by nature.
+   */
+  transactionStatus?(xid: string): Promise<string | null>;
+  /** For stores holding a connection of their own (redis): closes it. A later call reconnects lazily. */
+  close?(): Promise<void>;
+}
+
+/** What an exporter gets for one request. */
+export interface ExportStoreContext {
+  requestId: string;
+  /** Data-map name of the store. */
+  store: string;
+  /** The subject's identities and link values, snapshotted when the request started. */
+  snapshot: SubjectSnapshot;
+  logger: Logger;
+  /** Aborts a long export (the job was cancelled, the worker is closing). */
+  signal?: AbortSignal;
+}
+
+/** A store as the export sees it (the export side of a kind): adds the subject's data to the sink, read-only. */
+export interface StoreExporter {
+  readonly kind: string;
+  exportStore(ctx: ExportStoreContext, sink: ExportSink): Promise<void>;
+  /** For exporters holding a connection of their own (redis): closes it. A later export reconnects lazily. */
+  close?(): Promise<void>;
+}
+
+/** What adapters and exporters are built from; parts of the process's services. */
+export interface StoreDeps {
+  dataMap: DataMap;
+  config: Config;
+  /** Connection pools of the application's Postgres stores. */
+  pools: StorePools;
+  logger: Logger;
+  /** Lethe's own database; webhook stores need it (their calls live in `lethe.processor_call`). */
+  ds?: DataSource;
+}
+
+/** One problem a kind's `lethe check` rules found. */
+export interface StoreCheckProblem<Rule extends string = string> {
+  /** Data-map key path, e.g. `stores.cache.keys.0.pattern`. */
+  key: string;
+  rule: Rule;
+  /** What is wrong and what to do; names schema objects and patterns, never identity values. */
+  message: string;
+}
+
+/** A connection a check opened to a SQL store (a `pg` Client or Pool); the check ends it. */
+export type SqlConnection = Pick<ClientBase | Pool, "query"> & { end(): Promise<void> };
+
+/** How `lethe check` reaches the stores. */
+export interface CheckOptions {
+  /** Opens a connection to a SQL store URL. (Default: a `pg` Client, 10 s connect timeout.) */
+  connect?: (url: string) => SqlConnection | Promise<SqlConnection>;
+}
+
+/** One line of the info sheet's "data we hold" table, as a kind describes its store. */
+export interface InfoSheetRow {
+  /** The table this row describes; absent for a store without tables (then `label` names its kind). */
+  table?: string;
+  /** What the store is, for a store without tables (e.g. "key-value store"). */
+  label?: string;
+  purpose: string | undefined;
+  /** Category → columns holding it. */
+  categories: Map<string, string[]>;
+  /** How long the rows are kept (ISO 8601), when declared. */
+  period?: string;
+  /** The legal ground rows are kept for, when the table's action is `keep`. */
+  keptFor?: string;
+  rows: number;
+  /** The entries of the archive the row links to. */
+  files: ManifestEntry[];
+}
+
+/** What the info sheet says of one store. */
+export interface StoreDescription {
+  rows: InfoSheetRow[];
+  /** Set for a processor (a recipient whose data is not in the archive). */
+  processor?: { purpose: string | undefined };
+}
+
+/** Reports one problem of a declaration at a path relative to the store, e.g. `["tables", "orders", "ground"]`. */
+export type IssueAt = (path: Array<string | number>, message: string) => void;
+
+/** Any kind's data-map schema: a zod object whose `kind` is a literal. */
+export type StoreSchema = z.ZodType<{ kind: string }>;
+
+/**
+ * A store kind: its data-map schema fragment, its `lethe check` rules, and the two sides Lethe
+ * uses at run time (erase: preview/erase/verify; export). `Schema` is the kind's zod object;
+ * `Rule` the ids of its check rules.
+ */
+export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extends string = string> {
+  /** The data map's `kind` value. */
+  readonly kind: z.output<Schema>["kind"];
+  /** The data-map schema fragment of one store of this kind (joins the data map's `stores` union). */
+  readonly schema: Schema;
+  /**
+   * Whether `table` is declared in the store, for the subject table. Absent: the subject cannot
+   * live in a store of this kind (its adapter has no `resolveSubject`).
+   */
+  hasSubjectTable?(spec: z.output<Schema>, table: string): boolean;
+  /** Whether retention policies may name a store of this kind (retention sweeps). */
+  readonly sweeps: boolean;
+  /** Cross-field rules of a declaration zod cannot express per field; problems are reported through `issue`. */
+  refine?(spec: z.output<Schema>, issue: IssueAt): void;
+  /** Replaces `${VAR}` in the declaration's connection strings and secrets, in place (`fill(key, text)`). */
+  interpolate(spec: z.output<Schema>, fill: (key: string, text: string) => string): void;
+  /** The ids of the `lethe check` rules this kind applies. */
+  readonly checkRules: readonly Rule[];
+  /** `lethe check`: the declaration against the live store. Every problem at once; names objects, never values. */
+  check(map: DataMap, name: string, spec: z.output<Schema>, options: CheckOptions): Promise<Array<StoreCheckProblem<Rule>>>;
+  /** What `lethe check` prints of a store that checks clean, e.g. "12 tables, 2 ignored". */
+  summary(spec: z.output<Schema>): string;
+  /** The erase side of store `store`; built once per process. */
+  adapter(store: string, deps: StoreDeps): StoreAdapter;
+  /** The export side of store `store`; built once per process. Absent: exports fail closed (`store_not_exportable`). */
+  exporter?(store: string, deps: StoreDeps): StoreExporter;
+  /** What the export's info sheet says of the store, given the archive's entries of this store. */
+  describe(store: string, spec: z.output<Schema>, entries: ManifestEntry[]): StoreDescription;
+}

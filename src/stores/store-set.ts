@@ -1,0 +1,56 @@
+import { PermanentError } from "../errors";
+import { STORE_NOT_EXPORTABLE } from "./export-sink";
+import { kindOf } from "./registry";
+import type { StoreAdapter, StoreDeps, StoreExporter } from "./store-kind";
+
+/**
+ * The stores of the data map as the process uses them: each store's adapter (erase side) and
+ * exporter (export side), built from its kind on first use, once per process.
+ */
+export class StoreSet {
+  private readonly adapters = new Map<string, StoreAdapter>();
+  private readonly exporters = new Map<string, StoreExporter>();
+
+  constructor(private readonly deps: StoreDeps) {}
+
+  /** Store names in data-map order: the subject store first. */
+  names(): string[] {
+    const all = Object.keys(this.deps.dataMap.stores);
+    const subject = this.deps.dataMap.subject.store;
+    return [subject, ...all.filter((s) => s !== subject)];
+  }
+
+  /** The adapter (erase side) of `store`. */
+  adapter(store: string): StoreAdapter {
+    let a = this.adapters.get(store);
+    if (!a) {
+      const spec = this.deps.dataMap.stores[store];
+      if (!spec) throw new Error(`store "${store}" is not in the data map`);
+      a = kindOf(spec).adapter(store, this.deps);
+      this.adapters.set(store, a);
+    }
+    return a;
+  }
+
+  /** The exporter (export side) of `store`; a permanent error when its kind has none (fail closed). */
+  exporter(store: string): StoreExporter {
+    let e = this.exporters.get(store);
+    if (!e) {
+      const spec = this.deps.dataMap.stores[store];
+      if (!spec) throw new PermanentError("data_map_invalid", `store "${store}" is not in the data map`);
+      const kind = kindOf(spec);
+      if (!kind.exporter) throw new PermanentError(STORE_NOT_EXPORTABLE, `store "${store}" is of kind "${spec.kind}", which cannot be exported yet`);
+      e = kind.exporter(store, this.deps);
+      this.exporters.set(store, e);
+    }
+    return e;
+  }
+
+  /** Closes the adapters' and exporters' own connections (redis stores); at process shutdown. */
+  async close(): Promise<void> {
+    const all = [...this.adapters.values(), ...this.exporters.values()];
+    this.adapters.clear();
+    this.exporters.clear();
+    await Promise.all(all.flatMap((a) => (a.close ? [a.close()] : [])));
+  }
+}
