@@ -19,5 +19,5 @@ RUN mkdir -p /var/lib/lethe/exports && chown node:node /var/lib/lethe/exports
 
 USER node
 EXPOSE 8080
-ENTRYPOINT ["npx", "tsx", "src/cli/main.ts"]
+ENTRYPOINT ["npx", "tsx", "workers/cli.ts"]
 CMD ["--help"]

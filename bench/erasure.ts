@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { loadConfig } from "../src/config";
-import { startApi } from "../src/http/start-api";
+import { startApi } from "../workers/api";
 import { createLogger } from "../src/logger";
 import { deleteRedisPrefix, letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     const lethe = async (): Promise<{ seconds: number; rows: number; size: number }> => {
       const started = process.hrtime.bigint();
       const { request } = await submitRequest(
-        { ds, config, dataMap, erasureQueue: queues.erasure, exportQueue: queues.export, logger: createLogger("warn") },
+        { ds, config, dataMap, queues: { erasure: queues.erasure, export: queues.export }, logger: createLogger("warn") },
         { type: "export", subject: { id: "1" }, requestedBy: "bench" },
       );
       for (;;) {

@@ -9,7 +9,7 @@ import { createLogger } from "../src/logger";
 import { createRedis } from "../src/queues/connection";
 import { QUEUES } from "../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../src/retention/runs";
-import { startWorker } from "../src/worker/start-worker";
+import { startWorker } from "../workers/worker";
 
 /**
  * The retention part of the demo: the shop's two policies (`dormant-customers`: anonymize

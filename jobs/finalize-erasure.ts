@@ -1,32 +1,21 @@
-import type { Job } from "bullmq";
-import { z } from "zod";
-import { finalizeErasure } from "../src/erasure/flow";
+import { finalizeErasure as finalize } from "../src/erasure/flow";
 import { markRequestFailed } from "../src/erasure/finish-request";
-import type { ErasureRuntime } from "../src/erasure/runtime";
-import type { Logger } from "../src/logger";
-import { enqueueNotifyApp } from "./notify-app";
-import { parsePayload } from "../src/queues/payload";
+import { FINALIZE_ERASURE } from "../src/queues/jobs/finalize-erasure";
+import { enqueueNotifyApp } from "../src/queues/jobs/notify-app";
+import { processorOf } from "./handler";
 import { isLastAttempt } from "./job-failure";
 
-/** Job name: the parent of a request's flow — verifies every store, then completes the request. */
-export const NAME = "finalize-erasure";
-
-/** Payload: the request id only. */
-export const PAYLOAD = z.object({ requestId: z.uuid() }).strict();
-
 /** Processes one attempt; on the last one the request is marked failed. */
-export async function processFinalizeErasure(rt: ErasureRuntime, job: Job, logger: Logger): Promise<{ state: string; rows: number }> {
-  const { requestId } = parsePayload(PAYLOAD, job.data, NAME);
-  const log = logger.child({ jobId: job.id, job: NAME, attempt: job.attemptsMade + 1 });
+export const finalizeErasure = processorOf(FINALIZE_ERASURE, async ({ requestId }, job, { services, logger: log }) => {
   try {
-    const outcome = await finalizeErasure(rt, requestId, log);
-    if (outcome.state === "completed") await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.completed");
+    const outcome = await finalize(services, requestId, log);
+    if (outcome.state === "completed") await enqueueNotifyApp(services.queues.maintenance, services.config, requestId, "request.completed");
     return outcome;
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, requestId, last }, last ? "finalizing failed" : "finalizing attempt failed; will retry");
-    if (last) await markRequestFailed(rt.ds, requestId, err);
-    if (last) await enqueueNotifyApp(rt.maintenanceQueue, rt.config, requestId, "request.failed").catch(() => undefined);
+    if (last) await markRequestFailed(services.ds, requestId, err);
+    if (last) await enqueueNotifyApp(services.queues.maintenance, services.config, requestId, "request.failed").catch(() => undefined);
     throw err;
   }
-}
+});

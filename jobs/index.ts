@@ -1,10 +1,31 @@
-/** The job registry: every job Lethe runs. A job's name is its file's name. */
-export * as buildExport from "./build-export";
-export * as eraseRequest from "./erase-request";
-export * as eraseStore from "./erase-store";
-export * as finalizeErasure from "./finalize-erasure";
-export * as purgeExports from "./purge-exports";
-export * as reconcile from "./reconcile";
-export * as retentionSweep from "./retention-sweep";
-export * as sealAudit from "./seal-audit";
-export * as sendMail from "./send-mail";
+import type { QueueName } from "../src/queues/names";
+import { buildExport } from "./build-export";
+import { eraseRequest } from "./erase-request";
+import { eraseStore } from "./erase-store";
+import { finalizeErasure } from "./finalize-erasure";
+import type { JobHandler } from "./handler";
+import { notifyApp } from "./notify-app";
+import { purgeExports } from "./purge-exports";
+import { reconcile } from "./reconcile";
+import { retentionSweep } from "./retention-sweep";
+import { sealAudit } from "./seal-audit";
+import { sendMail } from "./send-mail";
+
+/** The job table: every job Lethe runs, with its processor. The worker dispatches from it; a new job adds one line. */
+export const JOBS: readonly JobHandler[] = [
+  eraseRequest,
+  eraseStore,
+  finalizeErasure,
+  buildExport,
+  sendMail,
+  retentionSweep,
+  reconcile,
+  sealAudit,
+  purgeExports,
+  notifyApp,
+];
+
+/** The handlers of one queue's jobs, by job name. */
+export function handlersOf(queue: QueueName): ReadonlyMap<string, JobHandler> {
+  return new Map(JOBS.filter((j) => j.definition.queue === queue).map((j) => [j.definition.name, j]));
+}

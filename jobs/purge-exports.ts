@@ -1,11 +1,6 @@
-import type { DataSource } from "typeorm";
-import { purgeExports, type PurgeOutcome } from "../src/exports/purge";
-import type { Logger } from "../src/logger";
-
-/** Job name: deletes the files of expired (and failed) exports; scheduled on the maintenance queue. */
-export const NAME = "purge-exports";
+import { purgeExports as purge } from "../src/exports/purge";
+import { PURGE_EXPORTS } from "../src/queues/jobs/purge-exports";
+import { processorOf } from "./handler";
 
 /** Runs one purge pass. */
-export function processPurgeExports(ds: DataSource, exportDir: string, logger: Logger): Promise<PurgeOutcome> {
-  return purgeExports(ds, exportDir, logger);
-}
+export const purgeExports = processorOf(PURGE_EXPORTS, (_payload, _job, { services, logger }) => purge(services.ds, services.config.exportDir, logger));

@@ -1,14 +1,12 @@
 import { ConfigError, loadConfig, type Config } from "../config";
 
-/** Loads the configuration for a CLI command; on a bad environment prints the problems and exits 1. */
-export function configOrExit(): Config {
+/** Loads the configuration; on a bad environment prints the problems as `lethe[ <command>]: …` and exits 1. */
+export function configOrExit(command?: string): Config {
   try {
     return loadConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`lethe: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`lethe${command ? ` ${command}` : ""}: ${err.message}\n`);
+    return process.exit(1);
   }
 }

@@ -1,12 +1,10 @@
-import { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import { loadDataMap } from "../datamap/load";
 import { assertMigrated, createDataSource } from "../db/data-source";
 import { createLogger } from "../logger";
-import { createRedis } from "../queues/connection";
-import { QUEUES } from "../queues/names";
 import { getRequestView, submitRequest, type SubmitInput } from "../requests/service";
 import type { RequestView } from "../requests/view";
+import { openServices, type OpenServices } from "../services";
 import { configOrExit } from "./config-or-exit";
 
 /** Statuses after which a request changes no more. */
@@ -32,23 +30,17 @@ export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wai
   const config = configOrExit();
   const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
   await ds.initialize();
-  const connection = createRedis(config.redisUrl, "worker");
-  const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
-  const exportQueue = new Queue(QUEUES.export, { connection, prefix: config.queuePrefix });
+  let services: OpenServices | undefined;
   try {
     await assertMigrated(ds);
     const dataMap = loadDataMap(config.dataMapPath);
-    const { request } = await submitRequest(
-      { ds, config, dataMap, erasureQueue, exportQueue, logger: createLogger(config.logLevel) },
-      { ...input, requestedBy: "cli" },
-    );
+    services = openServices(config, { ds, dataMap, logger: createLogger(config.logLevel) }, { role: "worker", storePoolSize: 2 });
+    const { request } = await submitRequest(services, { ...input, requestedBy: "cli" });
     const view = wait.wait ? await waitForFinal(ds, request.id, wait.timeoutSec * 1000) : await getRequestView(ds, request.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
     if (wait.wait && view?.status !== "completed") process.exitCode = 1;
   } finally {
-    await exportQueue.close();
-    await erasureQueue.close();
-    await connection.quit();
+    await services?.close();
     await ds.destroy();
   }
 }

@@ -1,17 +1,20 @@
-import type { FlowJob } from "bullmq";
 import { ERROR_CODES, PermanentError } from "../errors";
 import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
 import { identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
-import { finalizeJobId, QUEUES, storeJobId } from "../queues/names";
+import { ERASE_STORE } from "../queues/jobs/erase-store";
+import { FINALIZE_ERASURE } from "../queues/jobs/finalize-erasure";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import type { Services } from "../services";
 import type { StoreRunContext } from "../stores/store-kind";
 import type { StepCount } from "../types";
 import { finishRequest } from "./finish-request";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { isPermanentSqlState, publicError } from "./public-error";
 import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type LoadedRequest } from "./request-record";
-import type { ErasureRuntime } from "./runtime";
+
+/** What the erasure uses of the process's services. */
+type ErasureServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "flows">;
 
 /** What the entry job did. */
 export type StartOutcome =
@@ -38,7 +41,7 @@ function snapshotOf(sealed: SealedIdentities): SubjectSnapshot | null {
  * identities (previews are never held).
  */
 async function snapshotAndHold(
-  rt: ErasureRuntime,
+  rt: ErasureServices,
   request: LoadedRequest,
   sealed: SealedIdentities,
 ): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
@@ -47,7 +50,7 @@ async function snapshotAndHold(
   if (!snapshot) {
     const store = rt.dataMap.subject.store;
     try {
-      const adapter = rt.storeSet.adapter(store);
+      const adapter = rt.stores.adapter(store);
       if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
       snapshot = await adapter.resolveSubject(sealed.ref);
     } catch (err) {
@@ -70,7 +73,7 @@ async function snapshotAndHold(
   return { snapshot, held: Boolean(rows[0][0]?.hold_id) };
 }
 
-function contextOf(rt: ErasureRuntime, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
+function contextOf(rt: ErasureServices, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
   return { requestId, store, snapshot, logger: log.child({ store }) };
 }
 
@@ -78,7 +81,7 @@ function contextOf(rt: ErasureRuntime, requestId: string, store: string, snapsho
  * The entry job: snapshot the subject, wait for a legal hold, preview (dry run), or add the
  * flow — one child per store not yet done, a parent that verifies and finalizes.
  */
-export async function startErasure(rt: ErasureRuntime, requestId: string, log: Logger): Promise<StartOutcome> {
+export async function startErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<StartOutcome> {
   const request = await loadRequest(rt.ds, requestId);
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
@@ -95,9 +98,9 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
   }
   if (request.dryRun) {
     const steps: StepCount[] = [];
-    for (const store of rt.storeSet.names()) {
+    for (const store of rt.stores.names()) {
       try {
-        steps.push(...(await rt.storeSet.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
+        steps.push(...(await rt.stores.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
       } catch (err) {
         throw asPermanentIfHopeless(err, store);
       }
@@ -109,7 +112,7 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
   // map with no other store then needs no hand-off at all. Every other store is a child of a
   // flow whose parent verifies and finalizes.
   const subjectStore = rt.dataMap.subject.store;
-  const others = rt.storeSet.names().filter((s) => s !== subjectStore);
+  const others = rt.stores.names().filter((s) => s !== subjectStore);
   let done: StoreOutcome;
   try {
     // Alone, the store's `prepared` row is marked done by the completing statement itself.
@@ -122,24 +125,8 @@ export async function startErasure(rt: ErasureRuntime, requestId: string, log: L
     const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore], done.state === "done" ? done.steps : undefined);
     return { state: "completed", subjectFound: true, rows: finished.rows };
   }
-  const common = {
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-    backoff: { type: "exponential", delay: rt.config.backoffMs },
-  };
-  const children: FlowJob[] = others.map((store) => ({
-    name: "erase-store",
-    queueName: QUEUES.erasure,
-    data: { requestId, store },
-    opts: { ...common, jobId: storeJobId(requestId, store), attempts: rt.config.jobAttempts, failParentOnFailure: true },
-  }));
-  await rt.flows.add({
-    name: "finalize-erasure",
-    queueName: QUEUES.erasure,
-    data: { requestId },
-    opts: { ...common, jobId: finalizeJobId(requestId), attempts: rt.config.jobAttempts },
-    children,
-  });
+  const children = others.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
+  await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
   return { state: "flow", stores: children.length + 1 };
 }
 
@@ -156,7 +143,7 @@ export function storeOfError(err: unknown): string | undefined {
 }
 
 /** One store's erasure: resumable, idempotent, recorded. */
-export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store: string, log: Logger): Promise<StoreOutcome> {
+export async function eraseOneStore(rt: ErasureServices, requestId: string, store: string, log: Logger): Promise<StoreOutcome> {
   const request = await loadRequest(rt.ds, requestId);
   if (isFinal(request.status)) return { state: "skipped" };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
@@ -165,7 +152,7 @@ export async function eraseOneStore(rt: ErasureRuntime, requestId: string, store
 }
 
 async function eraseStoreOf(
-  rt: ErasureRuntime,
+  rt: ErasureServices,
   request: LoadedRequest,
   snapshot: SubjectSnapshot,
   store: string,
@@ -173,7 +160,7 @@ async function eraseStoreOf(
   options: { deferDone?: boolean } = {},
 ): Promise<StoreOutcome> {
   const requestId = request.id;
-  const adapter = rt.storeSet.adapter(store);
+  const adapter = rt.stores.adapter(store);
   const prior = request.stores.find((s) => s.store === store);
   if (prior?.status === "done") return { state: "done", rows: 0 };
   try {
@@ -210,7 +197,7 @@ async function eraseStoreOf(
  * were verified inside their erasure transaction (a leftover rolls it back), so they are not
  * queried again.
  */
-export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log: Logger): Promise<{ state: "completed" | "skipped"; rows: number }> {
+export async function finalizeErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<{ state: "completed" | "skipped"; rows: number }> {
   const request = await loadRequest(rt.ds, requestId);
   if (isFinal(request.status)) return { state: "skipped", rows: 0 };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
@@ -223,7 +210,7 @@ export async function finalizeErasure(rt: ErasureRuntime, requestId: string, log
  * `request.stores`); `knownSteps`, when this job holds every step already, saves reading them back.
  */
 async function finalizeWith(
-  rt: ErasureRuntime,
+  rt: ErasureServices,
   request: LoadedRequest,
   snapshot: SubjectSnapshot,
   log: Logger,
@@ -231,14 +218,14 @@ async function finalizeWith(
   knownSteps?: StepCount[],
 ): Promise<{ state: "completed"; rows: number }> {
   const requestId = request.id;
-  const unfinished = rt.storeSet.names().filter((s) => !doneNow.includes(s) && request.stores.find((r) => r.store === s)?.status !== "done");
+  const unfinished = rt.stores.names().filter((s) => !doneNow.includes(s) && request.stores.find((r) => r.store === s)?.status !== "done");
   if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
   const leftovers: string[] = [];
-  for (const store of rt.storeSet.names()) {
+  for (const store of rt.stores.names()) {
     // A store that verified inside its own transaction, before COMMIT, is verified already.
-    if (rt.storeSet.adapter(store).verifiesBeforeCommit) continue;
+    if (rt.stores.adapter(store).verifiesBeforeCommit) continue;
     try {
-      leftovers.push(...(await rt.storeSet.adapter(store).verify(contextOf(rt, requestId, store, snapshot, log))));
+      leftovers.push(...(await rt.stores.adapter(store).verify(contextOf(rt, requestId, store, snapshot, log))));
     } catch (err) {
       throw asPermanentIfHopeless(err, store);
     }
@@ -247,6 +234,6 @@ async function finalizeWith(
   const steps = knownSteps ?? (await recordedSteps(rt.ds, requestId));
   await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
   const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
-  log.info({ requestId, stores: rt.storeSet.names().length, rows }, "erasure completed");
+  log.info({ requestId, stores: rt.stores.names().length, rows }, "erasure completed");
   return { state: "completed", rows };
 }

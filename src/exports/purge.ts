@@ -43,6 +43,6 @@ export async function purgeExports(ds: DataSource, exportDir: string, logger: Lo
     );
     outcome.expired++;
   }
-  if (outcome.expired + outcome.cleaned > 0) logger.info({ job: "purge-exports", ...outcome }, "export files deleted");
+  if (outcome.expired + outcome.cleaned > 0) logger.info({ ...outcome }, "export files deleted");
   return outcome;
 }

@@ -2,8 +2,8 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { PermanentError } from "../errors";
-import { exportJobId, mailJobId } from "../queues/names";
-import { enqueueBuildExport, enqueueExportMail } from "./enqueue";
+import { BUILD_EXPORT, exportJobId } from "../queues/jobs/build-export";
+import { mailJobId, SEND_MAIL } from "../queues/jobs/send-mail";
 import { failExportRequest } from "./fail-export";
 
 /** What one pass did. */
@@ -37,8 +37,8 @@ export async function reconcileExports(deps: {
     const ready = r.export_status === "ready" && r.export_id !== null;
     const job = ready ? await deps.mailQueue.getJob(mailJobId("export", r.export_id!)) : await deps.exportQueue.getJob(exportJobId(r.id));
     if (!job) {
-      if (ready) await enqueueExportMail(deps.mailQueue, deps.config, r.export_id!);
-      else await enqueueBuildExport(deps.exportQueue, deps.config, r.id);
+      if (ready) await SEND_MAIL.enqueue(deps.mailQueue, deps.config, { kind: "export", exportId: r.export_id! });
+      else await BUILD_EXPORT.enqueue(deps.exportQueue, deps.config, { requestId: r.id });
       outcome.enqueued++;
       continue;
     }

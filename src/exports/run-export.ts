@@ -3,12 +3,12 @@ import { subjectHash } from "../crypto";
 import { withSessionLock } from "../db/session-lock";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
+import { SEND_MAIL } from "../queues/jobs/send-mail";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import type { Services } from "../services";
 import type { SubjectSnapshot } from "../subject/snapshot";
-import { enqueueExportMail } from "./enqueue";
 import { ensureExportDir, exportFileName, exportFilePath } from "./files";
 import { linkExpiry } from "./link-token";
-import type { ExportRuntime } from "./runtime";
 import { writeExportZip } from "./write-export";
 
 /**
@@ -28,6 +28,9 @@ import { writeExportZip } from "./write-export";
 export type BuildOutcome =
   { status: "skipped" } | { status: "completed"; subjectFound: false } | { status: "ready"; exportId: string; rows: number; bytes: number; rebuilt: boolean };
 
+/** What building an export uses of the process's services. */
+type ExportServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "queues">;
+
 interface RequestRow {
   id: string;
   type: string;
@@ -37,7 +40,7 @@ interface RequestRow {
 }
 
 /** Marks the request running and, the first time, resolves and seals the subject's snapshot. */
-async function snapshotOnce(rt: ExportRuntime, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
+async function snapshotOnce(rt: ExportServices, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
   const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
   if (sealed.identities && sealed.seed) {
     await rt.ds.query(`${running} WHERE id = $1 AND status IN ('queued', 'running')`, [requestId]);
@@ -53,7 +56,7 @@ async function snapshotOnce(rt: ExportRuntime, requestId: string, sealed: Sealed
 }
 
 /** No such subject: nothing to export or mail. The request completes saying so (the caller tells the subject). */
-async function completeWithoutSubject(rt: ExportRuntime, request: RequestRow, sealed: SealedIdentities): Promise<void> {
+async function completeWithoutSubject(rt: ExportServices, request: RequestRow, sealed: SealedIdentities): Promise<void> {
   const hash = subjectHash(rt.config.hmacKey, sealed.ref.name, sealed.ref.value);
   await rt.ds.query(
     `WITH req AS (
@@ -74,7 +77,7 @@ async function completeWithoutSubject(rt: ExportRuntime, request: RequestRow, se
  * Builds the export of one request (see the module comment). Throws a {@link PermanentError}
  * when a retry cannot help (unknown request, a store that cannot be exported, a bad data map).
  */
-export async function runBuildExport(rt: ExportRuntime, requestId: string, log: Logger, signal?: AbortSignal): Promise<BuildOutcome> {
+export async function runBuildExport(rt: ExportServices, requestId: string, log: Logger, signal?: AbortSignal): Promise<BuildOutcome> {
   const rows = (await rt.ds.query(`SELECT id, type, status, subject_hash, identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as RequestRow[];
   const request = rows[0];
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
@@ -99,7 +102,7 @@ export async function runBuildExport(rt: ExportRuntime, requestId: string, log: 
 
 /** The build itself, under the request's build lock, on the lock's connection (one Lethe connection per build). */
 async function buildOnce(
-  rt: ExportRuntime,
+  rt: ExportServices,
   db: Pick<QueryRunner, "query">,
   request: RequestRow,
   snapshot: SubjectSnapshot,
@@ -115,7 +118,7 @@ async function buildOnce(
   }>;
   const prior = existing[0];
   if (prior?.status === "ready") {
-    await enqueueExportMail(rt.mailQueue, rt.config, prior.id);
+    await SEND_MAIL.enqueue(rt.queues.mail, rt.config, { kind: "export", exportId: prior.id });
     return { status: "ready", exportId: prior.id, rows: Number(prior.rows), bytes: Number(prior.size_bytes), rebuilt: false };
   }
   if (prior && prior.status !== "building") throw new PermanentError("export_gone", `the export is ${prior.status}`);
@@ -177,6 +180,6 @@ async function buildOnce(
     ],
   );
   log.info({ requestId, exportId, rows: detail.rows, bytes: detail.bytes, ms: Date.now() - started }, "export built");
-  await enqueueExportMail(rt.mailQueue, rt.config, exportId);
+  await SEND_MAIL.enqueue(rt.queues.mail, rt.config, { kind: "export", exportId });
   return { status: "ready", exportId, rows: detail.rows, bytes: written.bytes, rebuilt: prior !== undefined };
 }

@@ -4,8 +4,8 @@ import type { Logger } from "../logger";
 import { deliverOnce } from "../mail/delivery";
 import { renderMail } from "../mail/templates";
 import { openIdentities } from "../requests/identities";
+import type { Services } from "../services";
 import { downloadUrl, signExportToken } from "./link-token";
-import type { MailRuntime } from "./runtime";
 
 /** Placeholders the export templates may use. */
 export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "size", "requestId", "controllerName", "controllerContact"] as const;
@@ -44,8 +44,14 @@ interface ExportRow {
  * is out, one statement marks it sent, completes the request, wipes its identities and writes
  * the audit entry.
  */
-export async function sendExportMail(rt: MailRuntime, exportId: string, log: Logger): Promise<ExportMailOutcome> {
-  const rows = (await rt.ds.query(
+export async function sendExportMail(
+  services: Pick<Services, "ds" | "config" | "dataMap" | "mail">,
+  exportId: string,
+  log: Logger,
+): Promise<ExportMailOutcome> {
+  const mailer = services.mail;
+  if (!mailer) throw new Error("this process does not send mail (it does not run the mail queue)");
+  const rows = (await services.ds.query(
     `SELECT e.id, e.status, e.request_id, e.size_bytes::text AS size_bytes, e.expires_at, r.status AS request_status, r.identities, r.subject_hash
        FROM lethe.export e JOIN lethe.subject_request r ON r.id = e.request_id WHERE e.id = $1`,
     [exportId],
@@ -57,7 +63,7 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
   if (row.expires_at.getTime() <= Date.now()) throw new PermanentError("export_expired", "the download link expired before the mail could be sent");
   if (!row.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
 
-  const sealed = openIdentities(rt.config.encryptionKey, row.identities);
+  const sealed = openIdentities(services.config.encryptionKey, row.identities);
   const identities = sealed.identities ?? {};
   const to = identities[RECIPIENT_IDENTITY];
   if (!to) {
@@ -66,9 +72,9 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
       `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`,
     );
   }
-  const controller = rt.dataMap.controller;
-  const mail = renderMail(rt.templates.export, {
-    link: downloadUrl(rt.config.publicUrl, row.id, signExportToken(rt.config.hmacKey, row.id, row.expires_at)),
+  const controller = services.dataMap.controller;
+  const mail = renderMail(mailer.templates.export, {
+    link: downloadUrl(services.config.publicUrl, row.id, signExportToken(services.config.hmacKey, row.id, row.expires_at)),
     expiresAt: row.expires_at
       .toISOString()
       .replace("T", " ")
@@ -78,10 +84,10 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
     controllerName: controller?.name ?? "us",
     controllerContact: controller?.contact ?? "us",
   });
-  const messageId = `<export-${row.id}@${mailDomain(rt.config.mailFrom)}>`;
+  const messageId = `<export-${row.id}@${mailDomain(services.config.mailFrom)}>`;
   const key = exportDeliveryKey(row.id);
   const hashes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(identities)) hashes[name] = subjectHash(rt.config.hmacKey, name, value);
+  for (const [name, value] of Object.entries(identities)) hashes[name] = subjectHash(services.config.hmacKey, name, value);
 
   const markSent = async (q: SqlRunner, sentId: string): Promise<void> => {
     await q.query(
@@ -104,10 +110,15 @@ export async function sendExportMail(rt: MailRuntime, exportId: string, log: Log
       ],
     );
   };
-  const result = await deliverOnce(rt.ds, { key, kind: "export", requestId: row.request_id }, () => rt.transport.send({ to, ...mail, messageId }), markSent);
+  const result = await deliverOnce(
+    services.ds,
+    { key, kind: "export", requestId: row.request_id },
+    () => mailer.transport.send({ to, ...mail, messageId }),
+    markSent,
+  );
   if (result.state === "already-sent") {
     // A previous attempt sent it; make sure the request says so (idempotent).
-    await markSent(rt.ds, messageId);
+    await markSent(services.ds, messageId);
     return { status: "skipped", exportId, reason: "already sent" };
   }
   if (result.state === "already-failed") throw new PermanentError("mail_failed", "the export's mail failed earlier");

@@ -1,8 +1,8 @@
-/** Queue names. Every job of a queue is defined in `jobs/`. */
+/** Queue names. Every job of a queue is defined in `src/queues/jobs/` (its processor in `jobs/`). */
 export const QUEUES = {
   /** Erasure requests (and their previews). */
   erasure: "erasure",
-  /** Housekeeping: the reconciler. */
+  /** Housekeeping: the reconciler, the audit sealer, the export purge, application callbacks. */
   maintenance: "maintenance",
   /** Access/portability exports: one `build-export` job per request. */
   export: "export",
@@ -14,28 +14,3 @@ export const QUEUES = {
 
 /** A queue name of {@link QUEUES}. */
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-
-/** Deterministic job id of a request's job (BullMQ refuses `:` in custom ids). */
-export function requestJobId(requestId: string): string {
-  return `erasure-${requestId}`;
-}
-
-/** Deterministic job id of an export request's build job. */
-export function exportJobId(requestId: string): string {
-  return `export-${requestId}`;
-}
-
-/** Deterministic job id of one message: `mail-<kind>-<id>` (e.g. `mail-export-<exportId>`). */
-export function mailJobId(kind: string, id: string): string {
-  return `mail-${kind}-${id}`;
-}
-
-/** Job id of one store's child in a request's erasure flow. */
-export function storeJobId(requestId: string, store: string): string {
-  return `erasure-${requestId}-${store}`;
-}
-
-/** Job id of the finalizing parent of a request's erasure flow. */
-export function finalizeJobId(requestId: string): string {
-  return `erasure-${requestId}-finalize`;
-}

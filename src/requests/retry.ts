@@ -2,8 +2,9 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
-import { finalizeJobId, requestJobId, storeJobId } from "../queues/names";
-import { enqueueRequest } from "./service";
+import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
+import { storeJobId } from "../queues/jobs/erase-store";
+import { finalizeJobId } from "../queues/jobs/finalize-erasure";
 
 /** Why a retry was refused. */
 export type RetryRefusal = "not-found" | "not-failed" | "identities-wiped" | "still-active";

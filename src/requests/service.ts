@@ -1,14 +1,12 @@
-import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
-import type { Config } from "../config";
 import { subjectHash } from "../crypto";
 import type { DataMap } from "../datamap/schema";
 import { RequestStepEntity } from "../db/entities/request-step";
 import { SubjectRequestEntity, type SubjectRequest } from "../db/entities/subject-request";
-import { enqueueBuildExport } from "../exports/enqueue";
 import { getExportView } from "../exports/export-view";
-import type { Logger } from "../logger";
-import { requestJobId } from "../queues/names";
+import { BUILD_EXPORT } from "../queues/jobs/build-export";
+import { enqueueRequest } from "../queues/jobs/erase-request";
+import type { Queues, Services } from "../services";
 import type { RequestType } from "../types";
 import { dueDateFor } from "./due-date";
 import { sealIdentities } from "./identities";
@@ -25,16 +23,11 @@ export class RequestInputError extends Error {
   }
 }
 
-/** What `submitRequest` needs. */
-export interface RequestContext {
-  ds: DataSource;
-  config: Config;
-  dataMap: DataMap;
-  erasureQueue: Queue;
-  /** Where export requests go (`build-export`); without it they wait for the reconciler. */
-  exportQueue?: Queue;
-  logger: Logger;
-}
+/**
+ * What submitting a request uses of the process's services: the erasure queue, and the export
+ * queue where the process has one (without it an export request waits for the reconciler).
+ */
+export type RequestServices = Pick<Services, "ds" | "config" | "dataMap" | "logger"> & { queues: Pick<Queues, "erasure"> & Partial<Pick<Queues, "export">> };
 
 /** A new request as the API or the CLI received it. */
 export interface SubmitInput {
@@ -62,34 +55,11 @@ export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>):
 }
 
 /**
- * Adds the request's entry job (idempotent: the job id is derived from the request id).
- * `replaceFinished` first removes a finished job of the same id, for a request that runs again.
- */
-export async function enqueueRequest(queue: Queue, config: Config, requestId: string, options: { replaceFinished?: boolean } = {}): Promise<void> {
-  if (options.replaceFinished) {
-    // A request that runs again (hold released, retried) reuses its deterministic id: drop the old, finished job.
-    const old = await queue.getJob(requestJobId(requestId));
-    if (old && ((await old.isCompleted()) || (await old.isFailed()))) await old.remove().catch(() => undefined);
-  }
-  await queue.add(
-    "erase-request",
-    { requestId },
-    {
-      jobId: requestJobId(requestId),
-      attempts: config.jobAttempts,
-      backoff: { type: "exponential", delay: config.backoffMs },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  );
-}
-
-/**
  * Records a request (outbox order: the row first, then the job). The same idempotency key from
  * the same caller returns the existing request (`created: false`). A Redis failure after the
  * row is written loses nothing: the reconciler enqueues it.
  */
-export async function submitRequest(ctx: RequestContext, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
+export async function submitRequest(ctx: RequestServices, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
   const ref = subjectRefOf(ctx.dataMap, input.subject);
   if (input.type === "export" && input.dryRun) throw new RequestInputError("dryRun", "a preview exists for erasure requests only");
   const receivedAt = new Date();
@@ -125,10 +95,10 @@ export async function submitRequest(ctx: RequestContext, input: SubmitInput): Pr
   }
   try {
     if (input.type === "export") {
-      if (!ctx.exportQueue) throw new Error("no export queue");
-      await enqueueBuildExport(ctx.exportQueue, ctx.config, row.id);
+      if (!ctx.queues.export) throw new Error("no export queue");
+      await BUILD_EXPORT.enqueue(ctx.queues.export, ctx.config, { requestId: row.id });
     } else {
-      await enqueueRequest(ctx.erasureQueue, ctx.config, row.id);
+      await enqueueRequest(ctx.queues.erasure, ctx.config, row.id);
     }
   } catch (err) {
     ctx.logger.warn({ requestId: row.id, err }, "enqueue failed; the reconciler will enqueue the request");

@@ -1,13 +1,10 @@
 import { Client, type PoolClient } from "pg";
-import type { DataSource } from "typeorm";
-import type { Config } from "../config";
-import type { DataMap } from "../datamap/schema";
 import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
 import type { PendingBatch } from "../db/entities/retention-run";
 import { newMaskKey } from "../stores/postgres/masking";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
-import type { StorePools } from "../stores/postgres/pools";
+import type { Services } from "../services";
 import { applyBatch, countBatch, type BatchCounts } from "./sweep-batch";
 import { buildSweepPlan, type SweepPlan } from "./sweep-plan";
 import { anyAfterSql, boundSql, type BatchInput } from "./sweep-sql";
@@ -26,16 +23,8 @@ import { anyAfterSql, boundSql, type BatchInput } from "./sweep-sql";
  *   simply run again (batches are idempotent).
  */
 
-/** What the sweep needs; built once per worker process. */
-export interface RetentionRuntime {
-  /** Lethe's own database. */
-  ds: DataSource;
-  config: Config;
-  dataMap: DataMap;
-  /** Pools of the application's Postgres stores. */
-  stores: StorePools;
-  logger: Logger;
-}
+/** What a sweep uses of the process's services. */
+type SweepServices = Pick<Services, "ds" | "config" | "dataMap" | "pools" | "logger">;
 
 /** Per-execution hooks: progress reporting and cancellation. */
 export interface RunContext {
@@ -115,7 +104,7 @@ function add(t: Totals, b: BatchCounts): void {
 }
 
 /** Runs `runId` to its end (or resumes it). Throws to have the job retried; counts survive. */
-export async function executeRun(rt: RetentionRuntime, runId: string, ctx: RunContext): Promise<RunOutcome> {
+export async function executeRun(rt: SweepServices, runId: string, ctx: RunContext): Promise<RunOutcome> {
   const lethe = new Client({ connectionString: rt.config.databaseUrl, application_name: "lethe-retention" });
   lethe.on("error", () => undefined);
   await lethe.connect();
@@ -151,8 +140,8 @@ export async function executeRun(rt: RetentionRuntime, runId: string, ctx: RunCo
     if (policy.store !== run.store || policy.table !== run.table_name || policy.action !== run.action) {
       throw new PermanentError(ERROR_CODES.dataMapInvalid, `retention policy "${run.policy}" changed its store, table or action since the run was created`);
     }
-    const plan = buildSweepPlan(rt.dataMap, policy, await rt.stores.schema(policy.store));
-    const pool = rt.stores.pool(policy.store);
+    const plan = buildSweepPlan(rt.dataMap, policy, await rt.pools.schema(policy.store));
+    const pool = rt.pools.pool(policy.store);
     let checkpoint = run.checkpoint;
     if (run.pending) {
       const status = await settledStatus(pool, run.pending.xid);

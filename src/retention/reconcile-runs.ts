@@ -2,7 +2,8 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { PermanentError } from "../errors";
-import { enqueueRun, markRunFailed, runJobId } from "./runs";
+import { RETENTION_SWEEP, runJobId } from "../queues/jobs/retention-sweep";
+import { markRunFailed } from "./runs";
 
 /** Runs younger than this are left to whoever created them, which enqueues right after its insert. */
 export const RUN_GRACE_MS = 2000;
@@ -39,7 +40,7 @@ export async function reconcileRuns(ds: DataSource, queue: Queue, config: Config
     }
     // A finished job of an unfinished run (its worker gave up without failing it): make room for a new one.
     for (const [i, j] of jobs.entries()) if (states[i] === "completed" && j.id === runJobId(run.id)) await j.remove();
-    await enqueueRun(queue, config, run);
+    await RETENTION_SWEEP.enqueue(queue, config, { policy: run.policy, runId: run.id });
     outcome.enqueued++;
   }
   return outcome;

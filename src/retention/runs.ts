@@ -1,18 +1,11 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
-import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import type { RetentionPolicy } from "../datamap/retention-policy";
 import type { RetentionRunStatus, RetentionTrigger } from "../db/entities/retention-run";
 import { publicError } from "../erasure/public-error";
-
-/** Name of the job that executes a run (`jobs/retention-sweep.ts`). */
-export const SWEEP_JOB = "retention-sweep";
-
-/** Deterministic job id of a manually triggered (or reconciled) run. */
-export function runJobId(runId: string): string {
-  return `retention-${runId}`;
-}
+import { RETENTION_SWEEP } from "../queues/jobs/retention-sweep";
+import type { Services } from "../services";
 
 /** Id of a policy's BullMQ job scheduler. */
 export function schedulerId(policy: string): string {
@@ -189,39 +182,19 @@ export async function scheduledRun(ds: DataSource, policy: RetentionPolicy, jobI
   return mine[0]?.id ?? null;
 }
 
-/** Options of a run's job: retried with backoff (a run resumes from its checkpoint), kept briefly once done. */
-export function runJobOptions(config: Config): {
-  attempts: number;
-  backoff: { type: "exponential"; delay: number };
-  removeOnComplete: { age: number; count: number };
-  removeOnFail: { age: number };
-} {
-  return {
-    attempts: config.jobAttempts,
-    backoff: { type: "exponential", delay: config.backoffMs },
-    removeOnComplete: { age: 3600, count: 1000 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  };
-}
-
-/** Adds the job of a recorded run (idempotent: the job id comes from the run id). */
-export async function enqueueRun(queue: Queue, config: Config, run: { id: string; policy: string }): Promise<void> {
-  await queue.add(SWEEP_JOB, { policy: run.policy, runId: run.id }, { jobId: runJobId(run.id), ...runJobOptions(config) });
-}
-
 /**
  * Starts a run now (API, CLI): the row first, then the job (outbox order; the reconciler
  * enqueues a run whose job never made it to Redis).
  */
 export async function triggerRun(
-  ctx: { ds: DataSource; config: Config; dataMap: DataMap; queue: Queue; onEnqueueError?: (err: unknown) => void },
+  ctx: Pick<Services, "ds" | "config" | "dataMap"> & { queue: Queue; onEnqueueError?: (err: unknown) => void },
   policyName: string,
   input: { dryRun: boolean; requestedBy: string },
 ): Promise<RetentionRunView> {
   const policy = policyNamed(ctx.dataMap, policyName);
   const run = await createManualRun(ctx.ds, policy, input);
   try {
-    await enqueueRun(ctx.queue, ctx.config, run);
+    await RETENTION_SWEEP.enqueue(ctx.queue, ctx.config, { policy: run.policy, runId: run.id });
   } catch (err) {
     ctx.onEnqueueError?.(err);
   }

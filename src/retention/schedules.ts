@@ -1,7 +1,8 @@
 import type { Queue } from "bullmq";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
-import { runJobOptions, schedulerId, SWEEP_JOB } from "./runs";
+import { RETENTION_SWEEP } from "../queues/jobs/retention-sweep";
+import { schedulerId } from "./runs";
 
 /** What {@link syncSchedules} did. */
 export interface ScheduleSync {
@@ -20,11 +21,7 @@ export async function syncSchedules(queue: Queue, map: DataMap, config: Config):
   const upserted: string[] = [];
   for (const policy of map.retention) {
     const id = schedulerId(policy.name);
-    await queue.upsertJobScheduler(
-      id,
-      { pattern: policy.schedule.cron, tz: policy.schedule.tz },
-      { name: SWEEP_JOB, data: { policy: policy.name }, opts: runJobOptions(config) },
-    );
+    await RETENTION_SWEEP.schedule(queue, id, { pattern: policy.schedule.cron, tz: policy.schedule.tz }, config, { policy: policy.name });
     upserted.push(id);
   }
   const wanted = new Set(upserted);

@@ -6,10 +6,10 @@ import type { RequestView } from "../../src/requests/view";
 import { createScratchDb, type ScratchDb } from "../helpers/db";
 import { createHarness, runTs, SHOP_MAP, shopSteps, shopSubject, sortSteps, testEnv, type LetheHarness } from "../helpers/lethe";
 
-/** Smoke tests of the `lethe` command line, run as a real process (`node --import tsx src/cli/main.ts`). */
+/** Smoke tests of the `lethe` command line, run as a real process (`node --import tsx workers/cli.ts`). */
 jest.setTimeout(120_000);
 
-const CLI = "src/cli/main.ts";
+const CLI = "workers/cli.ts";
 
 describe("lethe --help", () => {
   const commands: string[][] = [[], ["api"], ["worker"], ["migrate"], ["init"], ["check"], ["request", "erasure"], ["status"]];

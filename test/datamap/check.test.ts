@@ -344,7 +344,7 @@ describe("lethe check (CLI)", () => {
       const childEnv: NodeJS.ProcessEnv = { ...process.env };
       delete childEnv.LETHE_DATA_MAP;
       Object.assign(childEnv, env);
-      const child = spawn("npx", ["tsx", "src/cli/main.ts", "check", ...args], { cwd: ROOT, env: childEnv });
+      const child = spawn("npx", ["tsx", "workers/cli.ts", "check", ...args], { cwd: ROOT, env: childEnv });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -217,7 +217,7 @@ describe("lethe init", () => {
     const r = await new Promise<{ code: number | null; stdout: string }>((done, fail) => {
       const args = [
         "tsx",
-        "src/cli/main.ts",
+        "workers/cli.ts",
         "init",
         "--from-db",
         db.url,

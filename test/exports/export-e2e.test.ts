@@ -336,7 +336,7 @@ describe("exports end to end: Chinook", () => {
 
   it("takes export requests from the CLI too: `lethe request export --subject <id> --wait`", async () => {
     const before = x.smtp.messages.length;
-    const child = x.h.spawn("src/cli/main.ts", ["request", "export", "--subject", "21", "--wait", "--timeout", "60"]);
+    const child = x.h.spawn("workers/cli.ts", ["request", "export", "--subject", "21", "--wait", "--timeout", "60"]);
     const { code } = await child.exited;
     expect({ code, stderr: child.stderr() }).toEqual({ code: 0, stderr: "" });
     const view = JSON.parse(child.stdout()) as RequestView;

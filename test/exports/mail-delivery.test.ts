@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { exportJobId, mailJobId } from "../../src/queues/names";
+import { exportJobId } from "../../src/queues/jobs/build-export";
+import { mailJobId } from "../../src/queues/jobs/send-mail";
 import { submitRequest } from "../../src/requests/service";
 import { waitFor } from "../helpers/lethe";
 import { createExportHarness, linkIn, type ExportHarness } from "./support";
@@ -93,7 +94,7 @@ describe("export mail: retries, refusals, single-use links", () => {
   it("re-enqueues what Redis never had or lost: a build job never added, a mail job deleted; delivered once", async () => {
     // The API died between its insert and its enqueue: the request exists only in Postgres.
     const { request } = await submitRequest(
-      { ds: x.h.ds, config: x.h.config, dataMap: x.h.dataMap, erasureQueue: x.h.erasureQueue, logger: x.h.logger },
+      { ds: x.h.ds, config: x.h.config, dataMap: x.h.dataMap, queues: { erasure: x.h.erasureQueue }, logger: x.h.logger },
       { type: "export", subject: { id: "9" }, requestedBy: "test" },
     );
     expect(await x.exportQueue.getJob(exportJobId(request.id))).toBeUndefined();

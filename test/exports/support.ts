@@ -93,7 +93,7 @@ export async function createExportHarness(options: ExportHarnessOptions): Promis
       submitExport: async (subject) =>
         (
           await submitRequest(
-            { ds: hh.ds, config: hh.config, dataMap: hh.dataMap, erasureQueue: hh.erasureQueue, exportQueue: eq, logger: hh.logger },
+            { ds: hh.ds, config: hh.config, dataMap: hh.dataMap, queues: { erasure: hh.erasureQueue, export: eq }, logger: hh.logger },
             { type: "export", subject, requestedBy: "test" },
           )
         ).request,

@@ -11,7 +11,7 @@ import { EXPORT_TEMPLATE_VARS, humanSize, mailDomain } from "../../src/exports/s
 import { isSafeEntryPath, ZipFileWriter } from "../../src/exports/zip-writer";
 import { classifySmtpError } from "../../src/mail/smtp-error";
 import { loadTemplates, renderMail, TemplateError } from "../../src/mail/templates";
-import { limiterFor } from "../../src/worker/export-workers";
+import { limiterFor } from "../../src/queues/limiter";
 import { zipEntries, zipEntry, zipTest } from "../helpers/zip";
 
 const KEY = Buffer.alloc(32, 7);

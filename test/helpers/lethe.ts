@@ -16,7 +16,7 @@ import { QUEUES } from "../../src/queues/names";
 import { getRequestView, submitRequest } from "../../src/requests/service";
 import type { RequestView } from "../../src/requests/view";
 import type { RequestStatus } from "../../src/types";
-import { startWorker, type WorkerHandle, type WorkerOptions } from "../../src/worker/start-worker";
+import { startWorker, type WorkerHandle, type WorkerOptions } from "../../workers/worker";
 import { TEST_KEYS, testConfig } from "./config";
 import { createScratchDb, migratedLetheDb, type ScratchDb } from "./db";
 
@@ -230,7 +230,7 @@ export async function createHarness(options: HarnessOptions): Promise<LetheHarne
       maintenanceQueue,
       submit: (subject, opts = {}) =>
         submitRequest(
-          { ds, config, dataMap, erasureQueue, logger },
+          { ds, config, dataMap, queues: { erasure: erasureQueue }, logger },
           {
             type: "erasure",
             subject,

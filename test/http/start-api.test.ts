@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import type { DataSource } from "typeorm";
 import { NotMigratedError } from "../../src/db/data-source";
-import { startApi } from "../../src/http/start-api";
+import { startApi } from "../../workers/api";
 import { TimeoutError } from "../../src/http/with-timeout";
 import { createLogger } from "../../src/logger";
 import { TEST_KEYS, testConfig } from "../helpers/config";
@@ -111,7 +111,7 @@ async function backendsOn(name: string): Promise<number> {
 
 describe("lethe api", () => {
   function run(env: Record<string, string>): ChildProcessWithoutNullStreams {
-    return spawn(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "src", "cli", "main.ts"), "api"], {
+    return spawn(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "workers", "cli.ts"), "api"], {
       cwd: ROOT,
       env: { ...process.env, ...env },
     });

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
-import { storeJobId } from "../../src/queues/names";
+import { storeJobId } from "../../src/queues/jobs/erase-store";
 import type { RequestView } from "../../src/requests/view";
 import { signLethePayload, verifyLetheSignature } from "../../src/webhook/verify-signature";
 import { diffChecksums, rowChecksums, rowsContaining, shopSubject, sortKeys, waitFor } from "../helpers/lethe";

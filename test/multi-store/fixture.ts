@@ -7,8 +7,8 @@ import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import type { Config } from "../../src/config";
 import type { DataMap } from "../../src/datamap/schema";
 import { createLogger } from "../../src/logger";
-import { startApi, type ApiHandle } from "../../src/http/start-api";
-import { startWorker, type WorkerHandle } from "../../src/worker/start-worker";
+import { startApi, type ApiHandle } from "../../workers/api";
+import { startWorker, type WorkerHandle } from "../../workers/worker";
 import { TEST_KEYS } from "../helpers/config";
 import { freePort } from "../helpers/smtp";
 import {

@@ -1,4 +1,4 @@
-import { storeJobId } from "../../src/queues/names";
+import { storeJobId } from "../../src/queues/jobs/erase-store";
 import type { RequestView } from "../../src/requests/view";
 import { rowChecksums, waitFor } from "../helpers/lethe";
 import { createMultiStore, withoutSubjects, type MultiStore } from "./fixture";

@@ -105,7 +105,7 @@ describe("path traversal through the files store", () => {
     expect(problems.filter((p) => p.rule === "path-escapes-root").map((p) => p.key)).toEqual(["stores.uploads.paths.1", "stores.uploads.paths.2"]);
 
     // The command line says so too, and exits non-zero.
-    const cli = await runTs("src/cli/main.ts", ["check", "--map", bad], w.h.env, 30_000);
+    const cli = await runTs("workers/cli.ts", ["check", "--map", bad], w.h.env, 30_000);
     expect(cli.code).toBe(1);
     expect(cli.stderr).toContain("path-escapes-root");
     expect(cli.stderr).toContain("stores.uploads.paths.1");

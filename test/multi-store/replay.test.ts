@@ -78,7 +78,7 @@ describe("replay after a restore", () => {
     const raw = JSON.parse(readFileSync(join(w.base, "lethe.config.json"), "utf8")) as RawDataMap;
     await w.startWorker(parseDataMap(raw, "(restored)", env));
 
-    const run = await runTs("src/cli/main.ts", ["replay", "--store", "shop", "--wait"], env, 45_000);
+    const run = await runTs("workers/cli.ts", ["replay", "--store", "shop", "--wait"], env, 45_000);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
     const report = JSON.parse(run.stdout.trim().split("\n").pop()!) as { scanned: number; found: number; requests: string[]; completed: number };
     expect(report).toEqual({ scanned: expect.any(Number), found: 1, requests: [expect.any(String)], completed: 1 });
@@ -99,7 +99,7 @@ describe("replay after a restore", () => {
     }>;
     expect(audit!.requested_by).toBe("replay");
 
-    const second = await runTs("src/cli/main.ts", ["replay", "--store", "shop", "--wait"], env, 45_000);
+    const second = await runTs("workers/cli.ts", ["replay", "--store", "shop", "--wait"], env, 45_000);
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout.trim().split("\n").pop()!)).toEqual({ scanned: report.scanned - 1, found: 0, requests: [], completed: 0 });
   });

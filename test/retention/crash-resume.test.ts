@@ -77,7 +77,7 @@ describe("retention sweep: SIGKILL mid-sweep, resume from the checkpoint", () =>
   let dir: string;
 
   const startChild = async (): Promise<TsChild> => {
-    const child = h.spawn("src/cli/main.ts", ["worker", "--queues", "retention"], { LOG_LEVEL: "info", LETHE_LOCK_DURATION_MS: "1000" });
+    const child = h.spawn("workers/cli.ts", ["worker", "--queues", "retention"], { LOG_LEVEL: "info", LETHE_LOCK_DURATION_MS: "1000" });
     await waitFor(
       async () =>
         child.stdout().includes("worker started")

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { newMaskKey } from "../../src/stores/postgres/masking";
 import { StorePools } from "../../src/stores/postgres/pools";
-import { executeRun, PolicyBusyError, type RetentionRuntime } from "../../src/retention/execute-run";
+import { executeRun, PolicyBusyError } from "../../src/retention/execute-run";
 import { createManualRun, getRunView, policyNamed } from "../../src/retention/runs";
 import { applyBatch } from "../../src/retention/sweep-batch";
 import { buildSweepPlan } from "../../src/retention/sweep-plan";
 import { boundSql } from "../../src/retention/sweep-sql";
+import type { Services } from "../../src/services";
 import { runSql } from "../helpers/db";
 import { createHarness, type LetheHarness } from "../helpers/lethe";
 import { query } from "./helpers";
@@ -55,18 +56,18 @@ const DUE = ROWS / 2;
 describe("retention run: settling the batch a dead worker left in flight", () => {
   let h: LetheHarness;
   let dir: string;
-  let rt: RetentionRuntime;
+  let rt: Pick<Services, "ds" | "config" | "dataMap" | "pools" | "logger">;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "lethe-settle-"));
     const path = join(dir, "lethe.config.json");
     writeFileSync(path, JSON.stringify(DATA_MAP));
     h = await createHarness({ map: { path, urlVar: "SETTLE_DATABASE_URL" }, prepare: (url) => runSql(url, RESET) });
-    rt = { ds: h.ds, config: h.config, dataMap: h.dataMap, stores: new StorePools(h.dataMap, 4), logger: h.logger };
+    rt = { ds: h.ds, config: h.config, dataMap: h.dataMap, pools: new StorePools(h.dataMap, 4), logger: h.logger };
   });
 
   afterAll(async () => {
-    await rt?.stores.close();
+    await rt?.pools.close();
     await h?.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -77,7 +78,7 @@ describe("retention run: settling the batch a dead worker left in flight", () =>
     const run = await createManualRun(h.ds, policyNamed(h.dataMap, "stale"), { dryRun: false, requestedBy: "test" });
     await h.ds.query(`UPDATE lethe.retention_run SET status = 'running', started_at = now() WHERE id = $1`, [run.id]);
     const [row] = (await h.ds.query(`SELECT cutoff::text AS cutoff FROM lethe.retention_run WHERE id = $1`, [run.id])) as Array<{ cutoff: string }>;
-    const plan = buildSweepPlan(h.dataMap, policyNamed(h.dataMap, "stale"), await rt.stores.schema("app"));
+    const plan = buildSweepPlan(h.dataMap, policyNamed(h.dataMap, "stale"), await rt.pools.schema("app"));
     const tx = new Client({ connectionString: h.appDb.url });
     await tx.connect();
     const bound = boundSql(plan, null);

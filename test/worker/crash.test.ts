@@ -77,7 +77,7 @@ describe("a worker killed mid-erasure", () => {
   const ids = { inStore: 0, afterCommit: 0 };
   let children: TsChild[] = [];
   const spawnWorker = (logLevel = "warn"): TsChild => {
-    const child = h.spawn("src/cli/main.ts", ["worker", "--queues", "erasure,maintenance"], { LETHE_LOCK_DURATION_MS: "2000", LOG_LEVEL: logLevel });
+    const child = h.spawn("workers/cli.ts", ["worker", "--queues", "erasure,maintenance"], { LETHE_LOCK_DURATION_MS: "2000", LOG_LEVEL: logLevel });
     children.push(child);
     return child;
   };

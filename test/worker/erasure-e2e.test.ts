@@ -3,7 +3,7 @@ import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { sealAuditLog, verifyAuditChain } from "../../src/audit/log";
 import { subjectHash } from "../../src/crypto";
 import type { PostgresStoreSpec } from "../../src/stores/postgres/schema";
-import { requestJobId } from "../../src/queues/names";
+import { requestJobId } from "../../src/queues/jobs/erase-request";
 import type { RequestView } from "../../src/requests/view";
 import { loadChinook, runSql } from "../helpers/db";
 import {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
-import { requestJobId } from "../../src/queues/names";
-import type { WorkerHandle } from "../../src/worker/start-worker";
+import { requestJobId } from "../../src/queues/jobs/erase-request";
+import type { WorkerHandle } from "../../workers/worker";
 import {
   createHarness,
   diffChecksums,

@@ -9,12 +9,20 @@ import { register as registerStatus } from "./status";
 import { register as registerSweep } from "./sweep";
 import { register as registerWorker } from "./worker";
 
+/** The long-running processes, started by their entry points in `workers/`. */
+export interface ProcessEntries {
+  /** `lethe worker [--queues …]`: runs until SIGINT/SIGTERM. */
+  worker: (queues?: string[]) => Promise<void>;
+  /** `lethe api`: serves until SIGINT/SIGTERM. */
+  api: () => Promise<void>;
+}
+
 /**
  * Registers every `lethe` sub-command. Each command module exports `register(program)`;
  * add new ones here.
  */
-export function registerCommands(program: Command): void {
-  registerApi(program);
+export function registerCommands(program: Command, processes: ProcessEntries): void {
+  registerApi(program, processes.api);
   registerCheck(program);
   registerInit(program);
   registerMigrate(program);
@@ -22,5 +30,5 @@ export function registerCommands(program: Command): void {
   registerRequest(program);
   registerStatus(program);
   registerSweep(program);
-  registerWorker(program);
+  registerWorker(program, processes.worker);
 }

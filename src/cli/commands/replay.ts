@@ -1,14 +1,10 @@
-import { Queue } from "bullmq";
 import type { Command } from "commander";
 import { loadDataMap } from "../../datamap/load";
 import { assertMigrated, createDataSource } from "../../db/data-source";
 import { erasedSubjectHashes, scanForErased } from "../../erasure/replay";
 import { createLogger } from "../../logger";
-import { StorePools } from "../../stores/postgres/pools";
-import { StoreSet } from "../../stores/store-set";
-import { createRedis } from "../../queues/connection";
-import { QUEUES } from "../../queues/names";
 import { submitRequest } from "../../requests/service";
+import { openServices } from "../../services";
 import { configOrExit } from "../config-or-exit";
 import { waitForFinal } from "../submit-and-wait";
 
@@ -30,19 +26,14 @@ export function register(program: Command): void {
         throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
-      const logger = createLogger(config.logLevel);
-      const pools = new StorePools(dataMap, 2);
-      const stores = new StoreSet({ dataMap, config, pools, logger });
-      const connection = createRedis(config.redisUrl, "worker");
-      const erasureQueue = new Queue(QUEUES.erasure, { connection, prefix: config.queuePrefix });
+      const services = openServices(config, { ds, dataMap, logger: createLogger(config.logLevel) }, { role: "worker", storePoolSize: 2 });
       try {
         await assertMigrated(ds);
         const ledger = await erasedSubjectHashes(ds);
-        const scan = await scanForErased(stores.adapter(opts.store), ledger, config.hmacKey);
+        const scan = await scanForErased(services.stores.adapter(opts.store), ledger, config.hmacKey);
         const ids: string[] = [];
         if (!opts.dryRun) {
-          const ctx = { ds, config, dataMap, erasureQueue, logger };
-          for (const key of scan.found) ids.push((await submitRequest(ctx, { type: "erasure", subject: { id: key }, requestedBy: "replay" })).request.id);
+          for (const key of scan.found) ids.push((await submitRequest(services, { type: "erasure", subject: { id: key }, requestedBy: "replay" })).request.id);
         }
         let completed = 0;
         if (opts.wait) {
@@ -51,10 +42,7 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify({ scanned: scan.scanned, found: scan.found.length, requests: ids, ...(opts.wait ? { completed } : {}) })}\n`);
         if (opts.wait && completed !== ids.length) process.exitCode = 1;
       } finally {
-        await erasureQueue.close();
-        await connection.quit();
-        await stores.close();
-        await pools.close();
+        await services.close();
         await ds.destroy();
       }
     });

@@ -1,11 +1,9 @@
-import { Queue } from "bullmq";
 import type { Command } from "commander";
 import { loadDataMap } from "../../datamap/load";
 import { assertMigrated, createDataSource } from "../../db/data-source";
 import { createLogger } from "../../logger";
-import { createRedis } from "../../queues/connection";
-import { QUEUES } from "../../queues/names";
 import { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } from "../../retention/runs";
+import { openServices, type OpenServices } from "../../services";
 import { configOrExit } from "../config-or-exit";
 
 /** Run statuses after which a run changes no more. */
@@ -24,14 +22,18 @@ export function register(program: Command): void {
       const config = configOrExit();
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
-      const connection = createRedis(config.redisUrl, "worker");
-      const queue = new Queue(QUEUES.retention, { connection, prefix: config.queuePrefix });
       const logger = createLogger(config.logLevel);
+      let services: OpenServices | undefined;
       try {
         await assertMigrated(ds);
         const dataMap = loadDataMap(config.dataMapPath);
+        services = openServices(config, { ds, dataMap, logger }, { role: "worker", storePoolSize: 2 });
         let view = await triggerRun(
-          { ds, config, dataMap, queue, onEnqueueError: (err) => logger.warn({ err }, "enqueue failed; a worker's reconciler will enqueue the run") },
+          {
+            ...services,
+            queue: services.queues.retention,
+            onEnqueueError: (err) => logger.warn({ err }, "enqueue failed; a worker's reconciler will enqueue the run"),
+          },
           policy,
           { dryRun: opts.dryRun, requestedBy: "cli" },
         );
@@ -47,8 +49,7 @@ export function register(program: Command): void {
         process.stderr.write(`lethe sweep: ${err.message}\n`);
         process.exitCode = 1;
       } finally {
-        await queue.close();
-        await connection.quit();
+        await services?.close();
         await ds.destroy();
       }
     });

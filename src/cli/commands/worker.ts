@@ -1,16 +1,13 @@
 import type { Command } from "commander";
-import { main } from "../../../workers/worker";
-import { configOrExit } from "../config-or-exit";
 
 /** `lethe worker`: runs the queues until SIGINT/SIGTERM. */
-export function register(program: Command): void {
+export function register(program: Command, run: (queues?: string[]) => Promise<void>): void {
   program
     .command("worker")
-    .description("run Lethe's BullMQ workers (erasure, maintenance) until SIGINT/SIGTERM")
+    .description("run Lethe's BullMQ workers (erasure, maintenance, export, mail, retention) until SIGINT/SIGTERM")
     .option("--queues <list>", "comma-separated queues to run (default: all)")
     .action(async (opts: { queues?: string }) => {
-      configOrExit();
-      await main(
+      await run(
         opts.queues
           ?.split(",")
           .map((q) => q.trim())

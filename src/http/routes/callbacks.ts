@@ -1,8 +1,5 @@
-import type { Queue } from "bullmq";
 import type { FastifyPluginAsync } from "fastify";
-import type { DataSource } from "typeorm";
 import { z } from "zod";
-import type { DataMap } from "../../datamap/schema";
 import { CALLBACK_TOKEN, callbackTokenHash } from "../../stores/webhook/callback-token";
 import { WEBHOOK_ERROR_CODES } from "../../stores/webhook/errors";
 import { endCallByToken, getCallByTokenHash } from "../../stores/webhook/processor-calls";
@@ -12,7 +9,7 @@ import { DEFAULT_TOLERANCE_SEC } from "../../webhook/protocol";
 import { verifyLetheSignature } from "../../webhook/verify-signature";
 import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
 import { parseOrProblem } from "../validation";
-import { storeJobId } from "../../queues/names";
+import { storeJobId } from "../../queues/jobs/erase-store";
 
 /** Problem type of a callback whose token was already used (the call is no longer open). */
 export const CALLBACK_USED_PROBLEM = "urn:lethe:problem:callback-already-used";
@@ -28,15 +25,6 @@ export const CALLBACK_BODY_SCHEMA = z
   )
   .strict();
 
-/** What the callback route needs. */
-export interface CallbackRoutesOptions {
-  ds: DataSource;
-  /** Where each store's signing secret is. */
-  dataMap: DataMap;
-  /** The erasure queue: the waiting store job is promoted when its callback arrives. */
-  erasureQueue: Queue;
-}
-
 function unauthorized(detail: string): HttpProblem {
   return new HttpProblem({ type: PROBLEM_TYPES.unauthorized, title: "Unauthorized", status: 401, detail });
 }
@@ -50,7 +38,8 @@ function header(value: string | string[] | undefined): string | undefined {
  * Authenticated by the token (single use) and the signature with the store's secret, not by an
  * API key. Register with `{ prefix: "/v1" }`; the raw-body JSON parser stays inside this plugin.
  */
-export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (app, opts) => {
+export const callbackRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, dataMap, queues } = app.services;
   // The signature covers the body byte for byte: keep it raw here, parse after verifying.
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
@@ -58,8 +47,8 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
   app.post<{ Params: { token: string } }>("/callbacks/:token", async (request, reply) => {
     const { token } = request.params;
     const tokenHash = CALLBACK_TOKEN.test(token) ? callbackTokenHash(token) : null;
-    const call = tokenHash ? await getCallByTokenHash(opts.ds, tokenHash) : null;
-    const spec = call ? webhookStoreOf(opts.dataMap, call.store) : null;
+    const call = tokenHash ? await getCallByTokenHash(ds, tokenHash) : null;
+    const spec = call ? webhookStoreOf(dataMap, call.store) : null;
     if (!tokenHash || !call || !spec) throw notFound("no processor call has this callback token; use the callbackUrl Lethe sent");
 
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -83,7 +72,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
     const body = parseOrProblem(CALLBACK_BODY_SCHEMA, json);
 
     const ended = await endCallByToken(
-      opts.ds,
+      ds,
       tokenHash,
       body.status === "done" ? { status: "done" } : { status: "failed", errorCode: WEBHOOK_ERROR_CODES.failed, failureReason: safeReason(body.reason) },
     );
@@ -99,8 +88,7 @@ export const callbackRoutes: FastifyPluginAsync<CallbackRoutesOptions> = async (
 
     // Wake the store's job now; it also re-checks on its own schedule, so failures here are harmless.
     try {
-      // The job id of one store of one request (see queues/names).
-      const job = await opts.erasureQueue.getJob(storeJobId(ended.requestId, ended.store));
+      const job = await queues.erasure.getJob(storeJobId(ended.requestId, ended.store));
       if (job && (await job.isDelayed())) await job.promote();
     } catch (err) {
       request.log.debug({ err }, "could not promote the waiting store job");

@@ -1,24 +1,13 @@
-import type { Queue } from "bullmq";
 import type { FastifyPluginAsync } from "fastify";
-import type { DataSource } from "typeorm";
 import { z } from "zod";
-import type { Config } from "../../config";
-import type { DataMap } from "../../datamap/schema";
 import { getHold, placeHold, releaseHold } from "../../holds/holds";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
 import { retryRequest } from "../../requests/retry";
-import { enqueueRequest, subjectRefOf } from "../../requests/service";
+import { enqueueRequest } from "../../queues/jobs/erase-request";
+import { subjectRefOf } from "../../requests/service";
 import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
 import { parseOrProblem } from "../validation";
-
-/** What the erasure lifecycle routes need. */
-export interface LifecycleRoutesOptions {
-  ds: DataSource;
-  config: Config;
-  dataMap: DataMap;
-  erasureQueue: Queue;
-}
 
 const conflict = (detail: string): HttpProblem => new HttpProblem({ type: "urn:lethe:problem:conflict", title: "Conflict", status: 409, detail });
 
@@ -35,13 +24,14 @@ export const HOLD_BODY_SCHEMA = z
  * `POST /v1/requests/:id/retry`, `GET /v1/requests/:id/receipt`, `GET /v1/receipts/public-key`,
  * and legal holds: `POST /v1/holds`, `GET /v1/holds/:id`, `DELETE /v1/holds/:id`.
  */
-export const lifecycleRoutes: FastifyPluginAsync<LifecycleRoutesOptions> = async (app, opts) => {
-  const keys = opts.config.apiKeys;
+export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, config, dataMap, queues } = app.services;
+  const keys = config.apiKeys;
   const write = { onRequest: requireScope(keys, "requests.write") };
   const read = { onRequest: requireScope(keys, "requests.read") };
 
   app.post<{ Params: { id: string } }>("/requests/:id/retry", write, async (request, reply) => {
-    const outcome = await retryRequest(opts.ds, opts.erasureQueue, opts.config, opts.dataMap, request.params.id, request.apiKeyName ?? "unknown");
+    const outcome = await retryRequest(ds, queues.erasure, config, dataMap, request.params.id, request.apiKeyName ?? "unknown");
     switch (outcome) {
       case "not-found":
         throw notFound("no request has this id");
@@ -58,21 +48,21 @@ export const lifecycleRoutes: FastifyPluginAsync<LifecycleRoutesOptions> = async
   });
 
   app.get<{ Params: { id: string } }>("/requests/:id/receipt", read, async (request) => {
-    const receipt = await buildReceipt(opts.ds, opts.dataMap, request.params.id);
+    const receipt = await buildReceipt(ds, dataMap, request.params.id);
     if (receipt === null) throw notFound("no request has this id");
     if (receipt === "unfinished") throw conflict("the request has not completed; a receipt exists only for completed requests");
-    return signReceipt(receipt, opts.config.hmacKey);
+    return signReceipt(receipt, config.hmacKey);
   });
 
   app.get("/receipts/public-key", read, async () => {
-    const k = receiptKeys(opts.config.hmacKey);
+    const k = receiptKeys(config.hmacKey);
     return { alg: "Ed25519", keyId: k.keyId, publicKeyPem: k.publicKeyPem };
   });
 
   app.post("/holds", write, async (request, reply) => {
     const body = parseOrProblem(HOLD_BODY_SCHEMA, request.body);
-    const ref = subjectRefOf(opts.dataMap, body.subject);
-    const hold = await placeHold(opts.ds, opts.config.hmacKey, {
+    const ref = subjectRefOf(dataMap, body.subject);
+    const hold = await placeHold(ds, config.hmacKey, {
       identity: ref.name,
       value: ref.value,
       ground: body.ground,
@@ -84,15 +74,15 @@ export const lifecycleRoutes: FastifyPluginAsync<LifecycleRoutesOptions> = async
   });
 
   app.get<{ Params: { id: string } }>("/holds/:id", read, async (request) => {
-    const hold = await getHold(opts.ds, request.params.id);
+    const hold = await getHold(ds, request.params.id);
     if (!hold) throw notFound("no hold has this id");
     return hold;
   });
 
   app.delete<{ Params: { id: string } }>("/holds/:id", write, async (request) => {
-    const resumed = await releaseHold(opts.ds, request.params.id, request.apiKeyName ?? "unknown");
+    const resumed = await releaseHold(ds, request.params.id, request.apiKeyName ?? "unknown");
     if (resumed === null) throw notFound("no hold has this id");
-    for (const id of resumed) await enqueueRequest(opts.erasureQueue, opts.config, id, { replaceFinished: true });
-    return { ...(await getHold(opts.ds, request.params.id)), resumedRequests: resumed.length };
+    for (const id of resumed) await enqueueRequest(queues.erasure, config, id, { replaceFinished: true });
+    return { ...(await getHold(ds, request.params.id)), resumedRequests: resumed.length };
   });
 };

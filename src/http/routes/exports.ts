@@ -1,16 +1,8 @@
 import { open } from "node:fs/promises";
 import type { FastifyPluginAsync } from "fastify";
-import type { DataSource } from "typeorm";
-import type { Config } from "../../config";
 import { exportFilePath } from "../../exports/files";
 import { verifyExportToken } from "../../exports/link-token";
 import { HttpProblem, notFound } from "../problem";
-
-/** What the export routes need. */
-export interface ExportRoutesOptions {
-  ds: DataSource;
-  config: Config;
-}
 
 /** Problem types of the download link (RFC 9457 `type`). */
 export const EXPORT_PROBLEM_TYPES = {
@@ -45,17 +37,18 @@ interface Claimed {
  * streamed from disk as an attachment; each download is counted and audited. No HEAD route (it
  * would use up a single-use link). Register with `{ prefix: "/v1" }`.
  */
-export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app, opts) => {
+export const exportRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, config } = app.services;
   app.get<{ Params: { id: string }; Querystring: { token?: unknown } }>("/exports/:id/download", { exposeHeadRoute: false }, async (request, reply) => {
     const { id } = request.params;
     if (!UUID.test(id)) throw notFound("no export has this id");
     const token = request.query.token;
     if (typeof token !== "string") throw invalidLink();
-    const check = verifyExportToken(opts.config.hmacKey, id, token);
+    const check = verifyExportToken(config.hmacKey, id, token);
     if (!check.ok)
       throw check.reason === "expired" ? goneLink("this download link has expired and the file was deleted; ask for a new copy of your data") : invalidLink();
 
-    const claimed = (await opts.ds.query(
+    const claimed = (await ds.query(
       `WITH ex AS (
          UPDATE lethe.export SET downloads = downloads + 1, last_downloaded_at = now()
           WHERE id = $1 AND status = 'ready' AND deleted_at IS NULL AND expires_at > now() AND (NOT single_use OR downloads = 0)
@@ -69,7 +62,7 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
     )) as Claimed[];
     const got = claimed[0];
     if (!got) {
-      const rows = (await opts.ds.query(`SELECT single_use, downloads, deleted_at FROM lethe.export WHERE id = $1`, [id])) as Array<{
+      const rows = (await ds.query(`SELECT single_use, downloads, deleted_at FROM lethe.export WHERE id = $1`, [id])) as Array<{
         single_use: boolean;
         downloads: number;
         deleted_at: Date | null;
@@ -82,7 +75,7 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
 
     let handle;
     try {
-      handle = await open(exportFilePath(opts.config.exportDir, got.path), "r");
+      handle = await open(exportFilePath(config.exportDir, got.path), "r");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") throw goneLink("the file of this download link was deleted; ask for a new copy of your data");
       throw err;

@@ -1,25 +1,16 @@
 import type { FastifyPluginAsync } from "fastify";
-import type { Redis } from "ioredis";
-import type { DataSource } from "typeorm";
 import { PROBLEM_TYPES, sendProblem } from "../problem";
 import { checkReadiness } from "../readiness";
-
-/** What the health routes need. */
-export interface HealthRoutesOptions {
-  ds: DataSource;
-  /** The producer connection the API enqueues with. */
-  redis: Redis;
-}
 
 /**
  * `GET /healthz` (the process is up) and `GET /readyz` (Postgres answers, migrations are
  * applied, Redis answers). No authentication: orchestrators call them, and they reveal no data.
  */
-export const healthRoutes: FastifyPluginAsync<HealthRoutesOptions> = async (app, opts) => {
+export const healthRoutes: FastifyPluginAsync = async (app) => {
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (request, reply) => {
-    const report = await checkReadiness(opts.ds, opts.redis);
+    const report = await checkReadiness(app.services.ds, app.services.redis);
     if (report.ready) return { status: "ok", checks: report.checks };
     const notReady = Object.entries(report.checks)
       .filter(([, state]) => state !== "ok")

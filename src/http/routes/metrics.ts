@@ -1,21 +1,13 @@
-import type { Queue } from "bullmq";
 import type { FastifyPluginAsync } from "fastify";
-import type { DataSource } from "typeorm";
-import type { Config } from "../../config";
 import { LetheMetrics } from "../../metrics/collect-metrics";
 import { requireScope } from "../auth";
-
-/** What the metrics route needs. */
-export interface MetricsRoutesOptions {
-  ds: DataSource;
-  config: Config;
-  queues: Queue[];
-}
+import { shownQueues } from "../services";
 
 /** `GET /metrics` (scope admin): Prometheus text format; request counts, deadlines, queues, retention. */
-export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, opts) => {
-  const metrics = new LetheMetrics(opts.ds, opts.queues);
-  app.get("/metrics", { onRequest: requireScope(opts.config.apiKeys, "admin") }, async (_request, reply) => {
+export const metricsRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, config } = app.services;
+  const metrics = new LetheMetrics(ds, shownQueues(app.services.queues));
+  app.get("/metrics", { onRequest: requireScope(config.apiKeys, "admin") }, async (_request, reply) => {
     reply.header("content-type", metrics.contentType);
     return metrics.render();
   });

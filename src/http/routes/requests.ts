@@ -1,12 +1,8 @@
-import type { Queue } from "bullmq";
 import type { FastifyPluginAsync } from "fastify";
-import type { DataSource } from "typeorm";
 import { z } from "zod";
 import type { Config } from "../../config";
 import { subjectHash } from "../../crypto";
-import type { DataMap } from "../../datamap/schema";
 import type { SubjectRequest } from "../../db/entities/subject-request";
-import type { Logger } from "../../logger";
 import { getRequestView, submitRequest, subjectRefOf } from "../../requests/service";
 import { requireScope } from "../auth";
 import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
@@ -41,17 +37,6 @@ export const SUBMIT_BODY_SCHEMA = z
 /** A validated `POST /v1/requests` body. */
 export type SubmitBody = z.output<typeof SUBMIT_BODY_SCHEMA>;
 
-/** What the request routes need. */
-export interface RequestRoutesOptions {
-  ds: DataSource;
-  config: Config;
-  dataMap: DataMap;
-  erasureQueue: Queue;
-  /** Where export requests go; without it they wait for the reconciler. */
-  exportQueue?: Queue;
-  logger: Logger;
-}
-
 /** Reads the optional `Idempotency-Key` header (1..200 printable ASCII characters). */
 export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -70,26 +55,23 @@ function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody,
  * `POST /v1/requests` (scope `requests.write`) and `GET /v1/requests/:id` (`requests.read`).
  * Register with `{ prefix: "/v1" }`.
  */
-export const requestRoutes: FastifyPluginAsync<RequestRoutesOptions> = async (app, opts) => {
-  const keys = opts.config.apiKeys;
+export const requestRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, config, dataMap } = app.services;
+  const keys = config.apiKeys;
 
   app.post("/requests", { onRequest: requireScope(keys, "requests.write") }, async (request, reply) => {
     const body = parseOrProblem(SUBMIT_BODY_SCHEMA, request.body);
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
-    const ref = subjectRefOf(opts.dataMap, body.subject);
-    const { request: stored, created } = await submitRequest(
-      {
-        ds: opts.ds,
-        config: opts.config,
-        dataMap: opts.dataMap,
-        erasureQueue: opts.erasureQueue,
-        ...(opts.exportQueue ? { exportQueue: opts.exportQueue } : {}),
-        logger: opts.logger,
-      },
-      { type: body.type, subject: body.subject, dryRun: body.dryRun, idempotencyKey, requestedBy: request.apiKeyName ?? "unknown" },
-    );
+    const ref = subjectRefOf(dataMap, body.subject);
+    const { request: stored, created } = await submitRequest(app.services, {
+      type: body.type,
+      subject: body.subject,
+      dryRun: body.dryRun,
+      idempotencyKey,
+      requestedBy: request.apiKeyName ?? "unknown",
+    });
     if (!created) {
-      if (!isSameRequest(opts.config, stored, body, ref)) {
+      if (!isSameRequest(config, stored, body, ref)) {
         throw new HttpProblem({
           type: PROBLEM_TYPES.idempotencyKeyReused,
           title: "Idempotency key reused",
@@ -104,7 +86,7 @@ export const requestRoutes: FastifyPluginAsync<RequestRoutesOptions> = async (ap
   });
 
   app.get<{ Params: { id: string } }>("/requests/:id", { onRequest: requireScope(keys, "requests.read") }, async (request) => {
-    const view = await getRequestView(opts.ds, request.params.id);
+    const view = await getRequestView(ds, request.params.id);
     if (!view) throw notFound("no request has this id");
     return view;
   });

@@ -1,11 +1,6 @@
 import { Queue } from "bullmq";
 import type { FastifyPluginAsync } from "fastify";
-import type { Redis } from "ioredis";
-import type { DataSource } from "typeorm";
 import { z } from "zod";
-import type { Config } from "../../config";
-import type { DataMap } from "../../datamap/schema";
-import type { Logger } from "../../logger";
 import { QUEUES } from "../../queues/names";
 import { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } from "../../retention/runs";
 import { requireScope } from "../auth";
@@ -20,28 +15,18 @@ export const RUN_BODY_SCHEMA = z
   .object({ dryRun: z.boolean({ error: "must be true or false" }).optional() }, { error: 'send a JSON object such as {"dryRun": true}' })
   .strict();
 
-/** What the retention routes need. */
-export interface RetentionRoutesOptions {
-  ds: DataSource;
-  config: Config;
-  dataMap: DataMap;
-  /** The producer connection; the routes' retention queue uses it (closed with the app, the connection is not). */
-  redis: Redis;
-  logger: Logger;
-  /** Use this queue instead of making one on `redis`. */
-  queue?: Queue;
-}
-
 /**
  * `POST /v1/retention/:policy/runs` (scope `requests.write`): starts a run of a policy now — 404
  * for an unknown policy, 409 while a run of it is queued or running. `GET /v1/retention/runs/:id`
  * (`requests.read`): the run's status and counts. Register with `{ prefix: "/v1" }`.
  */
-export const retentionRoutes: FastifyPluginAsync<RetentionRoutesOptions> = async (app, opts) => {
-  const keys = opts.config.apiKeys;
-  const queue = opts.queue ?? new Queue(QUEUES.retention, { connection: opts.redis, prefix: opts.config.queuePrefix });
-  if (!opts.queue) {
-    queue.on("error", (err: Error) => opts.logger.warn({ err, queue: queue.name }, "queue error"));
+export const retentionRoutes: FastifyPluginAsync = async (app) => {
+  const { ds, config, dataMap, redis, logger, queues } = app.services;
+  const keys = config.apiKeys;
+  // Without a retention queue among the services, one on the producer connection (closed with the app, the connection is not).
+  const queue = queues.retention ?? new Queue(QUEUES.retention, { connection: redis, prefix: config.queuePrefix });
+  if (!queues.retention) {
+    queue.on("error", (err: Error) => logger.warn({ err, queue: queue.name }, "queue error"));
     app.addHook("onClose", async () => {
       await queue.close();
     });
@@ -52,11 +37,11 @@ export const retentionRoutes: FastifyPluginAsync<RetentionRoutesOptions> = async
     try {
       const run = await triggerRun(
         {
-          ds: opts.ds,
-          config: opts.config,
-          dataMap: opts.dataMap,
+          ds,
+          config,
+          dataMap,
           queue,
-          onEnqueueError: (err) => opts.logger.warn({ err }, "enqueue failed; the reconciler will enqueue the run"),
+          onEnqueueError: (err) => logger.warn({ err }, "enqueue failed; the reconciler will enqueue the run"),
         },
         request.params.policy,
         { dryRun: body.dryRun ?? false, requestedBy: request.apiKeyName ?? "unknown" },
@@ -79,7 +64,7 @@ export const retentionRoutes: FastifyPluginAsync<RetentionRoutesOptions> = async
   });
 
   app.get<{ Params: { id: string } }>("/retention/runs/:id", { onRequest: requireScope(keys, "requests.read") }, async (request) => {
-    const view = await getRunView(opts.ds, request.params.id);
+    const view = await getRunView(ds, request.params.id);
     if (!view) throw notFound("no retention run has this id");
     return view;
   });

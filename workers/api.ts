@@ -1,15 +1,15 @@
 import type { AddressInfo } from "node:net";
-import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import type { Config } from "../config";
-import { loadDataMap } from "../datamap/load";
-import type { DataMap } from "../datamap/schema";
-import { assertMigrated, createDataSource } from "../db/data-source";
-import { createLogger, type Logger } from "../logger";
-import { createRedis } from "../queues/connection";
-import { QUEUES } from "../queues/names";
-import { buildServer } from "./server";
-import { withTimeout } from "./with-timeout";
+import { configOrExit } from "../src/cli/config-or-exit";
+import type { Config } from "../src/config";
+import { loadDataMap } from "../src/datamap/load";
+import type { DataMap } from "../src/datamap/schema";
+import { assertMigrated, createDataSource } from "../src/db/data-source";
+import { buildServer } from "../src/http/server";
+import { withTimeout } from "../src/http/with-timeout";
+import { onShutdownSignal, runMain } from "../src/lifecycle";
+import { createLogger, type Logger } from "../src/logger";
+import { openServices, type Services } from "../src/services";
 
 /** Options of {@link startApi}; the defaults are what `lethe api` wants. */
 export interface StartApiOptions {
@@ -29,6 +29,8 @@ export const REDIS_START_TIMEOUT_MS = 10_000;
 /** A running API. */
 export interface ApiHandle {
   app: FastifyInstance;
+  /** The process's services (what `app.services` holds). */
+  services: Services;
   /** The bound address; `port` is the real one when the config asked for port 0. */
   address: { host: string; port: number };
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
@@ -51,8 +53,9 @@ async function closeAll(steps: Array<() => Promise<unknown>>): Promise<void> {
 }
 
 /**
- * Starts `lethe api`: the data map, Lethe's database (refusing an unmigrated one), the producer
- * Redis connection and the queues, then the HTTP server on `config.host:config.port`.
+ * Starts `lethe api`: config → connections (the data map, Lethe's database — refusing an
+ * unmigrated one —, the fail-fast producer Redis connection and the queues) → the HTTP server on
+ * `config.host:config.port` → signals.
  */
 export async function startApi(config: Config, opts: StartApiOptions = {}): Promise<ApiHandle> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -64,36 +67,23 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
     opened.unshift(() => ds.destroy());
     await assertMigrated(ds);
 
-    const producer = createRedis(config.redisUrl, "producer");
-    producer.on("error", (err: Error) => logger.warn({ err }, "redis connection error"));
-    opened.unshift(async () => {
-      if (producer.status !== "end") await producer.quit().catch(() => producer.disconnect());
-    });
-    const queueOptions = { connection: producer, prefix: config.queuePrefix };
-    const queues = {
-      erasure: new Queue(QUEUES.erasure, queueOptions),
-      maintenance: new Queue(QUEUES.maintenance, queueOptions),
-      export: new Queue(QUEUES.export, queueOptions),
-      mail: new Queue(QUEUES.mail, queueOptions),
-    };
-    for (const q of Object.values(queues)) {
-      q.on("error", (err: Error) => logger.warn({ err, queue: q.name }, "queue error"));
-      opened.unshift(() => q.close());
-    }
+    const services = openServices(config, { ds, dataMap, logger }, { role: "producer" });
+    opened.unshift(() => services.close());
     // A queue whose connection was never ready waits for it on every add; wait here instead.
     await withTimeout(
-      Promise.all(Object.values(queues).map((q) => q.waitUntilReady())),
+      Promise.all(Object.values(services.queues).map((q) => q.waitUntilReady())),
       opts.redisTimeoutMs ?? REDIS_START_TIMEOUT_MS,
       "Redis did not answer at start-up: check REDIS_URL and that Redis is running",
     );
 
-    const app = await buildServer({ ds, config, dataMap, queues, redis: producer, logger });
+    const app = await buildServer(services);
     opened.unshift(() => app.close());
     await app.listen({ host: config.host, port: config.port });
     const bound = app.server.address() as AddressInfo;
     const address = { host: bound.address, port: bound.port };
     const host = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
 
+    let removeSignals = (): void => undefined;
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closing ??= (async () => {
@@ -103,41 +93,19 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
       })();
       return closing;
     };
-
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) {
-        logger.warn({ signal }, "second signal: exiting at once");
-        process.exit(1);
-      }
-      signalled = true;
-      logger.info({ signal }, "shutting down");
-      const force = setTimeout(() => {
-        logger.error({ timeoutMs: config.shutdownTimeoutMs }, "shutdown timed out: exiting");
-        process.exit(1);
-      }, config.shutdownTimeoutMs);
-      force.unref();
-      close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    };
-    const removeSignals = (): void => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    };
-    if (opts.handleSignals ?? true) {
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
-    }
+    if (opts.handleSignals ?? true) removeSignals = onShutdownSignal(logger, close, { forceExitAfterMs: config.shutdownTimeoutMs });
 
     logger.info({ address }, "api listening");
-    return { app, address, url: `http://${host}:${bound.port}`, close };
+    return { app, services, address, url: `http://${host}:${bound.port}`, close };
   } catch (err) {
     await closeAll(opened).catch((closeErr: unknown) => logger.warn({ err: closeErr }, "cleanup after a failed start failed"));
     throw err;
   }
 }
+
+/** Process entry point of `lethe api`: config → connections → server → signals. */
+export async function main(): Promise<void> {
+  await startApi(configOrExit("api"));
+}
+
+if (require.main === module) runMain("api", main);

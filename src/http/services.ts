@@ -1,0 +1,24 @@
+import type { Queue } from "bullmq";
+import type { Queues, Services } from "../services";
+
+/**
+ * What the HTTP API uses of the process's services, decorated once on the root instance as
+ * `app.services` (see {@link buildServer}). The erasure and maintenance queues are always there;
+ * without the export queue export requests wait for the reconciler, and without the retention
+ * queue the retention routes make their own on `redis`.
+ */
+export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger"> & {
+  queues: Pick<Queues, "erasure" | "maintenance"> & Partial<Queues>;
+};
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** The API process's services (`src/http/services.ts`). */
+    services: HttpServices;
+  }
+}
+
+/** The queues the dashboard and `/metrics` show: erasure, maintenance, and export and mail where present. */
+export function shownQueues(queues: HttpServices["queues"]): Queue[] {
+  return [queues.erasure, queues.maintenance, ...(queues.export ? [queues.export] : []), ...(queues.mail ? [queues.mail] : [])];
+}
