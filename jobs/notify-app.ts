@@ -1,3 +1,4 @@
+import { requestOutcome } from "../src/db/tables/subject-request";
 import { PermanentError } from "../src/errors";
 import { NOTIFY_APP } from "../src/queues/jobs/notify-app";
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../src/webhook/protocol";
@@ -11,13 +12,7 @@ import { processorOf } from "./handler";
 export const notifyApp = processorOf(NOTIFY_APP, async ({ requestId, event }, _job, { services }) => {
   const { callbackUrl, callbackSecret } = services.config;
   if (!callbackUrl || !callbackSecret) return { status: 0 };
-  const rows = (await services.ds.query(`SELECT type, status, completed_at, error_code FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
-    type: string;
-    status: string;
-    completed_at: Date | null;
-    error_code: string | null;
-  }>;
-  const r = rows[0];
+  const r = await requestOutcome(services.ds, requestId);
   if (!r) throw new PermanentError("unknown_request", "unknown request id");
   const body = JSON.stringify({
     event,

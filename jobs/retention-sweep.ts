@@ -1,7 +1,8 @@
 import { ERROR_CODES, PermanentError } from "../src/errors";
 import { RETENTION_SWEEP } from "../src/queues/jobs/retention-sweep";
 import { executeRun, PolicyBusyError, type RunOutcome } from "../src/retention/execute-run";
-import { markRunFailed, scheduledRun } from "../src/retention/runs";
+import { scheduledRun } from "../src/db/tables/retention-run";
+import { markRunFailed } from "../src/retention/runs";
 import { processorOf } from "./handler";
 
 /** What the job returns: the run's counts, or why the tick was skipped. */

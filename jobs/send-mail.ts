@@ -1,3 +1,4 @@
+import { requestOfExport } from "../src/db/tables/export";
 import { failExportRequest } from "../src/exports/fail-export";
 import { sendExportMail } from "../src/exports/send-export-mail";
 import { SEND_MAIL } from "../src/queues/jobs/send-mail";
@@ -16,8 +17,8 @@ export const sendMail = processorOf(SEND_MAIL, async (payload, job, { services, 
     const last = isLastAttempt(job, err);
     log.warn({ err, exportId: payload.exportId, last }, last ? "mail failed" : "mail attempt failed; will retry");
     if (last) {
-      const rows = (await services.ds.query(`SELECT request_id FROM lethe.export WHERE id = $1`, [payload.exportId])) as Array<{ request_id: string }>;
-      if (rows[0]) await failExportRequest(services.ds, services.config.exportDir, rows[0].request_id, err);
+      const requestId = await requestOfExport(services.ds, payload.exportId);
+      if (requestId) await failExportRequest(services.ds, services.config.exportDir, requestId, err);
     }
     throw err;
   }

@@ -14,6 +14,12 @@ import { Retention1764000000010 } from "./migrations/1764000000010-retention";
 import { Exports1764000000020 } from "./migrations/1764000000020-exports";
 import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
 
+/*
+ * TypeORM is used here for the DataSource (the connection pool of Lethe's own database), the
+ * migrations, and the entity mappings the table owners' few repository reads use. Every SQL
+ * statement on Lethe's tables lives in its table's owner under `db/tables/`.
+ */
+
 /** Every entity of Lethe's own schema. */
 export const ENTITIES = [
   SubjectRequestEntity,

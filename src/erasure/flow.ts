@@ -1,5 +1,7 @@
 import { ERROR_CODES, PermanentError } from "../errors";
-import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
+import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
+import { isFinal } from "../requests/status";
+import { markStoreDone, recordedSteps, recordStore } from "../db/tables/request-store";
 import { identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
 import { ERASE_STORE } from "../queues/jobs/erase-store";
@@ -11,10 +13,16 @@ import type { StepCount } from "../types";
 import { finishRequest } from "./finish-request";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { isPermanentSqlState, publicError } from "./public-error";
-import { isFinal, loadRequest, markStoreDone, recordedSteps, recordStore, type LoadedRequest } from "./request-record";
 
 /** What the erasure uses of the process's services. */
 type ErasureServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "flows">;
+
+/** Loads a request; a permanent error when there is none (a job for an unknown id never succeeds). */
+async function loadRequest(ds: ErasureServices["ds"], requestId: string): Promise<LoadedRequest> {
+  const request = await loadRow(ds, requestId);
+  if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
+  return request;
+}
 
 /** What the entry job did. */
 export type StartOutcome =
@@ -59,18 +67,8 @@ async function snapshotAndHold(
     if (snapshot) resealed = sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed });
   }
   const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities })) : [];
-  const rows = (await rt.ds.query(
-    `WITH hold AS (
-       SELECT h.id FROM lethe.legal_hold h WHERE h.subject_hash = ANY($3::text[]) AND ${ACTIVE_HOLD_SQL}
-        ORDER BY h.created_at LIMIT 1)
-     UPDATE lethe.subject_request
-        SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
-            hold_id = (SELECT id FROM hold), identities = coalesce($2, identities),
-            started_at = coalesce(started_at, now()), updated_at = now()
-      WHERE id = $1 RETURNING hold_id`,
-    [request.id, resealed, hashes],
-  )) as [Array<{ hold_id: string | null }>, number];
-  return { snapshot, held: Boolean(rows[0][0]?.hold_id) };
+  const holdId = await startErasureRun(rt.ds, request.id, resealed, hashes);
+  return { snapshot, held: Boolean(holdId) };
 }
 
 function contextOf(rt: ErasureServices, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {

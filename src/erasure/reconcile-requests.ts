@@ -1,6 +1,6 @@
+import { resumeEndedHolds, unfinishedErasures, wipeStaleIdentities } from "../db/tables/subject-request";
 import { PermanentError } from "../errors";
 import { reconcileExports } from "../exports/reconcile-exports";
-import { resumeEndedHolds } from "../holds/holds";
 import type { Logger } from "../logger";
 import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
 import { finalizeJobId } from "../queues/jobs/finalize-erasure";
@@ -26,16 +26,10 @@ export interface ReconcileOutcome {
  */
 export async function reconcileRequests(services: Pick<Services, "ds" | "config" | "queues">, logger: Logger): Promise<ReconcileOutcome> {
   const { ds, config, queues } = services;
-  const rows = (await ds.query(
-    `SELECT id, status FROM lethe.subject_request WHERE status IN ('queued', 'running') AND type = 'erasure' AND updated_at < now() - ($1 || ' milliseconds')::interval ORDER BY received_at LIMIT 10000`,
-    [String(GRACE_MS)],
-  )) as Array<{ id: string; status: string }>;
+  const rows = await unfinishedErasures(ds, GRACE_MS);
   const outcome: ReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   // A failed request keeps its sealed identities for a retry, but not for ever.
-  await ds.query(
-    `UPDATE lethe.subject_request SET identities = NULL WHERE status = 'failed' AND identities IS NOT NULL AND updated_at < now() - ($1 || ' hours')::interval`,
-    [String(config.failedIdentitiesTtlHours)],
-  );
+  await wipeStaleIdentities(ds, config.failedIdentitiesTtlHours);
   for (const id of await resumeEndedHolds(ds)) {
     await enqueueRequest(queues.erasure, config, id, { replaceFinished: true });
     outcome.enqueued++;

@@ -1,4 +1,3 @@
-import type { DataSource } from "typeorm";
 import { identityHashes } from "../holds/holds";
 import type { StoreAdapter } from "../stores/store-kind";
 
@@ -6,23 +5,6 @@ import type { StoreAdapter } from "../stores/store-kind";
 export interface ReplayScan {
   scanned: number;
   found: string[];
-}
-
-/**
- * The erasure ledger: keyed hashes (of the key and of every identity) of every subject whose
- * erasure completed, read from the audit log. Names nobody in clear.
- */
-export async function erasedSubjectHashes(ds: DataSource): Promise<Set<string>> {
-  const rows = (await ds.query(
-    `SELECT subject_hash, detail->'identityHashes' AS hashes FROM lethe.audit_log
-      WHERE event = 'erasure.completed' AND coalesce((detail->>'subjectFound')::boolean, false)`,
-  )) as Array<{ subject_hash: string | null; hashes: Record<string, string> | null }>;
-  const set = new Set<string>();
-  for (const r of rows) {
-    if (r.subject_hash) set.add(r.subject_hash);
-    for (const h of Object.values(r.hashes ?? {})) set.add(h);
-  }
-  return set;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { ExportStatus, ExportTableCount } from "../db/entities/export";
 import type { DeliveryStatus } from "../db/entities/mail-delivery";
+import { exportViewRow } from "../db/tables/export";
 
 /** An export as a request's view shows it (`GET /v1/requests/:id`, `lethe status`). No personal data, no link. */
 export interface ExportView {
@@ -19,37 +20,12 @@ export interface ExportView {
   delivery: { status: DeliveryStatus; attempts: number; sentAt: string | null; smtpCode: number | null; errorCode: string | null } | null;
 }
 
-interface Row {
-  id: string;
-  status: ExportStatus;
-  size_bytes: string | null;
-  sha256: string | null;
-  rows: string | null;
-  tables: ExportTableCount[] | null;
-  ready_at: Date | null;
-  expires_at: Date | null;
-  downloads: number;
-  deleted_at: Date | null;
-  d_status: DeliveryStatus | null;
-  d_attempts: number | null;
-  d_sent_at: Date | null;
-  d_smtp_code: number | null;
-  d_error_code: string | null;
-}
-
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
 
 /** The export of a request, or null when it has none (yet). */
 export async function getExportView(ds: DataSource, requestId: string): Promise<ExportView | null> {
-  const rows = (await ds.query(
-    `SELECT e.id, e.status, e.size_bytes::text AS size_bytes, e.sha256, e.rows::text AS rows, e.tables, e.ready_at, e.expires_at, e.downloads, e.deleted_at,
-            d.status AS d_status, d.attempts AS d_attempts, d.sent_at AS d_sent_at, d.smtp_code AS d_smtp_code, d.error_code AS d_error_code
-       FROM lethe.export e LEFT JOIN lethe.mail_delivery d ON d.key = 'export:' || e.id::text
-      WHERE e.request_id = $1`,
-    [requestId],
-  )) as Row[];
-  const r = rows[0];
+  const r = await exportViewRow(ds, requestId);
   if (!r) return null;
   return {
     id: r.id,

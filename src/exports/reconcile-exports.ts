@@ -1,6 +1,7 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
+import { unfinishedExportRequests } from "../db/tables/export";
 import { PermanentError } from "../errors";
 import { BUILD_EXPORT, exportJobId } from "../queues/jobs/build-export";
 import { mailJobId, SEND_MAIL } from "../queues/jobs/send-mail";
@@ -25,13 +26,7 @@ export async function reconcileExports(deps: {
   mailQueue: Queue;
   graceMs: number;
 }): Promise<ExportReconcileOutcome> {
-  const rows = (await deps.ds.query(
-    `SELECT r.id, e.id AS export_id, e.status AS export_status
-       FROM lethe.subject_request r LEFT JOIN lethe.export e ON e.request_id = r.id
-      WHERE r.type = 'export' AND r.status IN ('queued', 'running') AND r.received_at < now() - ($1 || ' milliseconds')::interval
-      ORDER BY r.received_at LIMIT 10000`,
-    [String(deps.graceMs)],
-  )) as Array<{ id: string; export_id: string | null; export_status: string | null }>;
+  const rows = await unfinishedExportRequests(deps.ds, deps.graceMs);
   const outcome: ExportReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   for (const r of rows) {
     const ready = r.export_status === "ready" && r.export_id !== null;

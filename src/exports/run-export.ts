@@ -1,6 +1,8 @@
 import type { QueryRunner } from "typeorm";
 import { subjectHash } from "../crypto";
 import { withSessionLock } from "../db/session-lock";
+import { createBuildingExport, exportOfRequest, markExportReady, setExportPath } from "../db/tables/export";
+import { completeWithoutSubject, exportRequest, markRunning, type ExportRequestRow } from "../db/tables/subject-request";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import { SEND_MAIL } from "../queues/jobs/send-mail";
@@ -31,19 +33,10 @@ export type BuildOutcome =
 /** What building an export uses of the process's services. */
 type ExportServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "queues">;
 
-interface RequestRow {
-  id: string;
-  type: string;
-  status: string;
-  subject_hash: string;
-  identities: Buffer | null;
-}
-
 /** Marks the request running and, the first time, resolves and seals the subject's snapshot. */
 async function snapshotOnce(rt: ExportServices, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
-  const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
   if (sealed.identities && sealed.seed) {
-    await rt.ds.query(`${running} WHERE id = $1 AND status IN ('queued', 'running')`, [requestId]);
+    await markRunning(rt.ds, requestId);
     return { identities: sealed.identities, seed: sealed.seed };
   }
   const store = rt.dataMap.subject.store;
@@ -51,26 +44,18 @@ async function snapshotOnce(rt: ExportServices, requestId: string, sealed: Seale
   if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
   const snapshot = await adapter.resolveSubject(sealed.ref);
   const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
-  await rt.ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1 AND status IN ('queued', 'running')`, [requestId, resealed]);
+  await markRunning(rt.ds, requestId, resealed);
   return snapshot;
 }
 
 /** No such subject: nothing to export or mail. The request completes saying so (the caller tells the subject). */
-async function completeWithoutSubject(rt: ExportServices, request: RequestRow, sealed: SealedIdentities): Promise<void> {
+async function completeNotFound(rt: ExportServices, request: ExportRequestRow, sealed: SealedIdentities): Promise<void> {
   const hash = subjectHash(rt.config.hmacKey, sealed.ref.name, sealed.ref.value);
-  await rt.ds.query(
-    `WITH req AS (
-       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2, updated_at = now()
-        WHERE id = $1 AND status NOT IN ('completed', 'failed') RETURNING id)
-     INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
-     SELECT 'export.completed', id, $3, 'worker', $4 FROM req`,
-    [
-      request.id,
-      JSON.stringify({ steps: [], subjectFound: false }),
-      hash,
-      JSON.stringify({ subjectFound: false, identityHashes: { [sealed.ref.name]: hash } }),
-    ],
-  );
+  await completeWithoutSubject(rt.ds, {
+    requestId: request.id,
+    subjectHash: hash,
+    detail: { subjectFound: false, identityHashes: { [sealed.ref.name]: hash } },
+  });
 }
 
 /**
@@ -78,8 +63,7 @@ async function completeWithoutSubject(rt: ExportServices, request: RequestRow, s
  * when a retry cannot help (unknown request, a store that cannot be exported, a bad data map).
  */
 export async function runBuildExport(rt: ExportServices, requestId: string, log: Logger, signal?: AbortSignal): Promise<BuildOutcome> {
-  const rows = (await rt.ds.query(`SELECT id, type, status, subject_hash, identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as RequestRow[];
-  const request = rows[0];
+  const request = await exportRequest(rt.ds, requestId);
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
   if (request.type !== "export") throw new PermanentError(ERROR_CODES.badPayload, "the request is not an export");
   if (request.status === "completed" || request.status === "failed") return { status: "skipped" };
@@ -89,7 +73,7 @@ export async function runBuildExport(rt: ExportServices, requestId: string, log:
   const snapshot = await snapshotOnce(rt, requestId, sealed);
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to export");
-    await completeWithoutSubject(rt, request, sealed);
+    await completeNotFound(rt, request, sealed);
     return { status: "completed", subjectFound: false };
   }
 
@@ -104,36 +88,22 @@ export async function runBuildExport(rt: ExportServices, requestId: string, log:
 async function buildOnce(
   rt: ExportServices,
   db: Pick<QueryRunner, "query">,
-  request: RequestRow,
+  request: ExportRequestRow,
   snapshot: SubjectSnapshot,
   log: Logger,
   signal?: AbortSignal,
 ): Promise<BuildOutcome> {
   const requestId = request.id;
-  const existing = (await db.query(`SELECT id, status, rows, size_bytes FROM lethe.export WHERE request_id = $1`, [requestId])) as Array<{
-    id: string;
-    status: string;
-    rows: string | null;
-    size_bytes: string | null;
-  }>;
-  const prior = existing[0];
+  const prior = await exportOfRequest(db, requestId);
   if (prior?.status === "ready") {
     await SEND_MAIL.enqueue(rt.queues.mail, rt.config, { kind: "export", exportId: prior.id });
     return { status: "ready", exportId: prior.id, rows: Number(prior.rows), bytes: Number(prior.size_bytes), rebuilt: false };
   }
   if (prior && prior.status !== "building") throw new PermanentError("export_gone", `the export is ${prior.status}`);
 
-  const exportId =
-    prior?.id ??
-    (
-      (await db.query(
-        `INSERT INTO lethe.export (request_id, status, path, single_use) VALUES ($1, 'building', '', $2)
-       ON CONFLICT (request_id) DO UPDATE SET status = lethe.export.status RETURNING id`,
-        [requestId, rt.config.exportSingleUse],
-      )) as Array<{ id: string }>
-    )[0]!.id;
+  const exportId = prior?.id ?? (await createBuildingExport(db, requestId, rt.config.exportSingleUse));
   const path = exportFileName(exportId);
-  await db.query(`UPDATE lethe.export SET path = $2 WHERE id = $1`, [exportId, path]);
+  await setExportPath(db, exportId, path);
   await ensureExportDir(rt.config.exportDir);
 
   const started = Date.now();
@@ -159,26 +129,18 @@ async function buildOnce(
   }
   const tables = [...counts.values()];
   const detail = { exportId, entries: written.entries.length, rows: written.manifest.totals.rows, bytes: written.bytes };
-  await db.query(
-    `WITH ex AS (
-       UPDATE lethe.export SET status = 'ready', size_bytes = $2, sha256 = $3, entries = $4, rows = $5, tables = $6,
-              ready_at = now(), expires_at = $7, single_use = $8
-        WHERE id = $1 AND status = 'building' RETURNING request_id)
-     INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
-     SELECT 'export.built', ex.request_id, $9, 'worker', $10 FROM ex`,
-    [
-      exportId,
-      written.bytes,
-      written.sha256,
-      written.entries.length,
-      written.manifest.totals.rows,
-      JSON.stringify(tables),
-      expiresAt,
-      rt.config.exportSingleUse,
-      request.subject_hash,
-      JSON.stringify(detail),
-    ],
-  );
+  await markExportReady(db, {
+    exportId,
+    bytes: written.bytes,
+    sha256: written.sha256,
+    entries: written.entries.length,
+    rows: written.manifest.totals.rows,
+    tables,
+    expiresAt,
+    singleUse: rt.config.exportSingleUse,
+    subjectHash: request.subject_hash,
+    detail,
+  });
   log.info({ requestId, exportId, rows: detail.rows, bytes: detail.bytes, ms: Date.now() - started }, "export built");
   await SEND_MAIL.enqueue(rt.queues.mail, rt.config, { kind: "export", exportId });
   return { status: "ready", exportId, rows: detail.rows, bytes: written.bytes, rebuilt: prior !== undefined };

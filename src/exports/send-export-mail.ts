@@ -1,6 +1,9 @@
 import { subjectHash } from "../crypto";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
+import { exportForMail } from "../db/tables/export";
+import type { Sql } from "../db/tables/sql";
+import { completeAfterMail } from "../db/tables/subject-request";
 import { deliverOnce } from "../mail/delivery";
 import { renderMail } from "../mail/templates";
 import { openIdentities } from "../requests/identities";
@@ -22,22 +25,6 @@ export function exportDeliveryKey(exportId: string): string {
 export type ExportMailOutcome =
   { status: "sent"; exportId: string; attempt: number; resent: boolean } | { status: "skipped"; exportId: string; reason: string };
 
-/** Anything that runs SQL: a DataSource or a QueryRunner. */
-interface SqlRunner {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-}
-
-interface ExportRow {
-  id: string;
-  status: string;
-  request_id: string;
-  size_bytes: string | null;
-  expires_at: Date | null;
-  request_status: string;
-  identities: Buffer | null;
-  subject_hash: string;
-}
-
 /**
  * Sends the download link of a ready export to the subject, once (see `mail/delivery`). The
  * address comes from the request's sealed identity snapshot, never from the job. When the mail
@@ -51,12 +38,7 @@ export async function sendExportMail(
 ): Promise<ExportMailOutcome> {
   const mailer = services.mail;
   if (!mailer) throw new Error("this process does not send mail (it does not run the mail queue)");
-  const rows = (await services.ds.query(
-    `SELECT e.id, e.status, e.request_id, e.size_bytes::text AS size_bytes, e.expires_at, r.status AS request_status, r.identities, r.subject_hash
-       FROM lethe.export e JOIN lethe.subject_request r ON r.id = e.request_id WHERE e.id = $1`,
-    [exportId],
-  )) as ExportRow[];
-  const row = rows[0];
+  const row = await exportForMail(services.ds, exportId);
   if (!row) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown export id");
   if (row.request_status === "completed" || row.request_status === "failed") return { status: "skipped", exportId, reason: `request ${row.request_status}` };
   if (row.status !== "ready" || !row.expires_at) throw new PermanentError("export_not_ready", `the export is ${row.status}`);
@@ -89,27 +71,14 @@ export async function sendExportMail(
   const hashes: Record<string, string> = {};
   for (const [name, value] of Object.entries(identities)) hashes[name] = subjectHash(services.config.hmacKey, name, value);
 
-  const markSent = async (q: SqlRunner, sentId: string): Promise<void> => {
-    await q.query(
-      `WITH d AS (
-         UPDATE lethe.mail_delivery SET status = 'sent', sent_at = now(), message_id = $2, smtp_code = NULL, error_code = NULL, updated_at = now()
-          WHERE key = $1 AND status <> 'sent'),
-       req AS (
-         UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $4,
-                error_code = NULL, error_message = NULL, updated_at = now()
-          WHERE id = $3 AND status NOT IN ('completed', 'failed') RETURNING id)
-       INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
-       SELECT 'export.completed', id, $5, 'worker', $6 FROM req`,
-      [
-        key,
-        sentId,
-        row.request_id,
-        JSON.stringify({ steps: [], subjectFound: true }),
-        hashes.id ?? row.subject_hash,
-        JSON.stringify({ exportId: row.id, delivery: key, subjectFound: true, identityHashes: hashes }),
-      ],
-    );
-  };
+  const markSent = (q: Sql, sentId: string): Promise<void> =>
+    completeAfterMail(q, {
+      deliveryKey: key,
+      messageId: sentId,
+      requestId: row.request_id,
+      subjectHash: hashes.id ?? row.subject_hash,
+      detail: { exportId: row.id, delivery: key, subjectFound: true, identityHashes: hashes },
+    });
   const result = await deliverOnce(
     services.ds,
     { key, kind: "export", requestId: row.request_id },

@@ -1,6 +1,6 @@
 import type { DataSource, QueryRunner } from "typeorm";
-import type { DeliveryStatus } from "../db/entities/mail-delivery";
 import { withSessionLock } from "../db/session-lock";
+import { claimDelivery, deliveryStatus, ensureDelivery, recordSendFailure } from "../db/tables/mail-delivery";
 import { smtpFailure, SmtpRejectedError } from "./smtp-error";
 
 /**
@@ -38,36 +38,17 @@ export async function deliverOnce(
   send: () => Promise<{ messageId: string }>,
   markSent: (q: Pick<QueryRunner, "query">, messageId: string) => Promise<void>,
 ): Promise<DeliveryResult> {
-  await ds.query(`INSERT INTO lethe.mail_delivery (key, kind, request_id, status) VALUES ($1, $2, $3, 'pending') ON CONFLICT (key) DO NOTHING`, [
-    ref.key,
-    ref.kind,
-    ref.requestId,
-  ]);
+  await ensureDelivery(ds, ref);
   return withSessionLock(ds, `lethe.mail_delivery:${ref.key}`, "another worker is sending this message", async (q) => {
-    const rows = (await q.query(
-      `UPDATE lethe.mail_delivery d SET status = 'sending', attempts = d.attempts + 1, updated_at = now()
-         FROM (SELECT key, status FROM lethe.mail_delivery WHERE key = $1) AS old
-        WHERE d.key = old.key AND d.status IN ('pending', 'sending')
-        RETURNING d.attempts, old.status AS before`,
-      [ref.key],
-    )) as [Array<{ attempts: number; before: DeliveryStatus }>, number] | Array<{ attempts: number; before: DeliveryStatus }>;
-    const claimed = (Array.isArray(rows[0]) ? rows[0] : rows) as Array<{ attempts: number; before: DeliveryStatus }>;
-    if (claimed.length === 0) {
-      const now = (await q.query(`SELECT status FROM lethe.mail_delivery WHERE key = $1`, [ref.key])) as Array<{ status: DeliveryStatus }>;
-      return now[0]?.status === "sent" ? { state: "already-sent" } : { state: "already-failed" };
-    }
-    const { attempts, before } = claimed[0]!;
+    const claimed = await claimDelivery(q, ref.key);
+    if (!claimed) return (await deliveryStatus(q, ref.key)) === "sent" ? { state: "already-sent" } : { state: "already-failed" };
+    const { attempts, before } = claimed;
     let messageId: string;
     try {
       ({ messageId } = await send());
     } catch (err) {
       const failure = smtpFailure(err);
-      await q.query(`UPDATE lethe.mail_delivery SET status = $2, smtp_code = $3, error_code = $4, updated_at = now() WHERE key = $1`, [
-        ref.key,
-        failure instanceof SmtpRejectedError ? "failed" : "pending",
-        failure.info.smtpCode,
-        failure.info.code,
-      ]);
+      await recordSendFailure(q, ref.key, { final: failure instanceof SmtpRejectedError, smtpCode: failure.info.smtpCode, code: failure.info.code });
       throw failure;
     }
     // The message is out: record it, retrying briefly so a blip in Postgres does not cause a resend.

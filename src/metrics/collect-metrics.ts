@@ -1,6 +1,10 @@
 import type { Queue } from "bullmq";
 import { Gauge, Registry } from "prom-client";
 import type { DataSource } from "typeorm";
+import { unsealedCount } from "../db/tables/audit-log";
+import { activeHoldCount } from "../db/tables/legal-hold";
+import { rowsChangedByPolicy } from "../db/tables/retention-run";
+import { deadlineCounts, requestCounts } from "../db/tables/subject-request";
 
 /**
  * Prometheus metrics, computed from the source of truth at scrape time (Postgres, and BullMQ's
@@ -52,24 +56,13 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
   const jobs = new Gauge({ name: "lethe_queue_jobs", help: "BullMQ jobs by queue and state", labelNames: ["queue", "state"], registers: [registry] });
 
   return async (): Promise<void> => {
-    const [byStatus, deadlines, swept, holds, audit] = (await Promise.all([
-      ds.query(`SELECT type, status, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status`),
-      ds.query(
-        `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
-           FROM lethe.subject_request WHERE status NOT IN ('completed', 'failed') GROUP BY type`,
-      ),
-      ds.query(
-        `SELECT policy, action, coalesce(sum(rows_changed), 0)::bigint::text AS n FROM lethe.retention_run WHERE status = 'completed' AND NOT dry_run GROUP BY policy, action`,
-      ),
-      ds.query(`SELECT count(*)::int AS n FROM lethe.legal_hold WHERE released_at IS NULL AND (until IS NULL OR until > now())`),
-      ds.query(`SELECT count(*)::int AS n FROM lethe.audit_log WHERE seq IS NULL`),
-    ])) as [
-      Array<{ type: string; status: string; n: number }>,
-      Array<{ type: string; overdue: number; soon: number }>,
-      Array<{ policy: string; action: string; n: string }>,
-      Array<{ n: number }>,
-      Array<{ n: number }>,
-    ];
+    const [byStatus, deadlines, swept, holds, audit] = await Promise.all([
+      requestCounts(ds),
+      deadlineCounts(ds),
+      rowsChangedByPolicy(ds),
+      activeHoldCount(ds),
+      unsealedCount(ds),
+    ]);
     requests.reset();
     for (const r of byStatus) requests.set({ type: r.type, status: r.status }, r.n);
     overdue.reset();
@@ -80,8 +73,8 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
     }
     retention.reset();
     for (const r of swept) retention.set({ policy: r.policy, action: r.action }, Number(r.n));
-    held.set(holds[0]?.n ?? 0);
-    unsealed.set(audit[0]?.n ?? 0);
+    held.set(holds);
+    unsealed.set(audit);
     jobs.reset();
     for (const q of queues) {
       const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "completed", "waiting-children", "prioritized");

@@ -1,7 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, hkdfSync, sign, verify, type KeyObject } from "node:crypto";
 import type { DataSource } from "typeorm";
 import type { DataMap } from "../datamap/schema";
-import { recordedSteps } from "../erasure/request-record";
+import { recordedSteps } from "../db/tables/request-store";
+import { receiptRow } from "../db/tables/subject-request";
 import type { StepAction } from "../types";
 
 /**
@@ -75,19 +76,7 @@ export function verifyReceipt(signed: SignedReceipt, publicKeyPem: string): bool
 /** Builds the receipt of a completed request, or null when there is none (unknown or unfinished). */
 export async function buildReceipt(ds: DataSource, dataMap: DataMap, requestId: string): Promise<Receipt | "unfinished" | null> {
   if (!/^[0-9a-f-]{36}$/i.test(requestId)) return null;
-  const rows = (await ds.query(`SELECT id, type, status, dry_run, received_at, due_at, completed_at, result FROM lethe.subject_request WHERE id = $1`, [
-    requestId,
-  ])) as Array<{
-    id: string;
-    type: string;
-    status: string;
-    dry_run: boolean;
-    received_at: Date;
-    due_at: Date;
-    completed_at: Date | null;
-    result: { steps: Receipt["stores"][number]["steps"] & Array<{ store: string }> } | null;
-  }>;
-  const r = rows[0];
+  const r = await receiptRow(ds, requestId);
   if (!r) return null;
   if (r.status !== "completed" || !r.completed_at) return "unfinished";
   const steps = r.dry_run ? (r.result?.steps ?? []) : await recordedSteps(ds, requestId);

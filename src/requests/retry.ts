@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
+import { requeueFailedRequest, retryState } from "../db/tables/subject-request";
 import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
 import { storeJobId } from "../queues/jobs/erase-store";
 import { finalizeJobId } from "../queues/jobs/finalize-erasure";
@@ -23,11 +24,7 @@ export async function retryRequest(
   by: string,
 ): Promise<"retried" | RetryRefusal> {
   if (!/^[0-9a-f-]{36}$/i.test(requestId)) return "not-found";
-  const rows = (await ds.query(`SELECT status, identities IS NOT NULL AS has_identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
-    status: string;
-    has_identities: boolean;
-  }>;
-  const r = rows[0];
+  const r = await retryState(ds, requestId);
   if (!r) return "not-found";
   if (r.status !== "failed") return "not-failed";
   if (!r.has_identities) return "identities-wiped";
@@ -38,15 +35,7 @@ export async function retryRequest(
     if (await job.isActive()) return "still-active";
     await job.remove({ removeChildren: true }).catch(() => undefined);
   }
-  await ds.query(
-    `WITH st AS (DELETE FROM lethe.request_store WHERE request_id = $1 AND status = 'failed'),
-     -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
-     calls AS (DELETE FROM lethe.processor_call WHERE request_id = $1 AND status = 'failed'),
-     req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
-              WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
-     INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail) SELECT 'request.retried', id, subject_hash, $2, '{}'::jsonb FROM req`,
-    [requestId, by],
-  );
+  await requeueFailedRequest(ds, requestId, by);
   await enqueueRequest(queue, config, requestId);
   return "retried";
 }

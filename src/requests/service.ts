@@ -1,8 +1,10 @@
 import type { DataSource } from "typeorm";
 import { subjectHash } from "../crypto";
 import type { DataMap } from "../datamap/schema";
-import { RequestStepEntity } from "../db/entities/request-step";
-import { SubjectRequestEntity, type SubjectRequest } from "../db/entities/subject-request";
+import type { SubjectRequest } from "../db/entities/subject-request";
+import { holdSummary } from "../db/tables/legal-hold";
+import { stepsOfRequest } from "../db/tables/request-store";
+import { findRequest, insertRequest, requestByIdempotencyKey } from "../db/tables/subject-request";
 import { getExportView } from "../exports/export-view";
 import { BUILD_EXPORT } from "../queues/jobs/build-export";
 import { enqueueRequest } from "../queues/jobs/erase-request";
@@ -65,34 +67,21 @@ export async function submitRequest(ctx: RequestServices, input: SubmitInput): P
   const receivedAt = new Date();
   const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value);
   // One statement: the request row and its audit entry commit together.
-  const rows = (await ctx.ds.query(
-    `WITH ins AS (
-       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
-       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING *),
-     audit AS (
-       INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
-       SELECT 'request.received', id, subject_hash, requested_by, $9 FROM ins)
-     SELECT * FROM ins`,
-    [
-      input.type,
-      input.dryRun ?? false,
+  const row = await insertRequest(
+    ctx.ds,
+    {
+      type: input.type,
+      dryRun: input.dryRun ?? false,
       receivedAt,
-      dueDateFor(receivedAt),
-      hash,
-      sealIdentities(ctx.config.encryptionKey, { ref }),
-      input.requestedBy,
-      input.idempotencyKey ?? null,
-      JSON.stringify({ type: input.type, dryRun: input.dryRun ?? false, by: ref.name }),
-    ],
-  )) as RequestRow[];
-  const row = rows[0];
-  if (!row) {
-    const existing = await ctx.ds
-      .getRepository(SubjectRequestEntity)
-      .findOneByOrFail({ requestedBy: input.requestedBy, idempotencyKey: input.idempotencyKey! });
-    return { request: existing, created: false };
-  }
+      dueAt: dueDateFor(receivedAt),
+      subjectHash: hash,
+      identities: sealIdentities(ctx.config.encryptionKey, { ref }),
+      requestedBy: input.requestedBy,
+      idempotencyKey: input.idempotencyKey ?? null,
+    },
+    { type: input.type, dryRun: input.dryRun ?? false, by: ref.name },
+  );
+  if (!row) return { request: await requestByIdempotencyKey(ctx.ds, input.requestedBy, input.idempotencyKey!), created: false };
   try {
     if (input.type === "export") {
       if (!ctx.queues.export) throw new Error("no export queue");
@@ -103,66 +92,19 @@ export async function submitRequest(ctx: RequestServices, input: SubmitInput): P
   } catch (err) {
     ctx.logger.warn({ requestId: row.id, err }, "enqueue failed; the reconciler will enqueue the request");
   }
-  return { request: fromRow(row), created: true };
-}
-
-/** A `lethe.subject_request` row as the driver returns it. */
-interface RequestRow {
-  id: string;
-  type: SubjectRequest["type"];
-  status: SubjectRequest["status"];
-  dry_run: boolean;
-  received_at: Date;
-  due_at: Date;
-  started_at: Date | null;
-  completed_at: Date | null;
-  subject_hash: string;
-  identities: Buffer | null;
-  requested_by: string;
-  idempotency_key: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  result: SubjectRequest["result"];
-  hold_id: string | null;
-  updated_at: Date;
-}
-
-function fromRow(r: RequestRow): SubjectRequest {
-  return {
-    id: r.id,
-    type: r.type,
-    status: r.status,
-    dryRun: r.dry_run,
-    receivedAt: r.received_at,
-    dueAt: r.due_at,
-    startedAt: r.started_at,
-    completedAt: r.completed_at,
-    subjectHash: r.subject_hash,
-    identities: r.identities,
-    requestedBy: r.requested_by,
-    idempotencyKey: r.idempotency_key,
-    errorCode: r.error_code,
-    errorMessage: r.error_message,
-    result: r.result,
-    holdId: r.hold_id,
-    updatedAt: r.updated_at,
-  };
+  return { request: row, created: true };
 }
 
 /** The public view of a request, or null when there is none with that id. */
 export async function getRequestView(ds: DataSource, id: string): Promise<RequestView | null> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
-  const request = await ds.getRepository(SubjectRequestEntity).findOneBy({ id });
+  const request = await findRequest(ds, id);
   if (!request) return null;
-  const steps = await ds.getRepository(RequestStepEntity).find({ where: { requestId: id }, order: { id: "ASC" } });
+  const steps = await stepsOfRequest(ds, id);
   const view = toRequestView(request, steps, request.type === "export" ? await getExportView(ds, id) : null);
   if (request.holdId) {
-    const holds = (await ds.query(`SELECT id, ground, until FROM lethe.legal_hold WHERE id = $1`, [request.holdId])) as Array<{
-      id: string;
-      ground: string;
-      until: Date | null;
-    }>;
-    if (holds[0]) view.hold = { id: holds[0].id, ground: holds[0].ground, until: holds[0].until ? holds[0].until.toISOString() : null };
+    const hold = await holdSummary(ds, request.holdId);
+    if (hold) view.hold = { id: hold.id, ground: hold.ground, until: hold.until ? hold.until.toISOString() : null };
   }
   return view;
 }

@@ -1,5 +1,6 @@
 import { Client, type PoolClient } from "pg";
-import { ACTIVE_HOLD_SQL } from "../db/entities/legal-hold";
+import { activeHoldHashes } from "../db/tables/legal-hold";
+import { finishRun, loadRun, recordPendingBatch, saveTotals, startRun, type LoadedRun, type RunTotals } from "../db/tables/retention-run";
 import type { PendingBatch } from "../db/entities/retention-run";
 import { newMaskKey } from "../stores/postgres/masking";
 import { ERROR_CODES, PermanentError } from "../errors";
@@ -60,42 +61,13 @@ export class PolicyBusyError extends Error {
   override readonly name = "PolicyBusyError";
 }
 
-interface Totals {
-  matched: number;
-  changed: number;
-  held: number;
-  cascaded: Record<string, number>;
-  batches: number;
-  maxBatchMs: number;
-}
-
-interface LoadedRun {
-  id: string;
-  policy: string;
-  store: string;
-  table_name: string;
-  action: "anonymize" | "delete";
-  dry_run: boolean;
-  status: string;
-  trigger: string;
-  cutoff: string;
-  checkpoint: string[] | null;
-  pending: PendingBatch | null;
-  rows_matched: string;
-  rows_changed: string;
-  rows_held: string;
-  cascaded: Record<string, number>;
-  batches: number;
-  max_batch_ms: number;
-}
-
 /** How long a resumed run waits for a killed predecessor's batch transaction to end. */
 const IN_PROGRESS_WAIT_MS = 15_000;
 
 /** Advisory lock keys: Lethe's retention namespace and the policy. */
 const LOCK_SQL = `hashtext('lethe.retention'), hashtext($1)`;
 
-function add(t: Totals, b: BatchCounts): void {
+function add(t: RunTotals, b: BatchCounts): void {
   t.matched += b.matched;
   t.changed += b.changed;
   t.held += b.held;
@@ -117,7 +89,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     if (!got.rows[0]?.ok) throw new PolicyBusyError(`policy "${first.policy}" is being swept by another execution`);
     locked = first.policy;
     const run = (await loadRun(lethe, runId))!;
-    const totals: Totals = {
+    const totals: RunTotals = {
       matched: Number(run.rows_matched),
       changed: Number(run.rows_changed),
       held: Number(run.rows_held),
@@ -157,11 +129,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
         ctx.log.info({ runId, txStatus: status ?? "unknown" }, "the interrupted batch did not commit; running it again");
       }
     }
-    await lethe.query(
-      `UPDATE lethe.retention_run SET status = 'running', started_at = coalesce(started_at, now()), pending = NULL, checkpoint = $2,
-              rows_matched = $3, rows_changed = $4, rows_held = $5, cascaded = $6, batches = $7, updated_at = now() WHERE id = $1`,
-      [runId, JSON.stringify(checkpoint), totals.matched, totals.changed, totals.held, JSON.stringify(totals.cascaded), totals.batches],
-    );
+    await startRun(lethe, runId, checkpoint, totals);
     ctx.log.info({ runId, policy: policy.name, dryRun: run.dry_run, resumed: checkpoint !== null }, "sweep started");
 
     app = await pool.connect();
@@ -178,7 +146,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     let nextHi = upperKey(lo);
     for (;;) {
       if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
-      const [hi, holds] = await Promise.all([nextHi, activeHolds(lethe)]);
+      const [hi, holds] = await Promise.all([nextHi, activeHoldHashes(lethe)]);
       if (hi === null) {
         const rest = anyAfterSql(plan, lo);
         if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;
@@ -223,22 +191,6 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
   }
 }
 
-async function loadRun(lethe: Client, runId: string): Promise<LoadedRun | undefined> {
-  const res = await lethe.query<LoadedRun>(
-    `SELECT id, policy, store, table_name, action, dry_run, status, trigger, cutoff::text AS cutoff, checkpoint, pending,
-            rows_matched, rows_changed, rows_held, cascaded, batches, max_batch_ms
-       FROM lethe.retention_run WHERE id = $1`,
-    [runId],
-  );
-  return res.rows[0];
-}
-
-/** Keyed hashes of the subjects under an active legal hold. */
-async function activeHolds(lethe: Client): Promise<string[]> {
-  const res = await lethe.query<{ subject_hash: string }>(`SELECT DISTINCT h.subject_hash FROM lethe.legal_hold h WHERE ${ACTIVE_HOLD_SQL}`);
-  return res.rows.map((r) => r.subject_hash);
-}
-
 /**
  * The final status of a recorded batch transaction; waits while it is still in progress (a
  * killed worker's backend ends it shortly). Null: too old to tell, treated as not committed.
@@ -277,7 +229,7 @@ async function realBatch(
   input: BatchInput,
   runId: string,
   checkpoint: string[] | null,
-  totals: Totals,
+  totals: RunTotals,
 ): Promise<BatchCounts> {
   const begun = (await app.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{
     rows: Array<{ xid: string }>;
@@ -286,22 +238,8 @@ async function realBatch(
   try {
     const counts = await applyBatch(app, plan, input);
     const pending: PendingBatch = { xid, hi: input.hi, ...counts };
-    const saved = await lethe.query(
-      `UPDATE lethe.retention_run SET pending = $2, checkpoint = $3, rows_matched = $4, rows_changed = $5, rows_held = $6, cascaded = $7,
-              batches = $8, max_batch_ms = $9, updated_at = now() WHERE id = $1 AND status = 'running'`,
-      [
-        runId,
-        JSON.stringify(pending),
-        JSON.stringify(checkpoint),
-        totals.matched,
-        totals.changed,
-        totals.held,
-        JSON.stringify(totals.cascaded),
-        totals.batches,
-        totals.maxBatchMs,
-      ],
-    );
-    if (saved.rowCount !== 1) throw new PermanentError("run_not_running", "the run is no longer running (marked failed elsewhere); batch rolled back");
+    if (!(await recordPendingBatch(lethe, runId, pending, checkpoint, totals)))
+      throw new PermanentError("run_not_running", "the run is no longer running (marked failed elsewhere); batch rolled back");
     await app.query("COMMIT");
     return counts;
   } catch (err) {
@@ -310,16 +248,8 @@ async function realBatch(
   }
 }
 
-async function saveTotals(lethe: Client, runId: string, checkpoint: string[] | null, t: Totals): Promise<void> {
-  await lethe.query(
-    `UPDATE lethe.retention_run SET checkpoint = $2, rows_matched = $3, rows_changed = $4, rows_held = $5, cascaded = $6, batches = $7,
-            max_batch_ms = $8, updated_at = now() WHERE id = $1`,
-    [runId, JSON.stringify(checkpoint), t.matched, t.changed, t.held, JSON.stringify(t.cascaded), t.batches, t.maxBatchMs],
-  );
-}
-
 /** Ends the run with its totals and writes its one audit entry (counts only), in one statement. */
-async function finish(lethe: Client, run: LoadedRun, t: Totals, checkpoint: string[] | null): Promise<void> {
+async function finish(lethe: Client, run: LoadedRun, t: RunTotals, checkpoint: string[] | null): Promise<void> {
   const detail = {
     runId: run.id,
     policy: run.policy,
@@ -335,23 +265,5 @@ async function finish(lethe: Client, run: LoadedRun, t: Totals, checkpoint: stri
     cascaded: t.cascaded,
     batches: t.batches,
   };
-  await lethe.query(
-    `WITH run AS (
-       UPDATE lethe.retention_run SET status = 'completed', pending = NULL, checkpoint = $2, rows_matched = $3, rows_changed = $4, rows_held = $5,
-              cascaded = $6, batches = $7, max_batch_ms = $8, finished_at = now(), updated_at = now(), error_code = NULL, error_message = NULL
-        WHERE id = $1 AND status IN ('queued', 'running') RETURNING id)
-     INSERT INTO lethe.audit_log (event, actor, detail) SELECT $9, 'worker', $10 FROM run`,
-    [
-      run.id,
-      JSON.stringify(checkpoint),
-      t.matched,
-      t.changed,
-      t.held,
-      JSON.stringify(t.cascaded),
-      t.batches,
-      t.maxBatchMs,
-      run.dry_run ? "retention.previewed" : "retention.completed",
-      JSON.stringify(detail),
-    ],
-  );
+  await finishRun(lethe, run.id, checkpoint, t, run.dry_run ? "retention.previewed" : "retention.completed", detail);
 }

@@ -1,6 +1,7 @@
 import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
+import { unfinishedRuns } from "../db/tables/retention-run";
 import { PermanentError } from "../errors";
 import { RETENTION_SWEEP, runJobId } from "../queues/jobs/retention-sweep";
 import { markRunFailed } from "./runs";
@@ -21,11 +22,7 @@ export interface RunReconcileOutcome {
  * failed for good is marked failed, so the policy is free to run again. Idempotent.
  */
 export async function reconcileRuns(ds: DataSource, queue: Queue, config: Config): Promise<RunReconcileOutcome> {
-  const rows = (await ds.query(
-    `SELECT id, policy, job_id FROM lethe.retention_run
-      WHERE status IN ('queued', 'running') AND created_at < now() - ($1 || ' milliseconds')::interval ORDER BY created_at LIMIT 1000`,
-    [String(RUN_GRACE_MS)],
-  )) as Array<{ id: string; policy: string; job_id: string }>;
+  const rows = await unfinishedRuns(ds, RUN_GRACE_MS);
   const outcome: RunReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   for (const run of rows) {
     const jobs = [await queue.getJob(run.job_id), run.job_id === runJobId(run.id) ? undefined : await queue.getJob(runJobId(run.id))].filter(

@@ -3,6 +3,7 @@ import type { DataSource } from "typeorm";
 import type { DataMap } from "../datamap/schema";
 import type { RetentionPolicy } from "../datamap/retention-policy";
 import type { RetentionRunStatus, RetentionTrigger } from "../db/entities/retention-run";
+import { activeRunId, failRun, insertManualRun, runById, type RunRow } from "../db/tables/retention-run";
 import { publicError } from "../erasure/public-error";
 import { RETENTION_SWEEP } from "../queues/jobs/retention-sweep";
 import type { Services } from "../services";
@@ -64,33 +65,6 @@ export interface RetentionRunView {
   error: { code: string; message: string } | null;
 }
 
-/** A `lethe.retention_run` row as the driver returns it. */
-export interface RunRow {
-  id: string;
-  policy: string;
-  store: string;
-  table_name: string;
-  action: "anonymize" | "delete";
-  dry_run: boolean;
-  status: RetentionRunStatus;
-  trigger: RetentionTrigger;
-  requested_by: string;
-  job_id: string;
-  cutoff: Date;
-  batch_size: number;
-  rows_matched: string;
-  rows_changed: string;
-  rows_held: string;
-  cascaded: Record<string, number>;
-  batches: number;
-  max_batch_ms: number;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  error_code: string | null;
-  error_message: string | null;
-}
-
 /** Builds a {@link RetentionRunView}. */
 export function toRunView(r: RunRow): RetentionRunView {
   return {
@@ -122,8 +96,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The public view of a run, or null when there is none with that id. */
 export async function getRunView(ds: DataSource, id: string): Promise<RetentionRunView | null> {
   if (!UUID.test(id)) return null;
-  const rows = (await ds.query(`SELECT * FROM lethe.retention_run WHERE id = $1`, [id])) as RunRow[];
-  return rows[0] ? toRunView(rows[0]) : null;
+  const row = await runById(ds, id);
+  return row ? toRunView(row) : null;
 }
 
 /** The policy named `name`; {@link UnknownPolicyError} when the data map has none. */
@@ -138,48 +112,17 @@ const isUniqueViolation = (err: unknown): boolean => {
   return e.code === "23505" || e.driverError?.code === "23505";
 };
 
-const INSERT_COLUMNS = `policy, store, table_name, action, dry_run, status, trigger, requested_by, job_id, cutoff, batch_size`;
-
 /**
  * Records a run of `policy` started by a person (status `queued`). The cutoff is fixed now, so a
  * resumed run sweeps the same rows. {@link RunInProgressError} when a run is queued or running.
  */
 export async function createManualRun(ds: DataSource, policy: RetentionPolicy, input: { dryRun: boolean; requestedBy: string }): Promise<RetentionRunView> {
   try {
-    const rows = (await ds.query(
-      `WITH g AS (SELECT gen_random_uuid() AS id)
-       INSERT INTO lethe.retention_run (id, ${INSERT_COLUMNS})
-       SELECT g.id, $1, $2, $3, $4, $5, 'queued', 'manual', $6, 'retention-' || g.id, now() - $7::interval, $8 FROM g
-       RETURNING *`,
-      [policy.name, policy.store, policy.table, policy.action, input.dryRun, input.requestedBy, policy.age.olderThan, policy.batchSize],
-    )) as RunRow[];
-    return toRunView(rows[0]!);
+    return toRunView(await insertManualRun(ds, policy, input));
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     throw new RunInProgressError(policy.name, await activeRunId(ds, policy.name));
   }
-}
-
-/** The id of the queued or running run of `policy`, if any. */
-export async function activeRunId(ds: DataSource, policy: string): Promise<string | null> {
-  const rows = (await ds.query(`SELECT id FROM lethe.retention_run WHERE policy = $1 AND status IN ('queued', 'running')`, [policy])) as Array<{ id: string }>;
-  return rows[0]?.id ?? null;
-}
-
-/**
- * The run a scheduled job executes: created on its first attempt (keyed by the job id), found
- * again on a retry. Null when another run of the policy is queued or running: this tick is skipped.
- */
-export async function scheduledRun(ds: DataSource, policy: RetentionPolicy, jobId: string): Promise<string | null> {
-  const rows = (await ds.query(
-    `INSERT INTO lethe.retention_run (${INSERT_COLUMNS})
-     VALUES ($1, $2, $3, $4, false, 'queued', 'schedule', 'schedule', $5, now() - $6::interval, $7)
-     ON CONFLICT DO NOTHING RETURNING id`,
-    [policy.name, policy.store, policy.table, policy.action, jobId, policy.age.olderThan, policy.batchSize],
-  )) as Array<{ id: string }>;
-  if (rows[0]) return rows[0].id;
-  const mine = (await ds.query(`SELECT id FROM lethe.retention_run WHERE job_id = $1`, [jobId])) as Array<{ id: string }>;
-  return mine[0]?.id ?? null;
 }
 
 /**
@@ -204,13 +147,5 @@ export async function triggerRun(
 /** Marks a run failed (attempts exhausted or unrecoverable) with a personal-data-free reason, and audits it. */
 export async function markRunFailed(ds: DataSource, runId: string, err: unknown): Promise<void> {
   const e = publicError(err);
-  await ds.query(
-    `WITH run AS (
-       UPDATE lethe.retention_run SET status = 'failed', error_code = $2, error_message = $3, finished_at = now(), updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running') RETURNING id, policy, store, table_name, action, dry_run, rows_changed, rows_held, batches)
-     INSERT INTO lethe.audit_log (event, actor, detail)
-     SELECT 'retention.failed', 'worker', jsonb_build_object('runId', id, 'policy', policy, 'store', store, 'table', table_name, 'action', action,
-            'dryRun', dry_run, 'changed', rows_changed, 'held', rows_held, 'batches', batches, 'code', $2::text) FROM run`,
-    [runId, e.code, e.message],
-  );
+  await failRun(ds, runId, e.code, e.message);
 }

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { loadDataMap } from "../../datamap/load";
 import { assertMigrated, createDataSource } from "../../db/data-source";
-import { erasedSubjectHashes, scanForErased } from "../../erasure/replay";
+import { erasedSubjectHashes } from "../../db/tables/audit-log";
+import { scanForErased } from "../../erasure/replay";
 import { createLogger } from "../../logger";
 import { submitRequest } from "../../requests/service";
 import { openServices } from "../../services";

@@ -30,6 +30,3 @@ export const LegalHoldEntity = new EntitySchema<LegalHold>({
     releasedAt: { type: "timestamptz", name: "released_at", nullable: true },
   },
 });
-
-/** SQL condition (on alias `h`) for a hold that is in force now. */
-export const ACTIVE_HOLD_SQL = "h.released_at IS NULL AND (h.until IS NULL OR h.until > now())";

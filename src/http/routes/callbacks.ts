@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { CALLBACK_TOKEN, callbackTokenHash } from "../../stores/webhook/callback-token";
 import { WEBHOOK_ERROR_CODES } from "../../stores/webhook/errors";
-import { endCallByToken, getCallByTokenHash } from "../../stores/webhook/processor-calls";
+import { endCallByToken, getCallByTokenHash } from "../../db/tables/processor-call";
 import { webhookStoreOf } from "../../stores/webhook/schema";
 import { safeReason } from "../../stores/webhook/webhook-adapter";
 import { DEFAULT_TOLERANCE_SEC } from "../../webhook/protocol";

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import { getHold, placeHold, releaseHold } from "../../holds/holds";
+import { getHold } from "../../db/tables/legal-hold";
+import { placeHold, releaseHold } from "../../holds/holds";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
 import { retryRequest } from "../../requests/retry";
 import { enqueueRequest } from "../../queues/jobs/erase-request";

@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import type { FastifyPluginAsync } from "fastify";
+import { claimDownload, downloadState } from "../../db/tables/export";
 import { exportFilePath } from "../../exports/files";
 import { verifyExportToken } from "../../exports/link-token";
 import { HttpProblem, notFound } from "../problem";
@@ -25,11 +26,6 @@ function goneLink(detail: string): HttpProblem {
   return new HttpProblem({ type: EXPORT_PROBLEM_TYPES.linkGone, title: "Download link no longer valid", status: 410, detail });
 }
 
-interface Claimed {
-  path: string;
-  downloads: number;
-}
-
 /**
  * `GET /v1/exports/:id/download?token=…`: the subject's download. No API key: the signed token
  * is the credential (HMAC over id and expiry, compared in constant time). 403 when it was
@@ -48,26 +44,9 @@ export const exportRoutes: FastifyPluginAsync = async (app) => {
     if (!check.ok)
       throw check.reason === "expired" ? goneLink("this download link has expired and the file was deleted; ask for a new copy of your data") : invalidLink();
 
-    const claimed = (await ds.query(
-      `WITH ex AS (
-         UPDATE lethe.export SET downloads = downloads + 1, last_downloaded_at = now()
-          WHERE id = $1 AND status = 'ready' AND deleted_at IS NULL AND expires_at > now() AND (NOT single_use OR downloads = 0)
-          RETURNING id, path, downloads, request_id),
-       audit AS (
-         INSERT INTO lethe.audit_log (event, request_id, subject_hash, actor, detail)
-         SELECT 'export.downloaded', ex.request_id, r.subject_hash, 'link', jsonb_build_object('exportId', ex.id, 'download', ex.downloads)
-           FROM ex JOIN lethe.subject_request r ON r.id = ex.request_id)
-       SELECT path, downloads FROM ex`,
-      [id],
-    )) as Claimed[];
-    const got = claimed[0];
+    const got = await claimDownload(ds, id);
     if (!got) {
-      const rows = (await ds.query(`SELECT single_use, downloads, deleted_at FROM lethe.export WHERE id = $1`, [id])) as Array<{
-        single_use: boolean;
-        downloads: number;
-        deleted_at: Date | null;
-      }>;
-      const row = rows[0];
+      const row = await downloadState(ds, id);
       if (row?.single_use && row.downloads > 0 && !row.deleted_at)
         throw goneLink("this download link could be used once and has been used; ask for a new copy of your data");
       throw goneLink("this download link has expired and the file was deleted; ask for a new copy of your data");

@@ -8,7 +8,7 @@ import { webhookSecretProblem, webhookUrlProblem } from "./check-webhook";
 import { durationMs } from "./duration";
 import { callFailure, ProcessorUnavailableError, WEBHOOK_ERROR_CODES } from "./errors";
 import { sendSigned, type CallResult } from "./http-call";
-import { endCall, getCall, markAccepted, openCall, recordAttempt, type CallKey, type ProcessorCall } from "./processor-calls";
+import { endCall, getCall, markAccepted, openCall, recordAttempt, type CallKey, type ProcessorCall } from "../../db/tables/processor-call";
 import type { WebhookStoreSpec } from "./schema";
 
 /** The `table` of a webhook store's step: a processor has no tables Lethe can see. */

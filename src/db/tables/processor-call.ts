@@ -1,8 +1,9 @@
 import type { DataSource } from "typeorm";
 
 /**
- * `lethe.processor_call`: one row per request and webhook store. Every status change is one
- * conditional UPDATE, so a callback, a status poll and a deadline cannot both win.
+ * Owner of `lethe.processor_call`: one row per request and webhook store (the webhook store kind's
+ * calls). Every status change is one conditional UPDATE, so a callback, a status poll and a
+ * deadline cannot both win.
  */
 
 /** Where a call stands: `sent` (POSTed, no final answer yet), `accepted` (202), `done`, `failed`. */
@@ -159,4 +160,12 @@ export function endCallByToken(ds: DataSource, tokenHash: string, end: CallEnd):
      SELECT ${COLUMNS} FROM u`,
     [tokenHash, end.status, failed?.errorCode ?? null, failed?.failureReason ?? null],
   );
+}
+
+/**
+ * A CTE body that deletes the request's failed calls (`$<requestParam>` is the request id): a
+ * retried request calls the processor again (same idempotency key) instead of failing at once.
+ */
+export function deleteFailedCallsSql(requestParam: string): string {
+  return `DELETE FROM lethe.processor_call WHERE request_id = ${requestParam} AND status = 'failed'`;
 }

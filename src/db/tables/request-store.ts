@@ -1,0 +1,79 @@
+import type { DataSource } from "typeorm";
+import type { StepCount } from "../../types";
+import { RequestStepEntity, type RequestStep } from "../entities/request-step";
+import type { Sql } from "./sql";
+
+/**
+ * Owner of `lethe.request_store` (each store's state within a request: `prepared` with its
+ * transaction id, `done`, `failed`) and `lethe.request_step` (what a request did to each table of
+ * each store: action and rows). Statements that must change a request and its stores at once use
+ * the fragments below inside the request owner's statement.
+ */
+
+/** A request's steps as entities, in order (the request's view). */
+export function stepsOfRequest(ds: Pick<DataSource, "getRepository">, requestId: string): Promise<RequestStep[]> {
+  return ds.getRepository(RequestStepEntity).find({ where: { requestId }, order: { id: "ASC" } });
+}
+
+/** The steps recorded for a request (optionally one store), in order. */
+export async function recordedSteps(ds: Sql, requestId: string, store?: string): Promise<StepCount[]> {
+  const rows = (await ds.query(
+    `SELECT store, table_name, action, rows, ground FROM lethe.request_step WHERE request_id = $1 AND ($2::text IS NULL OR store = $2) ORDER BY id`,
+    [requestId, store ?? null],
+  )) as Array<{ store: string; table_name: string; action: StepCount["action"]; rows: number; ground: string | null }>;
+  return rows.map((r) => ({ store: r.store, table: r.table_name, action: r.action, rows: r.rows, ...(r.ground ? { ground: r.ground } : {}) }));
+}
+
+/**
+ * Records a store's steps and its state in one statement. `prepared` (with the store
+ * transaction's xid) before a Postgres COMMIT; `done` for stores without transactions.
+ */
+export async function recordStore(
+  ds: Sql,
+  requestId: string,
+  store: string,
+  steps: StepCount[],
+  state: "prepared" | "done",
+  xid: string | null,
+): Promise<void> {
+  await ds.query(
+    `WITH v AS (SELECT * FROM unnest($5::text[], $6::text[], $7::int[], $8::text[]) AS v(t, a, n, g)),
+          cleared AS (
+            DELETE FROM lethe.request_step s WHERE s.request_id = $1 AND s.store = $2
+               AND NOT EXISTS (SELECT 1 FROM v WHERE v.t = s.table_name AND v.a = s.action)),
+          steps AS (
+            INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
+            SELECT $1, $2, t, a, n, g FROM v
+            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground)
+     INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at) VALUES ($1, $2, $3, $4, CASE WHEN $3 = 'done' THEN now() END)
+     ON CONFLICT (request_id, store) DO UPDATE
+       SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL`,
+    [requestId, store, state, xid, steps.map((s) => s.table), steps.map((s) => s.action), steps.map((s) => s.rows), steps.map((s) => s.ground ?? null)],
+  );
+}
+
+/** Marks a store done (after its transaction is known to have committed). */
+export async function markStoreDone(ds: Sql, requestId: string, store: string): Promise<void> {
+  await ds.query(`UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = $2`, [requestId, store]);
+}
+
+/** A scalar subquery: the stores of request `<alias>.id` as a JSON array of `{store, status, xid}`. */
+export function storesJsonSql(alias: string): string {
+  return `coalesce((SELECT json_agg(json_build_object('store', s.store, 'status', s.status, 'xid', s.xid::text))
+                        FROM lethe.request_store s WHERE s.request_id = ${alias}.id), '[]')`;
+}
+
+/** A CTE body: the request's `prepared` stores become `done` (a request that completes). */
+export function preparedStoresDoneSql(requestParam: string): string {
+  return `UPDATE lethe.request_store SET status = 'done', finished_at = coalesce(finished_at, now()) WHERE request_id = ${requestParam} AND status = 'prepared'`;
+}
+
+/** A CTE body: store `storeParam` of the request failed with a code and a message (unless it is done). */
+export function storeFailedSql(p: { request: string; code: string; message: string; store: string }): string {
+  return `UPDATE lethe.request_store SET status = 'failed', error_code = ${p.code}, error_message = ${p.message} WHERE request_id = ${p.request} AND store = ${p.store} AND status <> 'done'`;
+}
+
+/** A CTE body: forgets the request's failed stores, so a retry starts them over (done ones stay done). */
+export function failedStoresClearedSql(requestParam: string): string {
+  return `DELETE FROM lethe.request_store WHERE request_id = ${requestParam} AND status = 'failed'`;
+}

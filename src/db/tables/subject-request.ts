@@ -1,0 +1,360 @@
+import type { DataSource } from "typeorm";
+import type { StepCount } from "../../types";
+import { SubjectRequestEntity, type SubjectRequest } from "../entities/subject-request";
+import { appendAuditSql } from "./audit-log";
+import { exportFailedSql } from "./export";
+import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
+import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
+import { deleteFailedCallsSql } from "./processor-call";
+import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql } from "./request-store";
+import type { Sql } from "./sql";
+
+/**
+ * Owner of `lethe.subject_request`: a data-subject request, the source of truth for its
+ * lifecycle (Redis is only transport). A statement that ends a request also changes its stores,
+ * export or mail, and writes the audit entry, in one round trip, through those owners' fragments.
+ */
+
+/** Request statuses after which a request changes no more. */
+const UNFINISHED = `status NOT IN ('completed', 'failed')`;
+
+/** A `lethe.subject_request` row as the driver returns it. */
+interface RequestRow {
+  id: string;
+  type: SubjectRequest["type"];
+  status: SubjectRequest["status"];
+  dry_run: boolean;
+  received_at: Date;
+  due_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  subject_hash: string;
+  identities: Buffer | null;
+  requested_by: string;
+  idempotency_key: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  result: SubjectRequest["result"];
+  hold_id: string | null;
+  updated_at: Date;
+}
+
+function fromRow(r: RequestRow): SubjectRequest {
+  return {
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    dryRun: r.dry_run,
+    receivedAt: r.received_at,
+    dueAt: r.due_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    subjectHash: r.subject_hash,
+    identities: r.identities,
+    requestedBy: r.requested_by,
+    idempotencyKey: r.idempotency_key,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    result: r.result,
+    holdId: r.hold_id,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** A new request, `queued`, with its audit entry, in one statement; undefined when the idempotency key was used already. */
+export async function insertRequest(
+  ds: Sql,
+  r: Pick<SubjectRequest, "type" | "dryRun" | "receivedAt" | "dueAt" | "subjectHash" | "identities" | "requestedBy" | "idempotencyKey">,
+  auditDetail: Record<string, unknown>,
+): Promise<SubjectRequest | undefined> {
+  const rows = (await ds.query(
+    `WITH ins AS (
+       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
+       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING *),
+     audit AS (
+       ${appendAuditSql({ event: "'request.received'", requestId: "id", subjectHash: "subject_hash", actor: "requested_by", detail: "$9" }, "ins")})
+     SELECT * FROM ins`,
+    [r.type, r.dryRun, r.receivedAt, r.dueAt, r.subjectHash, r.identities, r.requestedBy, r.idempotencyKey, JSON.stringify(auditDetail)],
+  )) as RequestRow[];
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** The request a caller made with an idempotency key. */
+export function requestByIdempotencyKey(ds: Pick<DataSource, "getRepository">, requestedBy: string, idempotencyKey: string): Promise<SubjectRequest> {
+  return ds.getRepository(SubjectRequestEntity).findOneByOrFail({ requestedBy, idempotencyKey });
+}
+
+/** A request by id, or null. */
+export function findRequest(ds: Pick<DataSource, "getRepository">, id: string): Promise<SubjectRequest | null> {
+  return ds.getRepository(SubjectRequestEntity).findOneBy({ id });
+}
+
+/** A request as the erasure jobs read it: one query, with its per-store progress. */
+export interface LoadedRequest {
+  id: string;
+  type: SubjectRequest["type"];
+  status: SubjectRequest["status"];
+  dryRun: boolean;
+  subjectHash: string;
+  identities: Buffer | null;
+  result: SubjectRequest["result"];
+  stores: Array<{ store: string; status: string; xid: string | null }>;
+}
+
+/** Loads a request with its stores; undefined when there is none. */
+export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
+  const rows = (await ds.query(
+    `SELECT r.id, r.type, r.status, r.dry_run AS "dryRun", r.subject_hash AS "subjectHash", r.identities, r.result,
+            ${storesJsonSql("r")} AS stores
+       FROM lethe.subject_request r WHERE r.id = $1`,
+    [requestId],
+  )) as LoadedRequest[];
+  return rows[0];
+}
+
+/**
+ * An erasure starts: `running`, or `held` when a legal hold covers any of the keyed hashes
+ * (`holdHashes`; none for a preview), the snapshot sealed the first time (`resealed`, else kept).
+ * Returns the hold it waits for, if any.
+ */
+export async function startErasureRun(ds: Sql, requestId: string, resealed: Buffer | null, holdHashes: string[]): Promise<string | null> {
+  const rows = (await ds.query(
+    `WITH hold AS (
+       ${activeHoldIdSql("$3")})
+     UPDATE lethe.subject_request
+        SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
+            hold_id = (SELECT id FROM hold), identities = coalesce($2, identities),
+            started_at = coalesce(started_at, now()), updated_at = now()
+      WHERE id = $1 RETURNING hold_id`,
+    [requestId, resealed, holdHashes],
+  )) as [Array<{ hold_id: string | null }>, number];
+  return rows[0][0]?.hold_id ?? null;
+}
+
+/**
+ * Completes a request in one statement: result, stores marked done, identities wiped, and the
+ * audit entry `event` naming the subject by `subjectHash` with `detail`.
+ */
+export async function completeRequest(
+  ds: Sql,
+  c: { requestId: string; result: { steps: StepCount[]; subjectFound: boolean }; event: string; subjectHash: string; detail: Record<string, unknown> },
+): Promise<void> {
+  await ds.query(
+    `WITH req AS (
+       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2,
+              error_code = NULL, error_message = NULL, updated_at = now()
+        WHERE id = $1 AND ${UNFINISHED} RETURNING id),
+     stores AS (${preparedStoresDoneSql("$1")})
+     ${appendAuditSql({ event: "$3", requestId: "id", subjectHash: "$4", actor: "'worker'", detail: "$5" }, "req")}`,
+    [c.requestId, JSON.stringify(c.result), c.event, c.subjectHash, JSON.stringify(c.detail)],
+  );
+}
+
+/**
+ * Fails a request (and `store`, when one failed) with a code and a personal-data-free message,
+ * audited, in one statement. The sealed identities stay unless `wipeIdentities`.
+ */
+export async function failRequest(
+  ds: Sql,
+  f: { requestId: string; code: string; message: string; store: string | null; wipeIdentities: boolean },
+): Promise<void> {
+  await ds.query(
+    `WITH st AS (
+       ${storeFailedSql({ request: "$1", code: "$2", message: "$3", store: "$4" })}),
+     req AS (
+       UPDATE lethe.subject_request SET status = 'failed', error_code = $2, error_message = $3, updated_at = now(),
+              identities = CASE WHEN $5 THEN NULL ELSE identities END
+        WHERE id = $1 AND ${UNFINISHED} RETURNING id, subject_hash)
+     ${appendAuditSql({ event: "'request.failed'", requestId: "id", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('code', $2::text, 'store', $4::text)" }, "req")}`,
+    [f.requestId, f.code, f.message, f.store, f.wipeIdentities],
+  );
+}
+
+/** A request's status and whether its sealed identities are still there (for a retry). */
+export async function retryState(ds: Sql, requestId: string): Promise<{ status: string; has_identities: boolean } | undefined> {
+  const rows = (await ds.query(`SELECT status, identities IS NOT NULL AS has_identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
+    status: string;
+    has_identities: boolean;
+  }>;
+  return rows[0];
+}
+
+/**
+ * A failed request is `queued` again, in one statement: its failed stores and failed processor
+ * calls start over (done ones stay done), audited as retried by `by`.
+ */
+export async function requeueFailedRequest(ds: Sql, requestId: string, by: string): Promise<void> {
+  await ds.query(
+    `WITH st AS (${failedStoresClearedSql("$1")}),
+     -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
+     calls AS (${deleteFailedCallsSql("$1")}),
+     req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
+              WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
+     ${appendAuditSql({ event: "'request.retried'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "'{}'::jsonb" }, "req")}`,
+    [requestId, by],
+  );
+}
+
+/** Unfinished erasures not touched for `graceMs` (the API enqueues right after its insert), oldest first. */
+export async function unfinishedErasures(ds: Sql, graceMs: number): Promise<Array<{ id: string; status: string }>> {
+  return (await ds.query(
+    `SELECT id, status FROM lethe.subject_request WHERE status IN ('queued', 'running') AND type = 'erasure' AND updated_at < now() - ($1 || ' milliseconds')::interval ORDER BY received_at LIMIT 10000`,
+    [String(graceMs)],
+  )) as Array<{ id: string; status: string }>;
+}
+
+/** A failed request keeps its sealed identities for a retry, but not for ever: wipes those older than `ttlHours`. */
+export async function wipeStaleIdentities(ds: Sql, ttlHours: number): Promise<void> {
+  await ds.query(
+    `UPDATE lethe.subject_request SET identities = NULL WHERE status = 'failed' AND identities IS NOT NULL AND updated_at < now() - ($1 || ' hours')::interval`,
+    [String(ttlHours)],
+  );
+}
+
+/** Moves the requests waiting for `holdId` back to `queued`; returns their ids. */
+export async function resumeHeldRequests(m: Sql, holdId: string): Promise<string[]> {
+  const rows = (await m.query(
+    `UPDATE lethe.subject_request SET status = 'queued', hold_id = NULL, updated_at = now() WHERE hold_id = $1 AND status = 'held' RETURNING id`,
+    [holdId],
+  )) as [Array<{ id: string }>, number];
+  return rows[0].map((r) => r.id);
+}
+
+/** Held requests whose hold has ended (released or expired): back to `queued`; returns their ids. */
+export async function resumeEndedHolds(ds: Sql): Promise<string[]> {
+  const rows = (await ds.query(
+    `UPDATE lethe.subject_request r SET status = 'queued', hold_id = NULL, updated_at = now()
+       FROM ${ENDED_HOLD_JOIN.from}
+      WHERE ${ENDED_HOLD_JOIN.where} AND r.status = 'held'
+      RETURNING r.id`,
+  )) as [Array<{ id: string }>, number];
+  return rows[0].map((r) => r.id);
+}
+
+/** An export request as its build reads it. */
+export interface ExportRequestRow {
+  id: string;
+  type: string;
+  status: string;
+  subject_hash: string;
+  identities: Buffer | null;
+}
+
+/** A request as an export's build reads it. */
+export async function exportRequest(ds: Sql, requestId: string): Promise<ExportRequestRow | undefined> {
+  const rows = (await ds.query(`SELECT id, type, status, subject_hash, identities FROM lethe.subject_request WHERE id = $1`, [
+    requestId,
+  ])) as ExportRequestRow[];
+  return rows[0];
+}
+
+/** An unfinished request becomes (or stays) `running`; `resealed`, when given, is its sealed snapshot (kept when null). */
+export async function markRunning(ds: Sql, requestId: string, resealed?: Buffer | null): Promise<void> {
+  const running = `UPDATE lethe.subject_request SET status = 'running', started_at = coalesce(started_at, now()), updated_at = now()`;
+  if (resealed === undefined) await ds.query(`${running} WHERE id = $1 AND status IN ('queued', 'running')`, [requestId]);
+  else await ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1 AND status IN ('queued', 'running')`, [requestId, resealed]);
+}
+
+/** An export request whose subject was not found completes (nothing to export or mail), audited, in one statement. */
+export async function completeWithoutSubject(ds: Sql, c: { requestId: string; subjectHash: string; detail: Record<string, unknown> }): Promise<void> {
+  await ds.query(
+    `WITH req AS (
+       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2, updated_at = now()
+        WHERE id = $1 AND ${UNFINISHED} RETURNING id)
+     ${appendAuditSql({ event: "'export.completed'", requestId: "id", subjectHash: "$3", actor: "'worker'", detail: "$4" }, "req")}`,
+    [c.requestId, JSON.stringify({ steps: [], subjectFound: false }), c.subjectHash, JSON.stringify(c.detail)],
+  );
+}
+
+/**
+ * The export's mail is out: in one statement the delivery is `sent`, the request completes (its
+ * identities wiped) and the audit entry is written.
+ */
+export async function completeAfterMail(
+  q: Sql,
+  c: { deliveryKey: string; messageId: string; requestId: string; subjectHash: string; detail: Record<string, unknown> },
+): Promise<void> {
+  await q.query(
+    `WITH d AS (
+       ${deliverySentSql("$1", "$2")}),
+     req AS (
+       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $4,
+              error_code = NULL, error_message = NULL, updated_at = now()
+        WHERE id = $3 AND ${UNFINISHED} RETURNING id)
+     ${appendAuditSql({ event: "'export.completed'", requestId: "id", subjectHash: "$5", actor: "'worker'", detail: "$6" }, "req")}`,
+    [c.deliveryKey, c.messageId, c.requestId, JSON.stringify({ steps: [], subjectFound: true }), c.subjectHash, JSON.stringify(c.detail)],
+  );
+}
+
+/**
+ * Fails an export request visibly, in one statement: the request `failed` with a code and a
+ * message, its identities wiped, the export and its delivery failed, an audit entry. Returns the
+ * failed export's id and file (to delete).
+ */
+export async function markExportRequestFailed(ds: Sql, requestId: string, code: string, message: string): Promise<Array<{ id: string; path: string }>> {
+  return (await ds.query(
+    `WITH req AS (
+       UPDATE lethe.subject_request SET status = 'failed', error_code = $2, error_message = $3, identities = NULL, updated_at = now()
+        WHERE id = $1 AND ${UNFINISHED} RETURNING id, subject_hash),
+     ex AS (
+       ${exportFailedSql("$1", "EXISTS (SELECT 1 FROM req)")}),
+     mail AS (
+       ${deliveriesFailedSql("$1", "EXISTS (SELECT 1 FROM req)")}),
+     audit AS (
+       ${appendAuditSql({ event: "'request.failed'", requestId: "id", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('code', $2::text, 'type', 'export')" }, "req")})
+     SELECT id, path FROM ex`,
+    [requestId, code, message],
+  )) as Array<{ id: string; path: string }>;
+}
+
+/** What the application callback reports of a request: type, status, completion, error code. */
+export async function requestOutcome(
+  ds: Sql,
+  requestId: string,
+): Promise<{ type: string; status: string; completed_at: Date | null; error_code: string | null } | undefined> {
+  const rows = (await ds.query(`SELECT type, status, completed_at, error_code FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
+    type: string;
+    status: string;
+    completed_at: Date | null;
+    error_code: string | null;
+  }>;
+  return rows[0];
+}
+
+/** A request as its receipt reads it. */
+export interface ReceiptRow {
+  id: string;
+  type: string;
+  status: string;
+  dry_run: boolean;
+  received_at: Date;
+  due_at: Date;
+  completed_at: Date | null;
+  result: { steps: StepCount[] } | null;
+}
+
+/** A request as its receipt reads it. */
+export async function receiptRow(ds: Sql, requestId: string): Promise<ReceiptRow | undefined> {
+  const rows = (await ds.query(`SELECT id, type, status, dry_run, received_at, due_at, completed_at, result FROM lethe.subject_request WHERE id = $1`, [
+    requestId,
+  ])) as ReceiptRow[];
+  return rows[0];
+}
+
+/** Requests by type and status (metrics). */
+export async function requestCounts(ds: Sql): Promise<Array<{ type: string; status: string; n: number }>> {
+  return (await ds.query(`SELECT type, status, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status`)) as Array<{
+    type: string;
+    status: string;
+    n: number;
+  }>;
+}
+
+/** Unfinished requests by type: overdue, and due within 7 days (metrics). */
+export async function deadlineCounts(ds: Sql): Promise<Array<{ type: string; overdue: number; soon: number }>> {
+  return (await ds.query(
+    `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
+       FROM lethe.subject_request WHERE ${UNFINISHED} GROUP BY type`,
+  )) as Array<{ type: string; overdue: number; soon: number }>;
+}
