@@ -1,5 +1,5 @@
 import { requestOutcome } from "../src/db/tables/subject-request";
-import { PermanentError } from "../src/errors";
+import { ERROR_CODES, PermanentError } from "../src/errors";
 import { NOTIFY_APP } from "../src/queues/jobs/notify-app";
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../src/webhook/protocol";
 import { signLethePayload } from "../src/webhook/verify-signature";
@@ -13,7 +13,7 @@ export const notifyApp = processorOf(NOTIFY_APP, async ({ requestId, event }, _j
   const { callbackUrl, callbackSecret } = services.config;
   if (!callbackUrl || !callbackSecret) return { status: 0 };
   const r = await requestOutcome(services.ds, requestId);
-  if (!r) throw new PermanentError("unknown_request", "unknown request id");
+  if (!r) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
   const body = JSON.stringify({
     event,
     requestId,
@@ -36,5 +36,5 @@ export const notifyApp = processorOf(NOTIFY_APP, async ({ requestId, event }, _j
   });
   if (res.ok) return { status: res.status };
   if (res.status === 408 || res.status === 429 || res.status >= 500) throw new Error(`application callback answered ${res.status}`);
-  throw new PermanentError("callback_rejected", `application callback answered ${res.status}`);
+  throw new PermanentError(ERROR_CODES.callbackRejected, `application callback answered ${res.status}`);
 });

@@ -31,15 +31,6 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/**
- * Keyed hash naming a subject without storing it: `HMAC(key, "<identity>:<value>")`.
- * Emails are compared case-insensitively, so they are lower-cased first.
- */
-export function subjectHash(key: Buffer, identity: string, value: string): string {
-  const v = identity === "email" ? value.trim().toLowerCase() : value;
-  return hmacHex(key, `${identity}:${v}`);
-}
-
 /** Constant-time comparison of two strings (by their SHA-256, so lengths may differ). */
 export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest());

@@ -48,12 +48,70 @@ export class PermanentError extends UnrecoverableError {
   }
 }
 
-/** Error codes stored on a failed request. */
+/**
+ * Every code Lethe stores on a failed request, run, export, delivery or processor call, and
+ * reports in job failures and callbacks: stable, machine-readable, never personal data.
+ */
 export const ERROR_CODES = {
+  /** More than one subject row matches the given key or identity. */
   subjectAmbiguous: "subject_ambiguous",
+  /** The data map disagrees with itself or with the live stores (run `lethe check`). */
   dataMapInvalid: "data_map_invalid",
+  /** A store failed in a way no retry fixes (a driver error, by SQLSTATE only). */
   storeFailed: "store_failed",
+  /** Something identifying was left after an erasure. */
   verifyFailed: "verification_failed",
+  /** A job's payload does not match its schema, or the request lacks what the job needs. */
   badPayload: "bad_payload",
+  /** No request (or export) has this id. */
   unknownRequest: "unknown_request",
+  /** The request's job failed for good (the reconciler found it failed). */
+  jobFailed: "job_failed",
+  /** A retention run was failed elsewhere while a batch ran (the batch rolled back). */
+  runNotRunning: "run_not_running",
+  /** A store kind (or a value in it) that cannot be exported yet: the export fails closed. */
+  storeNotExportable: "store_not_exportable",
+  /** An identity value that cannot be used in a files store's path (`/`, `..`, …). */
+  unsafeIdentity: "unsafe_identity",
+  /** The export is no longer building (expired, failed, deleted). */
+  exportGone: "export_gone",
+  /** The export's mail job found the export not ready. */
+  exportNotReady: "export_not_ready",
+  /** The download link expired before the mail could be sent. */
+  exportExpired: "export_expired",
+  /** The subject has no email identity to send the link to. */
+  noRecipient: "no_recipient",
+  /** The message failed earlier (a 5xx); it is not sent again. */
+  mailFailed: "mail_failed",
+  /** The mail server refused the message (5xx). */
+  smtpRejected: "smtp_rejected",
+  /** The mail server deferred the message (4xx); retried. */
+  smtpDeferred: "smtp_deferred",
+  /** The mail server could not be reached; retried. */
+  smtpUnreachable: "smtp_unreachable",
+  /** The mail server refused Lethe's credentials. */
+  smtpAuth: "smtp_auth",
+  /** Sending failed otherwise; retried. */
+  smtpError: "smtp_error",
+  /** A processor answered a 4xx other than 408/429 (or a redirect): retrying cannot help. */
+  processorRejected: "processor_rejected",
+  /** A processor reported (callback or status URL) that it could not erase. */
+  processorFailed: "processor_failed",
+  /** A processor did not confirm before the store's deadline. */
+  processorDeadlineExceeded: "processor_deadline_exceeded",
+  /** The application's callback URL answered a 4xx (other than 408/429). */
+  callbackRejected: "callback_rejected",
 } as const;
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** A request that cannot be accepted (a 400); `field` names the offending input (e.g. `subject.phone`). */
+export class RequestInputError extends Error {
+  override readonly name = "RequestInputError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -15,3 +15,6 @@ export {
   type ProcessorCallBody,
   type ProcessorStatusBody,
 } from "./webhook/protocol";
+
+// Data maps: editor completion for `lethe.config.ts` files.
+export { defineDataMap, type DataMapInput } from "./datamap/schema";

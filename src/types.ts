@@ -3,15 +3,18 @@
  *
  * Terminology
  * - subject: the natural person a request is about, identified by the key column of the
- *   subject table (and optionally by identity columns such as email).
- * - store: one place that holds personal data (a Postgres database, later Redis, files,
- *   a third-party processor), declared in the data map.
- * - data map: the declarative file (`lethe.config.json|ts|js`) that lists the stores, their
- *   tables, erase actions and personal fields. Validated by one zod schema.
- * - request: one data-subject request (erasure, later export), a row in Lethe's own database.
- * - step: what one request did (or would do) to one table of one store: action and row count.
- * - sweep: one run of a retention policy over a table (see the retention issue).
- * - incident: a personal-data breach with its notifications (see the breach issue).
+ *   subject table (and optionally by identity columns such as email). See `subject/`.
+ * - store: one place that holds personal data, of a kind (`stores/<kind>/`): an application
+ *   Postgres database, a Redis, a directory of files, or a third-party processor told over
+ *   signed HTTP (webhook). Declared in the data map.
+ * - data map: the declarative file (`lethe.config.json|ts|js`) that lists the subject, the
+ *   stores and what each holds (tables with erase actions and personal fields, key patterns,
+ *   paths), retention policies and transparency facts. Validated by one zod schema.
+ * - request: one data-subject request (erasure or export), a row in Lethe's own database.
+ * - step: what one request did (or would do) to one table (key pattern, path, processor) of one
+ *   store: action and row count.
+ * - sweep: one run of a retention policy over a table, in checkpointed batches.
+ * - incident: a personal-data breach with its notifications (issue 12, not built yet).
  */
 
 /** What happens to a table's rows when their subject is erased. */
@@ -28,17 +31,6 @@ export type RequestStatus = "queued" | "running" | "completed" | "failed" | "hel
 
 /** Request kinds Lethe accepts. */
 export type RequestType = "erasure" | "export";
-
-/** How a request names its subject: by key (`id`) or by one identity column (e.g. `email`). */
-export type SubjectRef = { id: string } | { [identity: string]: string };
-
-/** Identities of a subject, snapshotted (encrypted) before anything is destroyed. */
-export interface SubjectIdentities {
-  /** The subject table's key value, as text. */
-  id: string;
-  /** Identity columns by their data-map name (e.g. `email`). */
-  [identity: string]: string;
-}
 
 /** One table's counts in a plan or a receipt. No personal values, ever. */
 export interface StepCount {

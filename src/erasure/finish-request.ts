@@ -1,8 +1,8 @@
 import type { DataSource } from "typeorm";
 import { completeRequest, failRequest, type LoadedRequest } from "../db/tables/subject-request";
-import { identityHashes } from "../holds/holds";
 import type { StepCount } from "../types";
 import { publicError } from "./public-error";
+import { identityHashes } from "../subject/hashes";
 
 /**
  * Ends a request in one statement: result, stores marked done, identities wiped, and the audit

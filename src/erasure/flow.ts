@@ -2,17 +2,17 @@ import { ERROR_CODES, PermanentError } from "../errors";
 import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
 import { markStoreDone, recordedSteps, recordStore } from "../db/tables/request-store";
-import { identityHashes } from "../holds/holds";
 import type { Logger } from "../logger";
 import { ERASE_STORE } from "../queues/jobs/erase-store";
 import { FINALIZE_ERASURE } from "../queues/jobs/finalize-erasure";
-import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import { openIdentities, sealIdentities, type SealedIdentities } from "../subject/sealed";
 import type { Services } from "../services";
 import type { StoreRunContext } from "../stores/store-kind";
 import type { StepCount } from "../types";
 import { finishRequest } from "./finish-request";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { isPermanentSqlState, publicError } from "./public-error";
+import { identityHashes } from "../subject/hashes";
 
 /** What the erasure uses of the process's services. */
 type ErasureServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "flows">;

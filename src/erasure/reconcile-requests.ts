@@ -1,5 +1,5 @@
 import { resumeEndedHolds, unfinishedErasures, wipeStaleIdentities } from "../db/tables/subject-request";
-import { PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError } from "../errors";
 import { reconcileExports } from "../exports/reconcile-exports";
 import type { Logger } from "../logger";
 import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
@@ -50,7 +50,7 @@ export async function reconcileRequests(services: Pick<Services, "ds" | "config"
       continue;
     }
     if (states.includes("failed")) {
-      await markRequestFailed(ds, id, new PermanentError("job_failed", "the request's job failed; see the dashboard"));
+      await markRequestFailed(ds, id, new PermanentError(ERROR_CODES.jobFailed, "the request's job failed; see the dashboard"));
       outcome.failed++;
     }
   }

@@ -1,5 +1,5 @@
-import { identityHashes } from "../holds/holds";
 import type { StoreAdapter } from "../stores/store-kind";
+import { identityHashes } from "../subject/hashes";
 
 /** What a replay found: keys (as text) of subjects the ledger says were erased. Held in memory only. */
 export interface ReplayScan {

@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { unfinishedExportRequests } from "../db/tables/export";
-import { PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError } from "../errors";
 import { BUILD_EXPORT, exportJobId } from "../queues/jobs/build-export";
 import { mailJobId, SEND_MAIL } from "../queues/jobs/send-mail";
 import { failExportRequest } from "./fail-export";
@@ -38,7 +38,7 @@ export async function reconcileExports(deps: {
       continue;
     }
     if ((await job.getState()) === "failed") {
-      await failExportRequest(deps.ds, deps.config.exportDir, r.id, new PermanentError("job_failed", "the request's job failed; see the dashboard"));
+      await failExportRequest(deps.ds, deps.config.exportDir, r.id, new PermanentError(ERROR_CODES.jobFailed, "the request's job failed; see the dashboard"));
       outcome.failed++;
     }
   }

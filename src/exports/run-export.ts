@@ -1,17 +1,17 @@
 import type { QueryRunner } from "typeorm";
-import { subjectHash } from "../crypto";
 import { withSessionLock } from "../db/session-lock";
 import { createBuildingExport, exportOfRequest, markExportReady, setExportPath } from "../db/tables/export";
 import { completeWithoutSubject, exportRequest, markRunning, type ExportRequestRow } from "../db/tables/subject-request";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import { SEND_MAIL } from "../queues/jobs/send-mail";
-import { openIdentities, sealIdentities, type SealedIdentities } from "../requests/identities";
+import { openIdentities, sealIdentities, type SealedIdentities } from "../subject/sealed";
 import type { Services } from "../services";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { ensureExportDir, exportFileName, exportFilePath } from "./files";
 import { linkExpiry } from "./link-token";
 import { writeExportZip } from "./write-export";
+import { subjectHash } from "../subject/hashes";
 
 /**
  * The life of an export request, build side (the `build-export` job):
@@ -99,7 +99,7 @@ async function buildOnce(
     await SEND_MAIL.enqueue(rt.queues.mail, rt.config, { kind: "export", exportId: prior.id });
     return { status: "ready", exportId: prior.id, rows: Number(prior.rows), bytes: Number(prior.size_bytes), rebuilt: false };
   }
-  if (prior && prior.status !== "building") throw new PermanentError("export_gone", `the export is ${prior.status}`);
+  if (prior && prior.status !== "building") throw new PermanentError(ERROR_CODES.exportGone, `the export is ${prior.status}`);
 
   const exportId = prior?.id ?? (await createBuildingExport(db, requestId, rt.config.exportSingleUse));
   const path = exportFileName(exportId);

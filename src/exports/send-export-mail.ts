@@ -1,4 +1,3 @@
-import { subjectHash } from "../crypto";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
 import { exportForMail } from "../db/tables/export";
@@ -6,9 +5,10 @@ import type { Sql } from "../db/tables/sql";
 import { completeAfterMail } from "../db/tables/subject-request";
 import { deliverOnce } from "../mail/delivery";
 import { renderMail } from "../mail/templates";
-import { openIdentities } from "../requests/identities";
+import { openIdentities } from "../subject/sealed";
 import type { Services } from "../services";
 import { downloadUrl, signExportToken } from "./link-token";
+import { subjectHash } from "../subject/hashes";
 
 /** Placeholders the export templates may use. */
 export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "size", "requestId", "controllerName", "controllerContact"] as const;
@@ -41,8 +41,8 @@ export async function sendExportMail(
   const row = await exportForMail(services.ds, exportId);
   if (!row) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown export id");
   if (row.request_status === "completed" || row.request_status === "failed") return { status: "skipped", exportId, reason: `request ${row.request_status}` };
-  if (row.status !== "ready" || !row.expires_at) throw new PermanentError("export_not_ready", `the export is ${row.status}`);
-  if (row.expires_at.getTime() <= Date.now()) throw new PermanentError("export_expired", "the download link expired before the mail could be sent");
+  if (row.status !== "ready" || !row.expires_at) throw new PermanentError(ERROR_CODES.exportNotReady, `the export is ${row.status}`);
+  if (row.expires_at.getTime() <= Date.now()) throw new PermanentError(ERROR_CODES.exportExpired, "the download link expired before the mail could be sent");
   if (!row.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
 
   const sealed = openIdentities(services.config.encryptionKey, row.identities);
@@ -50,7 +50,7 @@ export async function sendExportMail(
   const to = identities[RECIPIENT_IDENTITY];
   if (!to) {
     throw new PermanentError(
-      "no_recipient",
+      ERROR_CODES.noRecipient,
       `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`,
     );
   }
@@ -90,7 +90,7 @@ export async function sendExportMail(
     await markSent(services.ds, messageId);
     return { status: "skipped", exportId, reason: "already sent" };
   }
-  if (result.state === "already-failed") throw new PermanentError("mail_failed", "the export's mail failed earlier");
+  if (result.state === "already-failed") throw new PermanentError(ERROR_CODES.mailFailed, "the export's mail failed earlier");
   log.info({ exportId, requestId: row.request_id, attempt: result.attempt, resent: result.resent }, "export mail sent");
   return { status: "sent", exportId, attempt: result.attempt, resent: result.resent };
 }

@@ -1,20 +1,13 @@
 import type { DataSource } from "typeorm";
-import { subjectHash } from "../crypto";
 import { appendAudit } from "../db/tables/audit-log";
 import { insertHold, releaseHoldRow, type HoldView } from "../db/tables/legal-hold";
 import { resumeHeldRequests } from "../db/tables/subject-request";
+import { subjectHash } from "../subject/hashes";
 
 /**
  * Legal holds: while a hold is active (not released, `until` not passed) its subject is not
  * erased and retention sweeps skip its rows. The subject is named by keyed hash only.
  */
-
-/** Keyed hashes of every identity of a subject, as holds and the audit log name it. */
-export function identityHashes(hmacKey: Buffer, identities: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(identities)) out[name] = subjectHash(hmacKey, name, value);
-  return out;
-}
 
 /** Places a hold on the subject named by `identity`/`value`. */
 export function placeHold(

@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { isTransient } from "../errors";
-import { RequestInputError } from "../requests/service";
+import { isTransient, RequestInputError } from "../errors";
 
 /**
  * Problem types of the API (RFC 9457 `type`): stable identifiers a client can switch on. They

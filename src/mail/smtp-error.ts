@@ -1,4 +1,4 @@
-import { PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError } from "../errors";
 
 /**
  * What went wrong with an SMTP send, in words that name no address. nodemailer's own messages
@@ -26,21 +26,21 @@ export function classifySmtpError(err: unknown): SmtpFailureInfo {
     // Credentials are the operator's to fix; the job retries (with backoff) meanwhile.
     return {
       permanent: false,
-      code: "smtp_auth",
+      code: ERROR_CODES.smtpAuth,
       smtpCode: reply,
       message: `the mail server refused Lethe's credentials${reply ? ` (SMTP ${reply})` : ""}; check SMTP_URL`,
     };
   }
   if (reply !== null && reply >= 500 && reply <= 599) {
-    return { permanent: true, code: "smtp_rejected", smtpCode: reply, message: `the mail server refused the message (SMTP ${reply})` };
+    return { permanent: true, code: ERROR_CODES.smtpRejected, smtpCode: reply, message: `the mail server refused the message (SMTP ${reply})` };
   }
   if (reply !== null && reply >= 400 && reply <= 499) {
-    return { permanent: false, code: "smtp_deferred", smtpCode: reply, message: `the mail server deferred the message (SMTP ${reply})` };
+    return { permanent: false, code: ERROR_CODES.smtpDeferred, smtpCode: reply, message: `the mail server deferred the message (SMTP ${reply})` };
   }
   if (code !== null && NETWORK_CODES.has(code)) {
-    return { permanent: false, code: "smtp_unreachable", smtpCode: null, message: `the mail server could not be reached (${code})` };
+    return { permanent: false, code: ERROR_CODES.smtpUnreachable, smtpCode: null, message: `the mail server could not be reached (${code})` };
   }
-  return { permanent: false, code: "smtp_error", smtpCode: reply, message: `sending the message failed${code ? ` (${code})` : ""}` };
+  return { permanent: false, code: ERROR_CODES.smtpError, smtpCode: reply, message: `sending the message failed${code ? ` (${code})` : ""}` };
 }
 
 /** A retryable send failure, carrying only {@link SmtpFailureInfo}. */

@@ -1,6 +1,4 @@
 import type { DataSource } from "typeorm";
-import { subjectHash } from "../crypto";
-import type { DataMap } from "../datamap/schema";
 import type { SubjectRequest } from "../db/entities/subject-request";
 import { holdSummary } from "../db/tables/legal-hold";
 import { stepsOfRequest } from "../db/tables/request-store";
@@ -9,21 +7,13 @@ import { getExportView } from "../exports/export-view";
 import { BUILD_EXPORT } from "../queues/jobs/build-export";
 import { enqueueRequest } from "../queues/jobs/erase-request";
 import type { Queues, Services } from "../services";
+import { RequestInputError } from "../errors";
+import { subjectHash } from "../subject/hashes";
+import { subjectRefOf } from "../subject/reference";
+import { sealIdentities } from "../subject/sealed";
 import type { RequestType } from "../types";
 import { dueDateFor } from "./due-date";
-import { sealIdentities } from "./identities";
 import { toRequestView, type RequestView } from "./view";
-
-/** A request that cannot be accepted; `field` names the offending input (e.g. `subject.phone`). */
-export class RequestInputError extends Error {
-  override readonly name = "RequestInputError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * What submitting a request uses of the process's services: the erasure queue, and the export
@@ -40,20 +30,6 @@ export interface SubmitInput {
   idempotencyKey?: string;
   /** API key name (or `cli`). */
   requestedBy: string;
-}
-
-/** Checks the subject reference against the data map; returns its identity name and value. */
-export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>): { name: string; value: string } {
-  const entries = Object.entries(subject);
-  if (entries.length !== 1)
-    throw new RequestInputError("subject", "name the subject by exactly one of: id, " + Object.keys(dataMap.subject.identities).join(", "));
-  const [name, value] = entries[0]!;
-  if (name !== "id" && !(name in dataMap.subject.identities)) {
-    const known = ["id", ...Object.keys(dataMap.subject.identities)].join(", ");
-    throw new RequestInputError(`subject.${name}`, `unknown identity "${name}"; the data map knows: ${known}`);
-  }
-  if (typeof value !== "string" || value.trim() === "") throw new RequestInputError(`subject.${name}`, "must be a non-empty string");
-  return { name, value };
 }
 
 /**

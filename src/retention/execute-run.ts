@@ -239,7 +239,7 @@ async function realBatch(
     const counts = await applyBatch(app, plan, input);
     const pending: PendingBatch = { xid, hi: input.hi, ...counts };
     if (!(await recordPendingBatch(lethe, runId, pending, checkpoint, totals)))
-      throw new PermanentError("run_not_running", "the run is no longer running (marked failed elsewhere); batch rolled back");
+      throw new PermanentError(ERROR_CODES.runNotRunning, "the run is no longer running (marked failed elsewhere); batch rolled back");
     await app.query("COMMIT");
     return counts;
   } catch (err) {

@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import { unfinishedRuns } from "../db/tables/retention-run";
-import { PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError } from "../errors";
 import { RETENTION_SWEEP, runJobId } from "../queues/jobs/retention-sweep";
 import { markRunFailed } from "./runs";
 
@@ -31,7 +31,7 @@ export async function reconcileRuns(ds: DataSource, queue: Queue, config: Config
     const states = await Promise.all(jobs.map((j) => j.getState()));
     if (states.some((s) => s !== "failed" && s !== "completed" && s !== "unknown")) continue;
     if (states.includes("failed")) {
-      await markRunFailed(ds, run.id, new PermanentError("job_failed", "the run's job failed; see the dashboard"));
+      await markRunFailed(ds, run.id, new PermanentError(ERROR_CODES.jobFailed, "the run's job failed; see the dashboard"));
       outcome.failed++;
       continue;
     }

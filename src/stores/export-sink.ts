@@ -8,9 +8,6 @@ import type { Readable } from "node:stream";
  * redis store), `files/<store>/<path>` for files, `processors/<store>.json` for a processor.
  */
 
-/** Error code of an export that meets a store kind (or a value) nobody can export yet. */
-export const STORE_NOT_EXPORTABLE = "store_not_exportable";
-
 /** An entry's content, produced lazily: a cursor's batches, a file stream, or a small value. */
 export type EntrySource = AsyncIterable<Buffer | string> | Readable | Buffer | string;
 

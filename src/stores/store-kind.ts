@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import type { Logger } from "../logger";
+import type { SubjectRef } from "../subject/reference";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
 import type { ExportSink, ManifestEntry } from "./export-sink";
@@ -36,12 +37,6 @@ export type RecordSteps = (steps: StepCount[], xid?: string) => Promise<void>;
 /** The end of one erase attempt. `pending`: accepted by a processor, done later (callback or status poll). */
 export type EraseOutcome = { state: "done"; steps: StepCount[] } | { state: "pending"; steps: StepCount[]; checkAgainInMs: number };
 
-/** How a request names its subject: `id` (the key) or an identity name, and the value. */
-export interface SubjectLookup {
-  name: string;
-  value: string;
-}
-
 /** A store as the erasure runner sees it (the erase side of a kind). */
 export interface StoreAdapter {
   readonly kind: string;
@@ -58,7 +53,7 @@ export interface StoreAdapter {
    */
   readonly verifiesBeforeCommit?: boolean;
   /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
-  resolveSubject?(ref: SubjectLookup): Promise<SubjectSnapshot | null>;
+  resolveSubject?(ref: SubjectRef): Promise<SubjectSnapshot | null>;
   /**
    * The subject's own store walks every subject it holds, calling `onBatch` with their identities
    * (`id` and each identity of the data map, as text; absent when null). Read-only; memory is one batch.

@@ -1,5 +1,4 @@
-import { PermanentError } from "../errors";
-import { STORE_NOT_EXPORTABLE } from "./export-sink";
+import { ERROR_CODES, PermanentError } from "../errors";
 import { kindOf } from "./registry";
 import type { StoreAdapter, StoreDeps, StoreExporter } from "./store-kind";
 
@@ -37,9 +36,9 @@ export class StoreSet {
     let e = this.exporters.get(store);
     if (!e) {
       const spec = this.deps.dataMap.stores[store];
-      if (!spec) throw new PermanentError("data_map_invalid", `store "${store}" is not in the data map`);
+      if (!spec) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not in the data map`);
       const kind = kindOf(spec);
-      if (!kind.exporter) throw new PermanentError(STORE_NOT_EXPORTABLE, `store "${store}" is of kind "${spec.kind}", which cannot be exported yet`);
+      if (!kind.exporter) throw new PermanentError(ERROR_CODES.storeNotExportable, `store "${store}" is of kind "${spec.kind}", which cannot be exported yet`);
       e = kind.exporter(store, this.deps);
       this.exporters.set(store, e);
     }

@@ -1,8 +1,8 @@
 import type { Queue } from "bullmq";
 import { seedShop } from "../../demo/seed";
-import { subjectHash } from "../../src/crypto";
 import { createHarness, SHOP_MAP, type LetheHarness } from "../helpers/lethe";
 import { query, retentionQueue, sweep } from "./helpers";
+import { subjectHash } from "../../src/subject/hashes";
 
 /**
  * Legal holds on the demo shop with the demo's own policies: a held customer is not anonymized,

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Queue } from "bullmq";
-import { subjectHash } from "../../src/crypto";
 import { checkDataMap } from "../../src/datamap/check";
 import { runSql } from "../helpers/db";
 import { createHarness, diffChecksums, rowChecksums, type LetheHarness } from "../helpers/lethe";
 import { query, retentionQueue, sweep, withPolicies } from "./helpers";
+import { subjectHash } from "../../src/subject/hashes";
 
 /**
  * Composite and non-integer primary keys, holds reached through a composite foreign key, and a

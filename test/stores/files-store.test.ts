@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { checkDataMap } from "../../src/datamap/check";
 import type { DataMap } from "../../src/datamap/schema";
-import { PermanentError } from "../../src/errors";
-import { filesAdapter, UNSAFE_IDENTITY } from "../../src/stores/files/adapter";
+import { ERROR_CODES, PermanentError } from "../../src/errors";
+import { filesAdapter } from "../../src/stores/files/adapter";
 import { checkFilesStore } from "../../src/stores/files/check";
 import { compilePath, matchesPath, mayContainMatches } from "../../src/stores/files/paths";
 import type { FilesStoreSpec } from "../../src/stores/files/schema";
@@ -149,7 +149,7 @@ describe("files store: erase", () => {
     for (const op of ops) {
       const err = await op(ctxFor("uploads", { id, email: "a@example.com" })).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PermanentError);
-      expect((err as PermanentError).code).toBe(UNSAFE_IDENTITY);
+      expect((err as PermanentError).code).toBe(ERROR_CODES.unsafeIdentity);
       expect((err as PermanentError).message).toContain("the subject's id cannot be used in a path");
       // Values of 1–2 characters ("", ".", "..") occur in the explanation itself.
       expect(id.length > 2 && (err as PermanentError).message.includes(id)).toBe(false);
@@ -163,7 +163,7 @@ describe("files store: erase", () => {
     const err = await adapterFor(uploadsMap())
       .erase(ctxFor("uploads", { id: "42", email: "../../x" }), recorder().record)
       .catch((e: unknown) => e);
-    expect((err as PermanentError).code).toBe(UNSAFE_IDENTITY);
+    expect((err as PermanentError).code).toBe(ERROR_CODES.unsafeIdentity);
     expect(tree(root)).toEqual(before);
   });
 

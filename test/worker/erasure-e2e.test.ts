@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { sealAuditLog, verifyAuditChain } from "../../src/audit/log";
-import { subjectHash } from "../../src/crypto";
 import type { PostgresStoreSpec } from "../../src/stores/postgres/schema";
 import { requestJobId } from "../../src/queues/jobs/erase-request";
 import type { RequestView } from "../../src/requests/view";
@@ -23,6 +22,7 @@ import {
   waitFor,
   type LetheHarness,
 } from "../helpers/lethe";
+import { subjectHash } from "../../src/subject/hashes";
 
 const byTable = (v: RequestView) => sortSteps(v.steps);
 

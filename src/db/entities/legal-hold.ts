@@ -2,7 +2,7 @@ import { EntitySchema } from "typeorm";
 
 /**
  * A legal hold: while active (not released, `until` not passed) the subject named by
- * `subjectHash` (HMAC of its key, see `crypto.subjectHash(key, "id", value)`) is not erased and
+ * `subjectHash` (HMAC of its key, see `subject/hashes.subjectHash(key, "id", value)`) is not erased and
  * retention sweeps skip its rows.
  */
 export interface LegalHold {

@@ -12,7 +12,7 @@ export interface AuditRowSql {
   /** e.g. `'request.failed'` or `$3`. */
   event: string;
   requestId?: string;
-  /** A keyed hash (`crypto.subjectHash`), never the subject itself. */
+  /** A keyed hash (`subject/hashes.subjectHash`), never the subject itself. */
   subjectHash?: string;
   actor: string;
   /** jsonb: ids, names and counts only, never personal values. */
@@ -42,7 +42,7 @@ export function appendAuditSql(row: AuditRowSql, from?: string): string {
 export interface AuditInput {
   event: string;
   requestId?: string | null;
-  /** Keyed hash of the subject (see `crypto.subjectHash`), never the subject itself. */
+  /** Keyed hash of the subject (see `subject/hashes.subjectHash`), never the subject itself. */
   subjectHash?: string | null;
   actor?: string | null;
   detail?: Record<string, unknown>;

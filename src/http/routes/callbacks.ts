@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { CALLBACK_TOKEN, callbackTokenHash } from "../../stores/webhook/callback-token";
-import { WEBHOOK_ERROR_CODES } from "../../stores/webhook/errors";
+import { ERROR_CODES } from "../../errors";
 import { endCallByToken, getCallByTokenHash } from "../../db/tables/processor-call";
 import { webhookStoreOf } from "../../stores/webhook/schema";
 import { safeReason } from "../../stores/webhook/webhook-adapter";
@@ -74,7 +74,7 @@ export const callbackRoutes: FastifyPluginAsync = async (app) => {
     const ended = await endCallByToken(
       ds,
       tokenHash,
-      body.status === "done" ? { status: "done" } : { status: "failed", errorCode: WEBHOOK_ERROR_CODES.failed, failureReason: safeReason(body.reason) },
+      body.status === "done" ? { status: "done" } : { status: "failed", errorCode: ERROR_CODES.processorFailed, failureReason: safeReason(body.reason) },
     );
     if (!ended) {
       throw new HttpProblem({

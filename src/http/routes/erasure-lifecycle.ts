@@ -5,10 +5,10 @@ import { placeHold, releaseHold } from "../../holds/holds";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
 import { retryRequest } from "../../requests/retry";
 import { enqueueRequest } from "../../queues/jobs/erase-request";
-import { subjectRefOf } from "../../requests/service";
 import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
 import { parseOrProblem } from "../validation";
+import { subjectRefOf } from "../../subject/reference";
 
 const conflict = (detail: string): HttpProblem => new HttpProblem({ type: "urn:lethe:problem:conflict", title: "Conflict", status: 409, detail });
 

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import type { Config } from "../../config";
-import { subjectHash } from "../../crypto";
 import type { SubjectRequest } from "../../db/entities/subject-request";
-import { getRequestView, submitRequest, subjectRefOf } from "../../requests/service";
+import { getRequestView, submitRequest } from "../../requests/service";
 import { requireScope } from "../auth";
 import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
 import { parseOrProblem } from "../validation";
+import { subjectHash } from "../../subject/hashes";
+import { subjectRefOf } from "../../subject/reference";
 
 /** Request types the API accepts; adding one is one line here. */
 export const ACCEPTED_REQUEST_TYPES = ["erasure", "export"] as const;

@@ -8,9 +8,6 @@ import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
 import { compilePath, isInside, isUnsafeIdentity, matchesPath, mayContainMatches, unsafePattern, type CompiledPath } from "./paths";
 import type { FilesStoreSpec } from "./schema";
 
-/** Error code of a request whose identity value cannot be used in a path (e.g. it holds `/` or `..`). */
-export const UNSAFE_IDENTITY = "unsafe_identity";
-
 /** What one walk of one pattern does with the files it matches; `list` collects the regular files (exports). */
 type Mode = "count" | "erase" | "list";
 
@@ -99,7 +96,7 @@ function compileAll(store: string, spec: FilesStoreSpec, identities: Readonly<Re
       const value = identities[name];
       if (value !== undefined && isUnsafeIdentity(value)) {
         throw new PermanentError(
-          UNSAFE_IDENTITY,
+          ERROR_CODES.unsafeIdentity,
           `store "${store}": the subject's ${name} cannot be used in a path (empty, ".", or containing "/", "\\", ".." or NUL); nothing was deleted or read`,
         );
       }

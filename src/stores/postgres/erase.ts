@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { DataMap } from "../../datamap/schema";
 import { ERROR_CODES, PermanentError } from "../../errors";
+import type { SubjectRef } from "../../subject/reference";
 import type { SubjectSnapshot } from "../../subject/snapshot";
 import type { StepCount } from "../../types";
 import { applyDecisions, countChanges, unmaskedSql } from "./apply";
@@ -14,7 +15,7 @@ import type { StorePlan } from "./store-plan";
  * Finds the subject by key or identity and snapshots it. Null when no row matches (an erasure
  * of an unknown or already deleted subject is a no-op); a permanent error when several match.
  */
-export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, ref: { name: string; value: string }): Promise<SubjectSnapshot | null> {
+export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, ref: SubjectRef): Promise<SubjectSnapshot | null> {
   const info = plan.tables.get(plan.subjectTable)!.info;
   const column = ref.name === "id" ? map.subject.key : map.subject.identities[ref.name];
   if (!column) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);

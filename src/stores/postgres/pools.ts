@@ -1,7 +1,7 @@
 import { Pool } from "pg";
 import type { DataMap } from "../../datamap/schema";
 import type { PostgresStoreSpec } from "./schema";
-import { PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError } from "../../errors";
 import { introspect, type SchemaInfo } from "./introspect";
 
 /**
@@ -20,7 +20,7 @@ export class StorePools {
   /** The declaration of a postgres store; a permanent error when there is none. */
   spec(store: string): PostgresStoreSpec {
     const spec = this.dataMap.stores[store];
-    if (!spec || spec.kind !== "postgres") throw new PermanentError("data_map_invalid", `store "${store}" is not a postgres store of the data map`);
+    if (!spec || spec.kind !== "postgres") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a postgres store of the data map`);
     return spec;
   }
 

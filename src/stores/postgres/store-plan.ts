@@ -1,6 +1,6 @@
 import type { DataMap } from "../../datamap/schema";
 import type { PostgresStoreSpec, TableSpec } from "./schema";
-import { PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError } from "../../errors";
 import { linksOf, reachableTables, type Link } from "./graph";
 import type { SchemaInfo, TableInfo } from "./introspect";
 
@@ -35,15 +35,16 @@ export interface StorePlan {
 /** Builds the {@link StorePlan} of the subject store. Problems are permanent (fix the data map). */
 export function buildStorePlan(map: DataMap, store: string, schema: SchemaInfo): StorePlan {
   const spec = map.stores[store];
-  if (!spec || spec.kind !== "postgres") throw new PermanentError("data_map_invalid", `store "${store}" is not a postgres store`);
+  if (!spec || spec.kind !== "postgres") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a postgres store`);
   const allLinks = linksOf(schema, spec);
   const declared = (t: string) => spec.tables[t] !== undefined;
   const reach = reachableTables(map.subject.table, allLinks, (t) => !declared(t));
   const tables = new Map<string, PlannedTable>();
   for (const [name, tableSpec] of Object.entries(spec.tables)) {
     const info = schema.tables.get(name);
-    if (!info) throw new PermanentError("data_map_invalid", `stores.${store}.tables.${name}: table does not exist (run lethe check)`);
-    if (!reach.has(name)) throw new PermanentError("data_map_invalid", `stores.${store}.tables.${name}: not reachable from the subject (run lethe check)`);
+    if (!info) throw new PermanentError(ERROR_CODES.dataMapInvalid, `stores.${store}.tables.${name}: table does not exist (run lethe check)`);
+    if (!reach.has(name))
+      throw new PermanentError(ERROR_CODES.dataMapInvalid, `stores.${store}.tables.${name}: not reachable from the subject (run lethe check)`);
     tables.set(name, { name, spec: tableSpec, info });
   }
   const links = allLinks.filter((l) => l.from.table !== l.to.table && tables.has(l.from.table) && tables.has(l.to.table));

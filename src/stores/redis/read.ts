@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { isUtf8 } from "node:buffer";
-import { PermanentError } from "../../errors";
-import { STORE_NOT_EXPORTABLE } from "../export-sink";
+import { ERROR_CODES, PermanentError } from "../../errors";
 
 /**
  * Reading one key of an application's Redis for an export, binary-safe and with bounded memory:
@@ -69,7 +68,7 @@ export async function readKey(redis: Redis, key: Buffer, signal?: AbortSignal): 
     case "stream":
       return { type, pages: streamPages(redis, key, signal) };
     default:
-      throw new PermanentError(STORE_NOT_EXPORTABLE, `a key of type "${type}" cannot be exported (only string, hash, list, set, zset and stream)`);
+      throw new PermanentError(ERROR_CODES.storeNotExportable, `a key of type "${type}" cannot be exported (only string, hash, list, set, zset and stream)`);
   }
 }
 

@@ -1,16 +1,4 @@
-import { PermanentError } from "../../errors";
-
-/** Codes of a webhook store's permanent failures, stored on the call row and on the failed request. */
-export const WEBHOOK_ERROR_CODES = {
-  /** The processor answered a 4xx other than 408/429 (or a redirect): retrying cannot help. */
-  rejected: "processor_rejected",
-  /** The processor reported (callback or status URL) that it could not erase. */
-  failed: "processor_failed",
-  /** The processor did not confirm before the store's deadline. */
-  deadlineExceeded: "processor_deadline_exceeded",
-} as const;
-/** One of {@link WEBHOOK_ERROR_CODES}. */
-export type WebhookErrorCode = (typeof WEBHOOK_ERROR_CODES)[keyof typeof WEBHOOK_ERROR_CODES];
+import { ERROR_CODES, PermanentError } from "../../errors";
 
 /**
  * A processor that did not answer usefully this time (network error, timeout, 408, 429, 5xx).
@@ -32,9 +20,9 @@ export class ProcessorUnavailableError extends Error {
 export function callFailure(store: string, code: string, lastHttpStatus: number | null, reason: string | null): PermanentError {
   const last = lastHttpStatus === null ? "no HTTP answer" : `HTTP ${lastHttpStatus}`;
   switch (code) {
-    case WEBHOOK_ERROR_CODES.rejected:
+    case ERROR_CODES.processorRejected:
       return new PermanentError(code, `store "${store}": the processor rejected the erasure with HTTP ${lastHttpStatus ?? "?"}`);
-    case WEBHOOK_ERROR_CODES.deadlineExceeded:
+    case ERROR_CODES.processorDeadlineExceeded:
       return new PermanentError(code, `store "${store}": the processor did not confirm the erasure before the deadline (last answer: ${last})`);
     default:
       return new PermanentError(code, `store "${store}": the processor reported that the erasure failed${reason ? ` (reason: ${reason})` : ""}`);

@@ -6,7 +6,7 @@ import type { EraseOutcome, RecordSteps, StoreAdapter, StoreDeps, StoreRunContex
 import { callbackToken, callbackTokenHash, callbackUrl } from "./callback-token";
 import { webhookSecretProblem, webhookUrlProblem } from "./check-webhook";
 import { durationMs } from "./duration";
-import { callFailure, ProcessorUnavailableError, WEBHOOK_ERROR_CODES } from "./errors";
+import { callFailure, ProcessorUnavailableError } from "./errors";
 import { sendSigned, type CallResult } from "./http-call";
 import { endCall, getCall, markAccepted, openCall, recordAttempt, type CallKey, type ProcessorCall } from "../../db/tables/processor-call";
 import type { WebhookStoreSpec } from "./schema";
@@ -105,13 +105,13 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
   /** Where a call that is no longer open leads: done, or the permanent error it ended with. */
   const settled = async (call: ProcessorCall, record: RecordSteps): Promise<EraseOutcome> => {
     if (call.status === "done") return done(record);
-    throw callFailure(store, call.errorCode ?? WEBHOOK_ERROR_CODES.failed, call.lastHttpStatus, call.failureReason);
+    throw callFailure(store, call.errorCode ?? ERROR_CODES.processorFailed, call.lastHttpStatus, call.failureReason);
   };
 
   /** A retryable error, unless the deadline has passed: then the call fails for good. */
   const unavailable = async (key: CallKey, code: string, message: string, cause?: unknown): Promise<never> => {
-    const expired = await endCall(ds, key, { status: "failed", errorCode: WEBHOOK_ERROR_CODES.deadlineExceeded }, { onlyIfExpired: true });
-    if (expired) throw callFailure(store, WEBHOOK_ERROR_CODES.deadlineExceeded, expired.lastHttpStatus, null);
+    const expired = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded }, { onlyIfExpired: true });
+    if (expired) throw callFailure(store, ERROR_CODES.processorDeadlineExceeded, expired.lastHttpStatus, null);
     throw new ProcessorUnavailableError(code, `store "${store}": ${message}`, cause === undefined ? undefined : { cause });
   };
 
@@ -124,7 +124,7 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
     subject: Record<string, string>,
     record: RecordSteps,
   ): Promise<EraseOutcome> => {
-    const expired = await endCall(ds, key, { status: "failed", errorCode: WEBHOOK_ERROR_CODES.deadlineExceeded }, { onlyIfExpired: true });
+    const expired = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded }, { onlyIfExpired: true });
     if (expired) return settled(expired, record);
     const body: ProcessorCallBody = {
       action: "erase",
@@ -161,7 +161,7 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
       return ended ? done(record) : settled((await getCall(ds, key))!, record);
     }
     if (isRetryableStatus(status)) return unavailable(key, `HTTP_${status}`, `the processor answered HTTP ${status}`);
-    const ended = await endCall(ds, key, { status: "failed", errorCode: WEBHOOK_ERROR_CODES.rejected });
+    const ended = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorRejected });
     return settled(ended ?? (await getCall(ds, key))!, record);
   };
 
@@ -181,12 +181,12 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
         const end =
           answer.status === "done"
             ? ({ status: "done" } as const)
-            : ({ status: "failed", errorCode: WEBHOOK_ERROR_CODES.failed, failureReason: answer.reason ?? null } as const);
+            : ({ status: "failed", errorCode: ERROR_CODES.processorFailed, failureReason: answer.reason ?? null } as const);
         await endCall(ds, key, end);
         return settled((await getCall(ds, key))!, record);
       }
     }
-    const expired = await endCall(ds, key, { status: "failed", errorCode: WEBHOOK_ERROR_CODES.deadlineExceeded }, { onlyIfExpired: true });
+    const expired = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded }, { onlyIfExpired: true });
     if (expired) return settled(expired, record);
     const now = (await getCall(ds, key))!;
     return now.status === "accepted" ? pending(s, now) : settled(now, record);

@@ -1,10 +1,5 @@
 import { decryptJson, encryptJson } from "../crypto";
-
-/** How the request named its subject: by key (`id`) or an identity name, and the value. */
-export interface SubjectRefSealed {
-  name: string;
-  value: string;
-}
+import type { SubjectRef } from "./reference";
 
 /**
  * What Lethe keeps about a subject while its request runs, sealed with AES-256-GCM on the
@@ -12,7 +7,7 @@ export interface SubjectRefSealed {
  */
 export interface SealedIdentities {
   /** The reference as the request gave it. */
-  ref: SubjectRefSealed;
+  ref: SubjectRef;
   /** Snapshot taken before anything is destroyed: key and identity columns, as text. */
   identities?: Record<string, string>;
   /** The subject row's link-column values (as text), to re-derive and verify after the erasure. */
