@@ -86,6 +86,7 @@ export function openServices(
     retention: queue(QUEUES.retention),
   };
   const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
+  if (producer) flows.on("error", (err: Error) => logger.warn({ err }, "flow producer error"));
   const pools = new StorePools(dataMap, options.storePoolSize);
   const stores = new StoreSet({ dataMap, config, pools, logger, ds });
   let closing: Promise<void> | undefined;

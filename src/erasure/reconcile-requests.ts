@@ -54,7 +54,7 @@ export async function reconcileRequests(services: Pick<Services, "ds" | "config"
       outcome.failed++;
     }
   }
-  const exports = await reconcileExports({ ds, config, exportQueue: queues.export, mailQueue: queues.mail, graceMs: GRACE_MS });
+  const exports = await reconcileExports(services, GRACE_MS);
   outcome.checked += exports.checked;
   outcome.enqueued += exports.enqueued;
   outcome.failed += exports.failed;

@@ -1,10 +1,8 @@
-import type { Queue } from "bullmq";
-import type { DataSource } from "typeorm";
-import type { Config } from "../config";
 import { unfinishedExportRequests } from "../db/tables/export";
 import { ERROR_CODES, PermanentError } from "../errors";
 import { BUILD_EXPORT, exportJobId } from "../queues/jobs/build-export";
 import { mailJobId, SEND_MAIL } from "../queues/jobs/send-mail";
+import type { Services } from "../services";
 import { failExportRequest } from "./fail-export";
 
 /** What one pass did. */
@@ -19,21 +17,15 @@ export interface ExportReconcileOutcome {
  * gets it back — the mail job when its zip is ready, else the build job (which itself re-enqueues
  * the mail of a ready zip) — and one whose job failed for good is failed visibly.
  */
-export async function reconcileExports(deps: {
-  ds: DataSource;
-  config: Config;
-  exportQueue: Queue;
-  mailQueue: Queue;
-  graceMs: number;
-}): Promise<ExportReconcileOutcome> {
-  const rows = await unfinishedExportRequests(deps.ds, deps.graceMs);
+export async function reconcileExports(deps: Pick<Services, "ds" | "config" | "queues">, graceMs: number): Promise<ExportReconcileOutcome> {
+  const rows = await unfinishedExportRequests(deps.ds, graceMs);
   const outcome: ExportReconcileOutcome = { checked: rows.length, enqueued: 0, failed: 0 };
   for (const r of rows) {
     const ready = r.export_status === "ready" && r.export_id !== null;
-    const job = ready ? await deps.mailQueue.getJob(mailJobId("export", r.export_id!)) : await deps.exportQueue.getJob(exportJobId(r.id));
+    const job = ready ? await deps.queues.mail.getJob(mailJobId("export", r.export_id!)) : await deps.queues.export.getJob(exportJobId(r.id));
     if (!job) {
-      if (ready) await SEND_MAIL.enqueue(deps.mailQueue, deps.config, { kind: "export", exportId: r.export_id! });
-      else await BUILD_EXPORT.enqueue(deps.exportQueue, deps.config, { requestId: r.id });
+      if (ready) await SEND_MAIL.enqueue(deps.queues.mail, deps.config, { kind: "export", exportId: r.export_id! });
+      else await BUILD_EXPORT.enqueue(deps.queues.export, deps.config, { requestId: r.id });
       outcome.enqueued++;
       continue;
     }

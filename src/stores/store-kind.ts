@@ -1,14 +1,12 @@
 import type { ClientBase, Pool } from "pg";
 import type { z } from "zod";
-import type { DataSource } from "typeorm";
-import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
 import type { Logger } from "../logger";
+import type { Services } from "../services";
 import type { SubjectRef } from "../subject/reference";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
 import type { ExportSink, ManifestEntry } from "./export-sink";
-import type { StorePools } from "./postgres/pools";
 
 /**
  * The one interface every store kind implements (postgres, redis, files, webhook). A kind is one
@@ -88,16 +86,11 @@ export interface StoreExporter {
   close?(): Promise<void>;
 }
 
-/** What adapters and exporters are built from; parts of the process's services. */
-export interface StoreDeps {
-  dataMap: DataMap;
-  config: Config;
-  /** Connection pools of the application's Postgres stores. */
-  pools: StorePools;
-  logger: Logger;
-  /** Lethe's own database; webhook stores need it (their calls live in `lethe.processor_call`). */
-  ds?: DataSource;
-}
+/**
+ * What adapters and exporters are built from: the process's services as a kind sees them. `ds`
+ * (Lethe's own database) only where a kind keeps state there (webhook: `lethe.processor_call`).
+ */
+export type StoreDeps = Pick<Services, "dataMap" | "config" | "pools" | "logger"> & Partial<Pick<Services, "ds">>;
 
 /** One problem a kind's `lethe check` rules found. */
 export interface StoreCheckProblem<Rule extends string = string> {
