@@ -1,86 +1,10 @@
 import { createServer } from "node:net";
-import { Redis } from "ioredis";
-import { Client } from "pg";
 
 /**
- * The demo's throw-away resources: scratch databases it creates (and only those it drops),
- * its Redis keys (one queue prefix), and the list of things to undo at the end.
+ * The demo's own bits of tear-down: a free port for the API and the list of things to undo at
+ * the end. Scratch databases and the queue prefix come from `support/` (shared with the tests
+ * and the benchmarks).
  */
-
-/** Names a scratch database may have; nothing else is ever created or dropped. */
-const SCRATCH_NAME = /^lethe_demo_[a-z]+_[0-9a-f]+$/;
-
-const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
-async function onServer<T>(serverUrl: string, fn: (db: Client) => Promise<T>): Promise<T> {
-  const url = new URL(serverUrl);
-  url.pathname = "/postgres";
-  const db = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5000 });
-  try {
-    await db.connect();
-  } catch (err) {
-    await db.end().catch(() => undefined);
-    throw new Error(`Postgres at ${url.host} does not answer; start it or set LETHE_DEMO_PG_URL`, { cause: err });
-  }
-  try {
-    return await fn(db);
-  } finally {
-    await db.end();
-  }
-}
-
-/** The URL of database `name` on the server `serverUrl` names. */
-export function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Creates the empty database `name` (a `lethe_demo_<kind>_<hex>` name); fails when it exists. */
-export async function createScratchDatabase(serverUrl: string, name: string): Promise<void> {
-  if (!SCRATCH_NAME.test(name)) throw new RangeError(`refusing to create "${name}": not a demo scratch database name`);
-  await onServer(serverUrl, (db) => db.query(`CREATE DATABASE ${quoteIdent(name)}`));
-}
-
-/** Drops the scratch database `name`, closing whatever is still connected to it. */
-export async function dropScratchDatabase(serverUrl: string, name: string): Promise<void> {
-  if (!SCRATCH_NAME.test(name)) throw new RangeError(`refusing to drop "${name}": not a demo scratch database name`);
-  await onServer(serverUrl, (db) => db.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
-}
-
-/** Fails fast, with a message naming the URL's host, when Redis does not answer (workers would wait for it forever). */
-export async function pingRedis(redisUrl: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    const { hostname, port } = new URL(redisUrl);
-    throw new Error(`Redis at ${hostname}:${port || 6379} does not answer; start it or set LETHE_DEMO_REDIS_URL`, { cause: err });
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Deletes every Redis key under `<prefix>:` (SCAN + UNLINK); returns how many. */
-export async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<number> {
-  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) throw new RangeError("the queue prefix must be letters, digits, _ or - to be cleaned up");
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
-  await redis.connect();
-  let deleted = 0;
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== "0");
-    return deleted;
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-  }
-}
 
 /** A TCP port that was free a moment ago on `host`, so the API's public URL can be known before it starts. */
 export async function freePort(host: string): Promise<number> {
