@@ -11,7 +11,7 @@ import { purgeExports } from "../../src/exports/purge";
 import { QUEUES } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
 import { loadChinook, runSql } from "../helpers/db";
-import { CHINOOK_MAP, type RawDataMap } from "../helpers/lethe";
+import { CHINOOK_MAP, type RawDataMap } from "../helpers/data-maps";
 import { parseCsv, zipEntries, zipEntry, zipTest } from "../helpers/zip";
 import { createExportHarness, linkIn, WRITER, type ExportHarness } from "./support";
 

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { exportJobId, mailJobId } from "../../src/queues/names";
 import { submitRequest } from "../../src/requests/service";
-import { waitFor } from "../helpers/lethe";
+import { waitFor } from "../helpers/wait";
 import { createExportHarness, linkIn, type ExportHarness } from "./support";
 import { createSmallShop, smallShopMapFile } from "./fixtures";
 

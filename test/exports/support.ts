@@ -8,7 +8,7 @@ import { QUEUES } from "../../src/queues/names";
 import { submitRequest } from "../../src/requests/service";
 import type { SubjectRequest } from "../../src/db/entities/subject-request";
 import { TEST_KEYS } from "../helpers/config";
-import { createHarness, type HarnessOptions, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type HarnessOptions, type LetheHarness } from "../helpers/harness";
 import { freePort, startSmtpCatcher, type SmtpCatcher, type SmtpCatcherOptions } from "../helpers/smtp";
 
 /** A harness for export tests: an SMTP catcher, an export directory, the API listening, an export queue. */

@@ -27,15 +27,25 @@ export async function createScratchDb(prefix = "lethe_t", opts: { template?: str
   };
 }
 
-/** Runs a multi-statement SQL text against `url`. */
-export async function runSql(url: string, sql: string): Promise<void> {
+/** Runs `fn` with a fresh connection to `url`, closed afterwards. */
+export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(sql);
+    return await fn(c);
   } finally {
     await c.end();
   }
+}
+
+/** Runs one query on a fresh connection to `url`. */
+export async function queryRows<T extends Record<string, unknown> = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (c) => (await c.query<T>(sql, params)).rows);
+}
+
+/** Runs a multi-statement SQL text against `url`. */
+export async function runSql(url: string, sql: string): Promise<void> {
+  await withClient(url, async (c) => void (await c.query(sql)));
 }
 
 /** Loads the Chinook fixture (test/fixtures/chinook, MIT) into the database at `url`. */

@@ -1,6 +1,9 @@
 import { Client } from "pg";
 import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
-import { diffChecksums, NO_CHANGE, rowChecksums, shopSubject, sortKeys, waitFor, type TsChild } from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { diffChecksums, NO_CHANGE, rowChecksums, sortKeys } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { backendGone, blockedBackend, killHard } from "../helpers/crash";
 import { createMultiStore, expectedSteps, sortAllSteps, stepRows, storeRows, withoutSubjects, type MultiStore, type Subject } from "./fixture";
 import type { Reply } from "./processor";

@@ -7,7 +7,9 @@ import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
 import { storeJobId } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
 import { signLethePayload, verifyLetheSignature } from "../../src/webhook/verify-signature";
-import { diffChecksums, rowChecksums, rowsContaining, shopSubject, sortKeys, waitFor } from "../helpers/lethe";
+import { diffChecksums, rowChecksums, rowsContaining, sortKeys } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import {
   createMultiStore,
   expectedSteps,

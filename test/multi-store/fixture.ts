@@ -8,20 +8,14 @@ import type { Config } from "../../src/config";
 import type { DataMap } from "../../src/datamap/schema";
 import { createLogger } from "../../src/logger";
 import { startApi, type ApiHandle } from "../../src/http/start-api";
-import { startWorker, type WorkerHandle } from "../../src/worker/start-worker";
+import type { WorkerHandle } from "../../src/worker/start-worker";
 import { TEST_KEYS } from "../helpers/config";
 import { freePort } from "../helpers/smtp";
-import {
-  createHarness,
-  sortSteps,
-  waitFor,
-  SHOP_MAP,
-  type LetheHarness,
-  type RawDataMap,
-  type ShopSubject,
-  type StepLike,
-  type TsChild,
-} from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { SHOP_MAP, type RawDataMap } from "../helpers/data-maps";
+import { createHarness, startTrackedWorker, type LetheHarness } from "../helpers/harness";
+import { sortSteps, type ShopSubject, type StepLike } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { startFakeProcessor, type Behaviour, type FakeProcessor } from "./processor";
 
 /**
@@ -246,10 +240,8 @@ export async function createMultiStore(opts: MultiStoreOptions = {}): Promise<Mu
       addSubject,
       state,
       async startWorker(dataMap = harness.dataMap) {
-        const started = await startWorker(config, { queues: ["erasure", "maintenance"], dataMap, logger: harness.logger });
-        // Closing twice would disconnect ended ioredis clients again, which arms timers that keep jest alive.
-        let closing: Promise<void> | undefined;
-        const handle: WorkerHandle = { ...started, close: () => (closing ??= started.close()) };
+        // Closing twice closes once (a second close would arm ioredis timers that keep jest alive).
+        const handle = await startTrackedWorker(config, { queues: ["erasure", "maintenance"], dataMap, logger: harness.logger });
         handles.push(handle);
         return handle;
       },

@@ -1,6 +1,7 @@
 import { storeJobId } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
-import { rowChecksums, waitFor } from "../helpers/lethe";
+import { rowChecksums } from "../helpers/row-checksums";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, withoutSubjects, type MultiStore } from "./fixture";
 
 /**

@@ -3,7 +3,10 @@ import { dirname, join } from "node:path";
 import { checkDataMap } from "../../src/datamap/check";
 import { parseDataMap } from "../../src/datamap/load";
 import type { RequestView } from "../../src/requests/view";
-import { queryRows, runTs, waitFor, type RawDataMap } from "../helpers/lethe";
+import { runTs } from "../helpers/child-process";
+import type { RawDataMap } from "../helpers/data-maps";
+import { queryRows } from "../helpers/db";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, readTree, type MultiStore } from "./fixture";
 
 /**

@@ -1,7 +1,9 @@
 import type { SignedReceipt } from "../../src/receipts/receipt";
 import { verifyReceipt } from "../../src/receipts/receipt";
 import type { RequestView } from "../../src/requests/view";
-import { rowChecksums, shopSubject, waitFor } from "../helpers/lethe";
+import { rowChecksums } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, expectedSteps, sortAllSteps, stepRows, storeRows, type MultiStore } from "./fixture";
 import type { Reply } from "./processor";
 

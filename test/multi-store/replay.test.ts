@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { parseDataMap } from "../../src/datamap/load";
 import type { RequestView } from "../../src/requests/view";
-import { PG_BASE } from "../helpers/db";
-import { queryRows, rowsContaining, runTs, type RawDataMap } from "../helpers/lethe";
+import { runTs } from "../helpers/child-process";
+import type { RawDataMap } from "../helpers/data-maps";
+import { PG_BASE, queryRows } from "../helpers/db";
+import { rowsContaining } from "../helpers/row-checksums";
 import { createMultiStore, type MultiStore } from "./fixture";
 
 /**

@@ -5,7 +5,8 @@ import type { Queue } from "bullmq";
 import { subjectHash } from "../../src/crypto";
 import { checkDataMap } from "../../src/datamap/check";
 import { runSql } from "../helpers/db";
-import { createHarness, diffChecksums, rowChecksums, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, rowChecksums } from "../helpers/row-checksums";
 import { query, retentionQueue, sweep, withPolicies } from "./helpers";
 
 /**

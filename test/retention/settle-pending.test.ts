@@ -10,7 +10,7 @@ import { applyBatch } from "../../src/retention/sweep-batch";
 import { buildSweepPlan } from "../../src/retention/sweep-plan";
 import { boundSql } from "../../src/retention/sweep-sql";
 import { runSql } from "../helpers/db";
-import { createHarness, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type LetheHarness } from "../helpers/harness";
 import { query } from "./helpers";
 
 /**

@@ -2,7 +2,9 @@ import type { FastifyInstance } from "fastify";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { buildServer } from "../../src/http/server";
 import { signLethePayload } from "../../src/webhook/verify-signature";
-import { createHarness, waitFor, SHOP_MAP, type LetheHarness } from "../helpers/lethe";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 import { SECRET, startProcessor, type ReceivedCall, type TestProcessor } from "./webhook-fixtures";
 
 /** A whole erasure through the worker with the demo shop plus a processor that accepts (202) and calls back. */
