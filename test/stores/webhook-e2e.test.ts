@@ -5,12 +5,13 @@ import { signLethePayload } from "../../src/webhook/verify-signature";
 import { SHOP_MAP } from "../helpers/data-maps";
 import { createHarness, type LetheHarness } from "../helpers/harness";
 import { waitFor } from "../helpers/wait";
-import { SECRET, startProcessor, type ReceivedCall, type TestProcessor } from "./webhook-fixtures";
+import type { FakeProcessor, ReceivedCall } from "../helpers/fake-processor";
+import { SECRET, startProcessor } from "./webhook-fixtures";
 
 /** A whole erasure through the worker with the demo shop plus a processor that accepts (202) and calls back. */
 describe("webhook store end to end", () => {
   let h: LetheHarness;
-  let p: TestProcessor;
+  let p: FakeProcessor;
   let api: FastifyInstance;
   const ids: number[] = [];
 

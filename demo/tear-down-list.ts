@@ -1,23 +1,7 @@
-import { createServer } from "node:net";
-
 /**
- * The demo's own bits of tear-down: a free port for the API and the list of things to undo at
- * the end. Scratch databases and the queue prefix come from `support/` (shared with the tests
- * and the benchmarks).
+ * The demo's list of things to undo at the end. Scratch databases, the queue prefix and free
+ * ports come from `support/` (shared with the tests and the benchmarks).
  */
-
-/** A TCP port that was free a moment ago on `host`, so the API's public URL can be known before it starts. */
-export async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One thing to undo; `fn` may return a short line saying what it did. */
 interface TearDownStep {
