@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { exportJobId, mailJobId } from "../../src/queues/names";
 import { submitRequest } from "../../src/requests/service";
+import type { WorkerHandle } from "../../src/worker/start-worker";
+import { reconcilerPass, waitForJobState, waitForQueuesIdle } from "../helpers/job-events";
 import { waitFor } from "../helpers/wait";
 import { createExportHarness, linkIn, type ExportHarness } from "./support";
 import { createSmallShop, smallShopMapFile } from "./fixtures";
@@ -15,6 +17,7 @@ interface DeliveryRow {
 
 describe("export mail: retries, refusals, single-use links", () => {
   let x: ExportHarness;
+  let worker: WorkerHandle;
 
   beforeAll(async () => {
     x = await createExportHarness({
@@ -24,12 +27,22 @@ describe("export mail: retries, refusals, single-use links", () => {
       smtp: null,
       env: { LETHE_EXPORT_SINGLE_USE: "true", LETHE_BACKOFF_MS: "200", LETHE_JOB_ATTEMPTS: "10", LETHE_SMTP_RATE_PER_S: "50" },
     });
-    await x.h.startWorker({ queues: ["erasure", "maintenance", "export", "mail"] });
+    worker = await x.h.startWorker({ queues: ["erasure", "maintenance", "export", "mail"] });
   });
 
   afterAll(async () => {
     await x?.cleanup();
   });
+
+  /**
+   * Waits until nothing more can be sent for `exportId`: its mail job has ended, the reconciler
+   * has had a whole pass to re-enqueue anything, and nothing is left to run.
+   */
+  async function mailSettled(exportId: string): Promise<void> {
+    await waitForJobState(x.mailQueue, mailJobId("export", exportId));
+    await reconcilerPass(worker);
+    await waitForQueuesIdle([x.exportQueue, x.mailQueue]);
+  }
 
   const delivery = async (requestId: string): Promise<DeliveryRow | undefined> =>
     ((await x.h.ds.query(`SELECT status, attempts, smtp_code, error_code FROM lethe.mail_delivery WHERE request_id = $1`, [requestId])) as DeliveryRow[])[0];
@@ -50,7 +63,7 @@ describe("export mail: retries, refusals, single-use links", () => {
     const view = await x.h.waitForStatus(request.id, ["completed", "failed"]);
     expect(view.status).toBe("completed");
     expect(view.export?.delivery).toMatchObject({ status: "sent", errorCode: null });
-    await new Promise((r) => setTimeout(r, 1500));
+    await mailSettled(view.export!.id);
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.messages[0]!.to).toEqual(["customer3@shop.example"]);
     expect(smtp.messages[0]!.parsed.messageId).toMatch(/^<export-[0-9a-f-]{36}@shop\.example>$/);
@@ -81,7 +94,7 @@ describe("export mail: retries, refusals, single-use links", () => {
       const view = await x.h.waitForStatus(request.id, ["completed", "failed"]);
       expect(view.status).toBe("completed");
       expect(view.export?.delivery).toMatchObject({ status: "sent", attempts: 3 });
-      await new Promise((r) => setTimeout(r, 500));
+      await mailSettled(view.export!.id);
       expect(smtp.rcpts).toEqual(Array(3).fill("customer5@shop.example"));
       expect(smtp.messages).toHaveLength(1);
       expect(smtp.messages[0]!.to).toEqual(["customer5@shop.example"]);
@@ -123,7 +136,7 @@ describe("export mail: retries, refusals, single-use links", () => {
     try {
       const view = await x.h.waitForStatus(request.id, ["completed", "failed"]);
       expect(view.status).toBe("completed");
-      await new Promise((r) => setTimeout(r, 1000));
+      await mailSettled(exportId);
       expect(smtp.messages).toHaveLength(1);
       expect(smtp.messages[0]!.to).toEqual(["customer9@shop.example"]);
     } finally {
@@ -139,7 +152,7 @@ describe("export mail: retries, refusals, single-use links", () => {
       expect(view.status).toBe("failed");
       expect(view.error).toEqual({ code: "smtp_rejected", message: "the mail server refused the message (SMTP 550)" });
       expect(view.export).toMatchObject({ status: "failed", delivery: { status: "failed", attempts: 1, smtpCode: 550, errorCode: "smtp_rejected" } });
-      await new Promise((r) => setTimeout(r, 1000));
+      await mailSettled(view.export!.id);
       expect(smtp.rcpts).toEqual(["customer7@shop.example"]);
       expect(smtp.messages).toHaveLength(0);
 

@@ -5,7 +5,9 @@ import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
 import { storeJobId } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
 import { signLethePayload, verifyLetheSignature } from "../../src/webhook/verify-signature";
+import type { WorkerHandle } from "../../src/worker/start-worker";
 import { startFakeProcessor, type FakeProcessor, type ReceivedCall, type SentCallback } from "../helpers/fake-processor";
+import { reconcilerPass, waitForJobState } from "../helpers/job-events";
 import { diffChecksums, rowChecksums, rowsContaining, sortKeys } from "../helpers/row-checksums";
 import { shopSubject } from "../helpers/shop";
 import { waitFor } from "../helpers/wait";
@@ -34,6 +36,7 @@ const APP_SECRET = "application-callback-secret-42424242";
 
 describe("erasure across every store", () => {
   let w: MultiStore;
+  let worker: WorkerHandle;
   /** The application's own endpoint for LETHE_CALLBACK_URL: the fake processor as a receiver that answers 204. */
   let app: FakeProcessor;
 
@@ -47,7 +50,7 @@ describe("erasure across every store", () => {
       mailer: () => ({ status: 202 }),
       webhook: { pollIntervalMs: 30_000 },
     });
-    await w.startWorker();
+    worker = await w.startWorker();
   });
 
   afterAll(async () => {
@@ -239,8 +242,9 @@ describe("erasure across every store", () => {
     const body = JSON.parse(event!.rawBody) as Record<string, unknown>;
     expect(body).toEqual({ event: "request.completed", requestId, type: "erasure", status: "completed", completedAt: expect.any(String), error: null });
     for (const v of personal(subject)) expect(event!.rawBody).not.toContain(v);
-    // Only one, even after the worker has had time to send a duplicate.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Only one, even once the notification job has ended and the reconciler has had a whole pass.
+    await waitForJobState(w.h.maintenanceQueue, `notify-${requestId}-request-completed`);
+    await reconcilerPass(worker);
     expect(mine()).toHaveLength(1);
     expect(app.calls.every((c) => (JSON.parse(c.rawBody) as { event: string }).event === "request.completed")).toBe(true);
   });
