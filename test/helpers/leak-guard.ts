@@ -62,7 +62,7 @@ export default class LeakGuardEnvironment extends TestEnvironment {
     if (event.name !== "run_finish") return;
     const problems: string[] = [];
     const tracked = this.global[OPEN_HANDLES_KEY] as Set<OpenHandle> | undefined;
-    for (const h of tracked ?? []) if (h.isOpen()) problems.push(`${h.kind} ${h.label} was not closed`);
+    for (const h of tracked ?? []) if (h.isOpen()) problems.push(`left behind: ${h.kind} ${h.label}`);
     let left = excess(this.start, activeResources());
     const deadline = Date.now() + SETTLE_MS;
     while (left.length > 0 && Date.now() < deadline) {
