@@ -1,6 +1,7 @@
 /** Tests run against the real Postgres and Redis of this machine (see README). */
 module.exports = {
-  testEnvironment: "node",
+  // jest-environment-node that fails a test file leaking a connection, worker, process or server.
+  testEnvironment: "<rootDir>/test/helpers/leak-guard.ts",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: {

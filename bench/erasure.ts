@@ -11,7 +11,9 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { startApi } from "../workers/api";
 import { createLogger } from "../src/logger";
-import { deleteRedisPrefix, letheEnv, migrate, profileArgs, scratchDb, startWorkerProcess } from "./support";
+import { deletePrefixKeys } from "../support/queue-prefix";
+import { createScratchDb } from "../support/scratch-db";
+import { letheEnv, migrate, profileArgs, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -40,8 +42,8 @@ async function baseline(url: string, ids: number[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const own = await scratchDb("lethe_bench_own");
-  const app = await scratchDb("lethe_bench_app");
+  const own = await createScratchDb("lethe_bench_own", SCRATCH);
+  const app = await createScratchDb("lethe_bench_app", SCRATCH);
   const mapPath = join(tmpdir(), `lethe-bench-map-${process.pid}.json`);
   writeFileSync(mapPath, JSON.stringify(DATA_MAP("BENCH_APP_URL")));
   const env = letheEnv(own.url, mapPath, { BENCH_APP_URL: app.url, LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16" });
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
       worker.kill("SIGTERM");
       await new Promise((resolve) => worker!.once("exit", resolve));
     }
-    await deleteRedisPrefix(env.LETHE_QUEUE_PREFIX!);
+    await deletePrefixKeys(REDIS_URL, env.LETHE_QUEUE_PREFIX!);
     await own.drop();
     await app.drop();
   }

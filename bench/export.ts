@@ -25,7 +25,9 @@ import { createLogger } from "../src/logger";
 import { createRedis } from "../src/queues/connection";
 import { QUEUES } from "../src/queues/names";
 import { submitRequest } from "../src/requests/service";
-import { letheEnv, migrate, peakRssMb, scratchDb, startWorkerProcess } from "./support";
+import { deletePrefixKeys } from "../support/queue-prefix";
+import { createScratchDb } from "../support/scratch-db";
+import { letheEnv, migrate, peakRssMb, SCRATCH, startWorkerProcess } from "./support";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 /** Runs of each contender (alternating); the best of each counts. */
@@ -115,8 +117,8 @@ async function baseline(url: string, file: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const own = await scratchDb("lethe_bench_own");
-  const app = await scratchDb("lethe_bench_app");
+  const own = await createScratchDb("lethe_bench_own", SCRATCH);
+  const app = await createScratchDb("lethe_bench_app", SCRATCH);
   const dir = mkdtempSync(join(tmpdir(), "lethe-bench-export-"));
   const mapPath = join(dir, "lethe.config.json");
   writeFileSync(mapPath, JSON.stringify(DATA_MAP("BENCH_APP_URL")));
@@ -227,8 +229,7 @@ async function main(): Promise<void> {
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
     }
-    const left = await redis.keys(`${env.LETHE_QUEUE_PREFIX}:*`);
-    if (left.length > 0) await redis.del(...left);
+    await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
     if (ds.isInitialized) await ds.destroy();
     await new Promise<void>((resolve) => smtp.close(() => resolve()));

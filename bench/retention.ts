@@ -17,7 +17,9 @@ import { newMaskKey } from "../src/stores/postgres/masking";
 import { createRedis } from "../src/queues/connection";
 import { QUEUES } from "../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../src/retention/runs";
-import { letheEnv, migrate, peakRssMb, scratchDb, startWorkerProcess } from "./support";
+import { deletePrefixKeys } from "../support/queue-prefix";
+import { createScratchDb } from "../support/scratch-db";
+import { letheEnv, migrate, peakRssMb, SCRATCH, startWorkerProcess } from "./support";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
@@ -106,8 +108,8 @@ async function baseline(url: string): Promise<{ rows: number; seconds: number }>
 }
 
 async function main(): Promise<void> {
-  const own = await scratchDb("lethe_bench_own");
-  const app = await scratchDb("lethe_bench_app");
+  const own = await createScratchDb("lethe_bench_own", SCRATCH);
+  const app = await createScratchDb("lethe_bench_app", SCRATCH);
   const mapPath = join(tmpdir(), `lethe-bench-retention-${process.pid}.json`);
   writeFileSync(mapPath, JSON.stringify(DATA_MAP("BENCH_APP_URL")));
   const env = letheEnv(own.url, mapPath, { BENCH_APP_URL: app.url, LETHE_WORKER_CONCURRENCY: "2" });
@@ -174,13 +176,7 @@ async function main(): Promise<void> {
     }
     await queue.close();
     // Leave nothing of this run in Redis (every queue the worker made, its schedulers included).
-    const prefix = env.LETHE_QUEUE_PREFIX!;
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
     if (ds.isInitialized) await ds.destroy();
     await own.drop();

@@ -25,7 +25,9 @@ import { storeJobId } from "../src/queues/jobs/erase-store";
 import { finalizeJobId } from "../src/queues/jobs/finalize-erasure";
 import { QUEUES } from "../src/queues/names";
 import { verifyLetheSignature } from "../src/webhook/verify-signature";
-import { letheEnv, migrate, peakRssMb, REDIS_URL, scratchDb, startWorkerProcess, profileArgs } from "./support";
+import { deletePrefixKeys } from "../support/queue-prefix";
+import { createScratchDb } from "../support/scratch-db";
+import { letheEnv, migrate, peakRssMb, REDIS_URL, SCRATCH, startWorkerProcess, profileArgs } from "./support";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -172,8 +174,8 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const own = await scratchDb("lethe_bench_own");
-  const app = await scratchDb("lethe_bench_app");
+  const own = await createScratchDb("lethe_bench_own", SCRATCH);
+  const app = await createScratchDb("lethe_bench_app", SCRATCH);
   const prefix = `b${randomBytes(4).toString("hex")}`;
   const base = mkdtempSync(join(tmpdir(), "lethe-bench-stores-"));
   const root = join(base, "root");
@@ -322,10 +324,8 @@ async function main(): Promise<void> {
       worker.kill("SIGTERM");
       await new Promise((resolve) => worker!.once("exit", resolve));
     }
-    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>)
-      if (batch.length > 0) await redis.unlink(...batch);
-    for await (const batch of redis.scanStream({ match: `${env.LETHE_QUEUE_PREFIX}:*`, count: 1000 }) as AsyncIterable<string[]>)
-      if (batch.length > 0) await redis.unlink(...batch);
+    await deletePrefixKeys(redis, prefix);
+    await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
     await new Promise<void>((resolve) => processor.server.close(() => resolve()));
     rmSync(base, { recursive: true, force: true });

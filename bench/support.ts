@@ -1,32 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { Redis } from "ioredis";
-import { Client } from "pg";
 import { createDataSource } from "../src/db/data-source";
+import { newQueuePrefix } from "../support/queue-prefix";
 
 /** Base URL of the local Postgres the benchmarks use (override with BENCH_PG_URL). */
 export const PG_BASE = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
 /** Redis the benchmarks use (override with BENCH_REDIS_URL). */
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-/** Creates a database; returns its URL and a drop function. */
-export async function scratchDb(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
-  const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  return {
-    url: `${PG_BASE}/${name}`,
-    drop: async () => {
-      const c = new Client({ connectionString: `${PG_BASE}/postgres` });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+/** Where the benchmarks make their scratch databases (see support/scratch-db.ts). */
+export const SCRATCH = { serverUrl: PG_BASE, serverVar: "BENCH_PG_URL" } as const;
 
 /** Applies Lethe's migrations to `url`. */
 export async function migrate(url: string): Promise<void> {
@@ -45,7 +29,7 @@ export function letheEnv(databaseUrl: string, dataMapPath: string, extra: Record
     LETHE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     LETHE_HMAC_KEY: randomBytes(32).toString("hex"),
     LETHE_API_KEYS: "bench:bench-key-0000000000000001:requests.write|requests.read",
-    LETHE_QUEUE_PREFIX: `bench${randomBytes(3).toString("hex")}`,
+    LETHE_QUEUE_PREFIX: newQueuePrefix("bench"),
     LOG_LEVEL: "warn",
     PORT: "0",
     ...extra,
@@ -90,16 +74,4 @@ export function peakRssMb(pid: number): number | null {
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
-}
-
-/** Deletes every Redis key under `<prefix>:` (a benchmark's queues), so runs leave nothing behind. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
-  }
 }

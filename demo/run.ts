@@ -13,11 +13,14 @@ import { createLogger } from "../src/logger";
 import { verifyReceipt, type SignedReceipt } from "../src/receipts/receipt";
 import type { RequestView } from "../src/requests/view";
 import { startWorker } from "../workers/worker";
+import { freePort } from "../support/free-port";
+import { deletePrefixKeys, newQueuePrefix, pingRedis } from "../support/queue-prefix";
+import { createScratchDb, type ScratchDb } from "../support/scratch-db";
 import { DemoApi } from "./api-client";
 import type { DemoContext, DemoSection } from "./context";
 import { countMentions, findCustomerRowIds, readCustomerRows, type CustomerRowIds, type CustomerRows } from "./customer-rows";
 import { Printer, truncate } from "./print";
-import { createScratchDatabase, databaseUrl, deleteRedisKeys, dropScratchDatabase, freePort, pingRedis, TearDownList } from "./scratch";
+import { TearDownList } from "./tear-down-list";
 import { runExportDemo } from "./export-demo";
 import { runSweepDemo } from "./sweep";
 import { seedShop } from "./seed";
@@ -61,21 +64,19 @@ const print = new Printer(process.stdout);
 
 /** Creates the scratch databases, seeds the shop, migrates Lethe, starts the API and a worker. */
 async function setUp(): Promise<DemoContext> {
-  const runId = randomBytes(5).toString("hex");
-  const shopDb = `lethe_demo_shop_${runId}`;
-  const letheDb = `lethe_demo_own_${runId}`;
-  const shopUrl = databaseUrl(PG_SERVER, shopDb);
-  const letheUrl = databaseUrl(PG_SERVER, letheDb);
   print.section("Setting up");
-  await pingRedis(REDIS_URL);
+  await pingRedis(REDIS_URL, "LETHE_DEMO_REDIS_URL");
 
-  for (const name of [shopDb, letheDb]) {
-    await createScratchDatabase(PG_SERVER, name);
-    tearDownList.add(`drop database ${name}`, async () => {
-      await dropScratchDatabase(PG_SERVER, name);
-      return `dropped database ${name}`;
+  const scratch = async (stem: string): Promise<ScratchDb> => {
+    const db = await createScratchDb(stem, { serverUrl: PG_SERVER, serverVar: "LETHE_DEMO_PG_URL" });
+    tearDownList.add(`drop database ${db.name}`, async () => {
+      await db.drop();
+      return `dropped database ${db.name}`;
     });
-  }
+    return db;
+  };
+  const { name: shopDb, url: shopUrl } = await scratch("lethe_demo_shop");
+  const { name: letheDb, url: letheUrl } = await scratch("lethe_demo_own");
   const seed = await seedShop(shopUrl, { customers: SHOP_CUSTOMERS });
 
   const ds = createDataSource(letheUrl, { poolSize: 2 });
@@ -93,7 +94,7 @@ async function setUp(): Promise<DemoContext> {
   });
   const apiKey = `demo-${randomBytes(24).toString("hex")}`;
   const adminKey = `demo-admin-${randomBytes(24).toString("hex")}`;
-  const queuePrefix = `lethe_demo_${runId}`;
+  const queuePrefix = newQueuePrefix("lethe_demo_");
   const port = await freePort(HOST);
   const env: NodeJS.ProcessEnv = {
     DATABASE_URL: letheUrl,
@@ -122,7 +123,7 @@ async function setUp(): Promise<DemoContext> {
   // Registered before the worker and the API start, so it runs after they have closed.
   tearDownList.add(
     `delete Redis keys ${queuePrefix}:*`,
-    async () => `deleted ${await deleteRedisKeys(REDIS_URL, queuePrefix)} Redis keys under ${queuePrefix}:`,
+    async () => `deleted ${await deletePrefixKeys(REDIS_URL, queuePrefix)} Redis keys under ${queuePrefix}:`,
   );
   const logger = createLogger(LOG_LEVEL, pino.destination({ dest: 2, sync: true }));
   const worker = await startWorker(config, { logger, dataMap });

@@ -4,7 +4,10 @@ import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { MIGRATIONS } from "../../src/db/data-source";
 import type { RequestView } from "../../src/requests/view";
 import { createScratchDb, type ScratchDb } from "../helpers/db";
-import { createHarness, runTs, SHOP_MAP, shopSteps, shopSubject, sortSteps, testEnv, type LetheHarness } from "../helpers/lethe";
+import { runTs } from "../helpers/child-process";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, testEnv, type LetheHarness } from "../helpers/harness";
+import { shopSteps, shopSubject, sortSteps } from "../helpers/shop";
 
 /** Smoke tests of the `lethe` command line, run as a real process (`node --import tsx workers/cli.ts`). */
 jest.setTimeout(120_000);

@@ -8,10 +8,14 @@ import { signExportToken } from "../../src/exports/link-token";
 import type { Manifest } from "../../src/exports/manifest";
 import { createLogger } from "../../src/logger";
 import { purgeExports } from "../../src/exports/purge";
+import { exportJobId } from "../../src/queues/jobs/build-export";
+import { mailJobId } from "../../src/queues/jobs/send-mail";
 import { QUEUES } from "../../src/queues/names";
 import type { RequestView } from "../../src/requests/view";
+import type { WorkerHandle } from "../../workers/worker";
 import { loadChinook, runSql } from "../helpers/db";
-import { CHINOOK_MAP, type RawDataMap } from "../helpers/lethe";
+import { CHINOOK_MAP, type RawDataMap } from "../helpers/data-maps";
+import { reconcilerPass, waitForJobState, waitForQueuesIdle } from "../helpers/job-events";
 import { parseCsv, zipEntries, zipEntry, zipTest } from "../helpers/zip";
 import { createExportHarness, linkIn, WRITER, type ExportHarness } from "./support";
 
@@ -50,6 +54,7 @@ const TRANSPARENCY = {
 
 describe("exports end to end: Chinook", () => {
   let x: ExportHarness;
+  let worker: WorkerHandle;
   /** Every log line of the workers and the API, at trace level. */
   const lines: string[] = [];
 
@@ -66,7 +71,7 @@ describe("exports end to end: Chinook", () => {
         Object.assign(raw, TRANSPARENCY);
       },
     });
-    await x.h.startWorker({ queues: ["erasure", "maintenance", "export", "mail"] });
+    worker = await x.h.startWorker({ queues: ["erasure", "maintenance", "export", "mail"] });
   });
 
   afterAll(async () => {
@@ -104,8 +109,11 @@ describe("exports end to end: Chinook", () => {
     const [customer] = await query<{ email: string }>(x.h.appDb.url, `SELECT email FROM customer WHERE customer_id = $1`, [customerId]);
     const { id, view, message } = await exportThroughApi({ id: String(customerId) });
 
-    // Exactly one message, to the customer's address, with a link under LETHE_PUBLIC_URL.
-    await new Promise((r) => setTimeout(r, 300));
+    // Exactly one message, to the customer's address, with a link under LETHE_PUBLIC_URL: once
+    // the mail job has ended and the reconciler has had a whole pass to re-enqueue anything.
+    await waitForJobState(x.mailQueue, mailJobId("export", view.export!.id));
+    await reconcilerPass(worker);
+    await waitForQueuesIdle([x.exportQueue, x.mailQueue]);
     expect(x.smtp.messages.filter((m) => m.to.includes(customer!.email))).toHaveLength(1);
     expect(message.to).toEqual([customer!.email]);
     expect(message.parsed.subject).toContain("Chinook Music Ltd");
@@ -360,7 +368,10 @@ describe("exports end to end: Chinook", () => {
     expect(view).toMatchObject({ status: "completed", export: null, error: null });
     const [row] = await x.h.ds.query(`SELECT identities, result FROM lethe.subject_request WHERE id = $1`, [request.id]);
     expect(row).toEqual({ identities: null, result: { steps: [], subjectFound: false } });
-    await new Promise((r) => setTimeout(r, 300));
+    // No mail: the build job has ended, nothing is left to run, and a reconcile pass added nothing.
+    await waitForJobState(x.exportQueue, exportJobId(request.id));
+    await reconcilerPass(worker);
+    await waitForQueuesIdle([x.exportQueue, x.mailQueue]);
     expect(x.smtp.messages.length).toBe(before);
   });
 });

@@ -5,8 +5,11 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Client } from "pg";
 import type { Manifest } from "../../src/exports/manifest";
+import { mailJobId } from "../../src/queues/jobs/send-mail";
 import { runSql } from "../helpers/db";
-import { waitFor, type TsChild } from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { reconcilerPassIn, waitForJobState, waitForQueuesIdle } from "../helpers/job-events";
+import { waitFor } from "../helpers/wait";
 import { zipEntries, zipEntry, zipEntryDigest } from "../helpers/zip";
 import { createSmallShop, manyEventsSql, smallShopMapFile } from "./fixtures";
 import { createExportHarness, linkIn, type ExportHarness } from "./support";
@@ -94,7 +97,10 @@ describe("exporting a subject with a 1,000,000-row table (worker child processes
     const peak = peakRssMb(second.proc.pid!);
     expect(view.error).toBeNull();
     expect(view.status).toBe("completed");
-    await new Promise((r) => setTimeout(r, 1000));
+    // One mail only: its job has ended, the reconciler has had a whole pass, nothing is left to run.
+    await waitForJobState(x.mailQueue, mailJobId("export", view.export!.id));
+    await reconcilerPassIn(x.h.config);
+    await waitForQueuesIdle([x.exportQueue, x.mailQueue]);
     expect(x.smtp.messages).toHaveLength(1);
     expect(x.smtp.messages[0]!.to).toEqual(["customer1@shop.example"]);
     // Streaming: the worker that wrote the whole zip stayed far below the size of its data.

@@ -9,7 +9,7 @@ import { locateSubjectRows } from "../../src/stores/postgres/locate";
 import { qualified } from "../../src/stores/postgres/ident";
 import { introspect } from "../../src/stores/postgres/introspect";
 import { createScratchDb, loadChinook, type ScratchDb } from "../helpers/db";
-import { CHINOOK_MAP, SHOP_MAP } from "../helpers/lethe";
+import { CHINOOK_MAP, SHOP_MAP } from "../helpers/data-maps";
 
 /**
  * The exporter's locator must find exactly the rows the erasure planner collects — the same

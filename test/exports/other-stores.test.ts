@@ -9,7 +9,7 @@ import { STRING_CHUNK } from "../../src/stores/redis/read";
 import type { ExportEntryInput, ManifestEntry } from "../../src/stores/export-sink";
 import { createLogger } from "../../src/logger";
 import { runSql } from "../helpers/db";
-import type { RawDataMap } from "../helpers/lethe";
+import type { RawDataMap } from "../helpers/data-maps";
 import { parseCsv, zipEntries, zipEntry, zipEntryDigest, zipTest } from "../helpers/zip";
 import { createSmallShop, smallShopMapFile } from "./fixtures";
 import { createExportHarness, type ExportHarness } from "./support";

@@ -7,9 +7,10 @@ import { buildServer } from "../../src/http/server";
 import { QUEUES } from "../../src/queues/names";
 import { submitRequest } from "../../src/requests/service";
 import type { SubjectRequest } from "../../src/db/entities/subject-request";
+import { freePort } from "../../support/free-port";
 import { TEST_KEYS } from "../helpers/config";
-import { createHarness, type HarnessOptions, type LetheHarness } from "../helpers/lethe";
-import { freePort, startSmtpCatcher, type SmtpCatcher, type SmtpCatcherOptions } from "../helpers/smtp";
+import { createHarness, type HarnessOptions, type LetheHarness } from "../helpers/harness";
+import { startSmtpCatcher, type SmtpCatcher, type SmtpCatcherOptions } from "../helpers/smtp";
 
 /** A harness for export tests: an SMTP catcher, an export directory, the API listening, an export queue. */
 export interface ExportHarness {

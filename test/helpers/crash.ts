@@ -1,5 +1,6 @@
-import type { LetheHarness, TsChild } from "./lethe";
-import { waitFor } from "./lethe";
+import type { TsChild } from "./child-process";
+import type { LetheHarness } from "./harness";
+import { waitFor } from "./wait";
 
 /** A backend of database `db` waiting on a lock, running a query that matches `like` (ILIKE): its pid. */
 export async function blockedBackend(h: LetheHarness, db: string, like: string, child: TsChild, timeoutMs = 60_000): Promise<number> {

@@ -1,6 +1,7 @@
-import { createServer, type AddressInfo } from "node:net";
 import { simpleParser, type ParsedMail } from "mailparser";
 import { SMTPServer, type SMTPServerAddress } from "smtp-server";
+import { freePort } from "../../support/free-port";
+import { trackHandle } from "./open-handles";
 
 /** A message the catcher accepted: the envelope and the parsed message. */
 export interface CaughtMail {
@@ -32,15 +33,6 @@ export interface SmtpCatcherOptions {
   rejectRcpt?: number;
   /** Only the first N RCPT TO get `rejectRcpt`; later ones are accepted. (Default: all) */
   rejectFirst?: number;
-}
-
-/** A free TCP port on 127.0.0.1 (listen on 0, close). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, "127.0.0.1", res));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
 }
 
 /** Starts the catcher on 127.0.0.1 (no TLS, no auth). */
@@ -92,6 +84,7 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}): Promis
     server.once("error", rej);
     server.listen(port, "127.0.0.1", () => res());
   });
+  const forget = trackHandle("SMTP catcher", `on port ${port}`);
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,
@@ -101,19 +94,22 @@ export async function startSmtpCatcher(options: SmtpCatcherOptions = {}): Promis
       return rcptAttempts;
     },
     async waitForMessages(n, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (messages.length < n) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} message(s); got ${messages.length}`);
-        await new Promise<void>((res) => {
-          const t = setTimeout(res, 100);
-          waiters.push(() => {
-            clearTimeout(t);
+      if (messages.length < n) {
+        await new Promise<void>((res, rej) => {
+          const timer = setTimeout(() => rej(new Error(`timed out waiting for ${n} message(s); got ${messages.length}`)), timeoutMs);
+          const check = (): void => {
+            if (messages.length < n) return void waiters.push(check);
+            clearTimeout(timer);
             res();
-          });
+          };
+          waiters.push(check);
         });
       }
       return messages.slice(0, n);
     },
-    close: () => new Promise<void>((res) => server.close(() => res())),
+    async close() {
+      await new Promise<void>((res) => server.close(() => res()));
+      forget();
+    },
   };
 }

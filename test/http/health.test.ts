@@ -114,14 +114,8 @@ describe("health when dependencies are gone", () => {
 
   it("/readyz is 503 naming Redis when Redis does not answer", async () => {
     // A TCP peer that accepts and never replies: the connection never becomes ready.
-    const sockets = new Set<Socket>();
-    const blackHole = createServer((s) => {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-    });
-    await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
-    const { port } = blackHole.address() as AddressInfo;
-    const hungRedis = createRedis(`redis://127.0.0.1:${port}`, "producer");
+    const hole = await muteRedis();
+    const hungRedis = createRedis(`redis://127.0.0.1:${hole.port}`, "producer");
     hungRedis.on("error", () => undefined);
     const app = await buildServer({ ds: readyDs, config: h.config, dataMap: h.dataMap, queues: h.queues, redis: hungRedis, logger: createLogger("silent") });
     try {
@@ -129,15 +123,17 @@ describe("health when dependencies are gone", () => {
       const problem = expectProblem(res, 503);
       expect(problem.checks).toEqual({ postgres: "ok", migrations: "ok", redis: "failed" });
       expect(problem.detail).toBe("not ready: redis failed");
-      expect(res.body).not.toContain(String(port));
+      expect(res.body).not.toContain(String(hole.port));
     } finally {
       await app.close();
-      hungRedis.disconnect();
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => blackHole.close(resolve));
-      // ioredis arms a 2 s disconnect timer when a never-ready connection fails its pending
-      // ready check; it is cleared by nothing, so let it run out before the suite ends.
-      await new Promise((resolve) => setTimeout(resolve, 2100));
+      // Disconnecting a connection whose ready check is pending leaves ioredis with a 2 s timer
+      // (the check fails after the close and disconnects again); so the peer answers at last,
+      // the connection becomes ready and quits cleanly.
+      const ready = new Promise((resolve) => hungRedis.once("ready", resolve));
+      hole.speak();
+      await ready;
+      await hungRedis.quit();
+      await hole.close();
     }
   });
 
@@ -154,3 +150,62 @@ describe("health when dependencies are gone", () => {
     }
   });
 });
+
+/**
+ * A TCP peer on 127.0.0.1 that accepts and stays silent until `speak()`; from then on it answers
+ * like a Redis server just enough for a client to become ready and quit: INFO with `loading:0`,
+ * QUIT with +OK (and a close), anything else with +OK.
+ */
+async function muteRedis(): Promise<{ port: number; speak(): void; close(): Promise<void> }> {
+  let speaking = false;
+  const peers = new Map<Socket, string>();
+  const answer = (s: Socket): void => {
+    let buf = peers.get(s) ?? "";
+    for (;;) {
+      const args = /^\*(\d+)\r\n/.exec(buf);
+      if (!args) break;
+      let at = args[0].length;
+      const parts: string[] = [];
+      for (let i = 0; i < Number(args[1]); i++) {
+        const len = /^\$(\d+)\r\n/.exec(buf.slice(at));
+        if (!len || buf.length < at + len[0].length + Number(len[1]) + 2) return void peers.set(s, buf);
+        at += len[0].length;
+        parts.push(buf.slice(at, at + Number(len[1])));
+        at += Number(len[1]) + 2;
+      }
+      buf = buf.slice(at);
+      if (s.writableEnded) continue;
+      const name = parts[0]?.toLowerCase();
+      if (name === "info") {
+        const body = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
+        s.write(`$${body.length}\r\n${body}\r\n`);
+      } else {
+        s.write("+OK\r\n");
+        if (name === "quit") s.end();
+      }
+    }
+    peers.set(s, buf);
+  };
+  const server = createServer((s) => {
+    peers.set(s, "");
+    s.on("error", () => undefined);
+    s.setEncoding("latin1");
+    s.on("data", (d: string) => {
+      peers.set(s, (peers.get(s) ?? "") + d);
+      if (speaking) answer(s);
+    });
+    s.on("close", () => peers.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    speak() {
+      speaking = true;
+      for (const s of peers.keys()) answer(s);
+    },
+    async close() {
+      for (const s of peers.keys()) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { TimeoutError } from "../../src/http/with-timeout";
 import { createLogger } from "../../src/logger";
 import { TEST_KEYS, testConfig } from "../helpers/config";
 import { createScratchDb, migratedLetheDb, type ScratchDb } from "../helpers/db";
+import { waitFor } from "../helpers/wait";
 import { testDataMap } from "./harness";
 
 const ROOT = resolve(__dirname, "..", "..");
@@ -93,12 +94,16 @@ describe("startApi", () => {
     await expect(started).rejects.toBeInstanceOf(TimeoutError);
     await expect(started).rejects.toThrow(/REDIS_URL/);
     expect(Date.now() - t0).toBeLessThan(5000);
-    // Backends exit asynchronously after the pool ends: allow them a moment.
-    let after = await backendsOn(db.name);
-    for (let i = 0; i < 20 && after > before; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      after = await backendsOn(db.name);
-    }
+    // Backends exit asynchronously after the pool ends: wait (bounded) for them to be gone.
+    const after = await waitFor(
+      async () => {
+        const n = await backendsOn(db.name);
+        return n <= before ? n : undefined;
+      },
+      "the API's backends to end",
+      5000,
+      25,
+    ).catch(() => backendsOn(db.name));
     expect(after).toBe(before);
   });
 });

@@ -1,9 +1,12 @@
 import { Client } from "pg";
 import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
-import { diffChecksums, NO_CHANGE, rowChecksums, shopSubject, sortKeys, waitFor, type TsChild } from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { diffChecksums, NO_CHANGE, rowChecksums, sortKeys } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { backendGone, blockedBackend, killHard } from "../helpers/crash";
 import { createMultiStore, expectedSteps, sortAllSteps, stepRows, storeRows, withoutSubjects, type MultiStore, type Subject } from "./fixture";
-import type { Reply } from "./processor";
+import type { Answer } from "../helpers/fake-processor";
 
 /**
  * Issue #3, crash safety: the real worker process (`workers/worker.ts`, 2 s job locks) is
@@ -113,7 +116,7 @@ describe("a worker process killed mid multi-store erasure", () => {
     const before = await w.state();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    w.crm.behaviour = async (): Promise<Reply> => {
+    w.crm.answer = async (): Promise<Answer> => {
       await gate;
       return { status: 200 };
     };
@@ -144,7 +147,7 @@ describe("a worker process killed mid multi-store erasure", () => {
     expect((await stepRows(w.h, id)).filter((s) => s.store !== "crm")).toEqual(othersSteps);
     expect(w.mailer.callsFor(id)).toHaveLength(1);
     expect(await w.state()).toEqual(withoutSubjects(before, [b]));
-    w.crm.behaviour = () => ({ status: 200 });
+    w.crm.answer = () => ({ status: 200 });
   });
 
   it("after every store finished but before the parent completed the request: the fresh worker verifies and completes it once", async () => {

@@ -1,5 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -7,7 +5,12 @@ import { verifyReceipt, type SignedReceipt } from "../../src/receipts/receipt";
 import { storeJobId } from "../../src/queues/jobs/erase-store";
 import type { RequestView } from "../../src/requests/view";
 import { signLethePayload, verifyLetheSignature } from "../../src/webhook/verify-signature";
-import { diffChecksums, rowChecksums, rowsContaining, shopSubject, sortKeys, waitFor } from "../helpers/lethe";
+import type { WorkerHandle } from "../../workers/worker";
+import { startFakeProcessor, type FakeProcessor, type ReceivedCall, type SentCallback } from "../helpers/fake-processor";
+import { reconcilerPass, waitForJobState } from "../helpers/job-events";
+import { diffChecksums, rowChecksums, rowsContaining, sortKeys } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import {
   createMultiStore,
   expectedSteps,
@@ -19,7 +22,6 @@ import {
   type MultiStore,
   type Subject,
 } from "./fixture";
-import type { ReceivedCall, SentCallback } from "./processor";
 
 /**
  * Issue #3 end to end: one subject present in the shop's Postgres, Redis (several key shapes and
@@ -32,28 +34,15 @@ jest.setTimeout(60_000);
 
 const APP_SECRET = "application-callback-secret-42424242";
 
-/** The application's own endpoint for LETHE_CALLBACK_URL: a real server that keeps every POST. */
-interface AppCallback {
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-}
-
 describe("erasure across every store", () => {
   let w: MultiStore;
-  let app: Server;
-  const appCalls: AppCallback[] = [];
+  let worker: WorkerHandle;
+  /** The application's own endpoint for LETHE_CALLBACK_URL: the fake processor as a receiver that answers 204. */
+  let app: FakeProcessor;
 
   beforeAll(async () => {
-    app = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        appCalls.push({ headers: req.headers, rawBody: Buffer.concat(chunks).toString("utf8") });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
-    const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/lethe-events`;
+    app = await startFakeProcessor({ name: "app", secret: APP_SECRET, path: "/lethe-events", answer: () => ({ status: 204 }) });
+    const appUrl = app.url;
     w = await createMultiStore({
       env: { LETHE_CALLBACK_URL: appUrl, LETHE_CALLBACK_SECRET: APP_SECRET },
       // The mailer answers 202 and the test calls back once the store job waits: a long poll
@@ -61,13 +50,12 @@ describe("erasure across every store", () => {
       mailer: () => ({ status: 202 }),
       webhook: { pollIntervalMs: 30_000 },
     });
-    await w.startWorker();
+    worker = await w.startWorker();
   });
 
   afterAll(async () => {
     await w?.cleanup();
-    app?.closeAllConnections();
-    await new Promise<void>((r) => (app ? app.close(() => r()) : r()));
+    await app?.close();
   });
 
   /** The mailer's call for a request, once the store job is waiting (delayed) for its callback. */
@@ -240,7 +228,7 @@ describe("erasure across every store", () => {
   it("tells the application once per completed request, signed, with ids and codes only", async () => {
     expect(erased).toBeDefined();
     const { subject, requestId } = erased!;
-    const mine = () => appCalls.filter((c) => (JSON.parse(c.rawBody) as { requestId: string }).requestId === requestId);
+    const mine = () => app.calls.filter((c) => (JSON.parse(c.rawBody) as { requestId: string }).requestId === requestId);
     const [event] = await waitFor(async () => (mine().length > 0 ? mine() : undefined), "the completion callback", 20_000, 50);
     expect(
       verifyLetheSignature({
@@ -254,9 +242,10 @@ describe("erasure across every store", () => {
     const body = JSON.parse(event!.rawBody) as Record<string, unknown>;
     expect(body).toEqual({ event: "request.completed", requestId, type: "erasure", status: "completed", completedAt: expect.any(String), error: null });
     for (const v of personal(subject)) expect(event!.rawBody).not.toContain(v);
-    // Only one, even after the worker has had time to send a duplicate.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Only one, even once the notification job has ended and the reconciler has had a whole pass.
+    await waitForJobState(w.h.maintenanceQueue, `notify-${requestId}-request-completed`);
+    await reconcilerPass(worker);
     expect(mine()).toHaveLength(1);
-    expect(appCalls.every((c) => (JSON.parse(c.rawBody) as { event: string }).event === "request.completed")).toBe(true);
+    expect(app.calls.every((c) => (JSON.parse(c.rawBody) as { event: string }).event === "request.completed")).toBe(true);
   });
 });

@@ -8,21 +8,15 @@ import type { Config } from "../../src/config";
 import type { DataMap } from "../../src/datamap/schema";
 import { createLogger } from "../../src/logger";
 import { startApi, type ApiHandle } from "../../workers/api";
-import { startWorker, type WorkerHandle } from "../../workers/worker";
+import type { WorkerHandle } from "../../workers/worker";
+import { freePort } from "../../support/free-port";
 import { TEST_KEYS } from "../helpers/config";
-import { freePort } from "../helpers/smtp";
-import {
-  createHarness,
-  sortSteps,
-  waitFor,
-  SHOP_MAP,
-  type LetheHarness,
-  type RawDataMap,
-  type ShopSubject,
-  type StepLike,
-  type TsChild,
-} from "../helpers/lethe";
-import { startFakeProcessor, type Behaviour, type FakeProcessor } from "./processor";
+import type { TsChild } from "../helpers/child-process";
+import { SHOP_MAP, type RawDataMap } from "../helpers/data-maps";
+import { startFakeProcessor, type Behaviour, type FakeProcessor } from "../helpers/fake-processor";
+import { createHarness, startTrackedWorker, type LetheHarness } from "../helpers/harness";
+import { sortSteps, type ShopSubject, type StepLike } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 
 /**
  * The multi-store world of issue #3: the demo shop (postgres, with support tickets anonymized
@@ -119,12 +113,12 @@ export async function createMultiStore(opts: MultiStoreOptions = {}): Promise<Mu
   writeFileSync(join(base, "outside", "keep.txt"), "not the application's");
   const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-  const crm = await startFakeProcessor({ name: "crm", secret: CRM_SECRET, ...(opts.crm ? { behaviour: opts.crm } : {}) });
+  const crm = await startFakeProcessor({ name: "crm", secret: CRM_SECRET, ...(opts.crm ? { answer: opts.crm } : {}) });
   const mailerPort = opts.mailerDown ? await freePort() : 0;
   const mailer = await startFakeProcessor({
     name: "mailer",
     secret: MAILER_SECRET,
-    behaviour: opts.mailer ?? (() => ({ status: 202, callBackAfterMs: 150 })),
+    answer: opts.mailer ?? (() => ({ status: 202, callBackAfterMs: 150 })),
     port: mailerPort,
     listen: !opts.mailerDown,
   });
@@ -246,10 +240,8 @@ export async function createMultiStore(opts: MultiStoreOptions = {}): Promise<Mu
       addSubject,
       state,
       async startWorker(dataMap = harness.dataMap) {
-        const started = await startWorker(config, { queues: ["erasure", "maintenance"], dataMap, logger: harness.logger });
-        // Closing twice would disconnect ended ioredis clients again, which arms timers that keep jest alive.
-        let closing: Promise<void> | undefined;
-        const handle: WorkerHandle = { ...started, close: () => (closing ??= started.close()) };
+        // Closing twice closes once (a second close would arm ioredis timers that keep jest alive).
+        const handle = await startTrackedWorker(config, { queues: ["erasure", "maintenance"], dataMap, logger: harness.logger });
         handles.push(handle);
         return handle;
       },

@@ -1,6 +1,9 @@
 import { storeJobId } from "../../src/queues/jobs/erase-store";
 import type { RequestView } from "../../src/requests/view";
-import { rowChecksums, waitFor } from "../helpers/lethe";
+import type { WorkerHandle } from "../../workers/worker";
+import { reconcilerPass } from "../helpers/job-events";
+import { rowChecksums } from "../helpers/row-checksums";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, withoutSubjects, type MultiStore } from "./fixture";
 
 /**
@@ -20,10 +23,11 @@ interface HoldView {
 
 describe("legal holds across every store", () => {
   let w: MultiStore;
+  let worker: WorkerHandle;
 
   beforeAll(async () => {
     w = await createMultiStore();
-    await w.startWorker();
+    worker = await w.startWorker();
   });
 
   afterAll(async () => {
@@ -74,8 +78,9 @@ describe("legal holds across every store", () => {
     expect(w.crm.callsFor(id)).toEqual([]);
     expect(w.mailer.callsFor(id)).toEqual([]);
     for (const store of ["shop", "cache", "uploads", "crm", "mailer"]) expect(await w.h.erasureQueue.getJob(storeJobId(id, store))).toBeUndefined();
-    // Still held after a reconcile pass or two.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Still held after two whole passes of the reconciler (which resumes requests whose hold ended).
+    await reconcilerPass(worker);
+    await reconcilerPass(worker);
     expect((await viewOf(id)).status).toBe("held");
     expect(await w.state()).toEqual(before);
 

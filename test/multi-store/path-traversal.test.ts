@@ -3,7 +3,11 @@ import { dirname, join } from "node:path";
 import { checkDataMap } from "../../src/datamap/check";
 import { parseDataMap } from "../../src/datamap/load";
 import type { RequestView } from "../../src/requests/view";
-import { queryRows, runTs, waitFor, type RawDataMap } from "../helpers/lethe";
+import { runTs } from "../helpers/child-process";
+import type { RawDataMap } from "../helpers/data-maps";
+import { queryRows } from "../helpers/db";
+import { waitForQueuesIdle } from "../helpers/job-events";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, readTree, type MultiStore } from "./fixture";
 
 /**
@@ -86,8 +90,8 @@ describe("path traversal through the files store", () => {
     }>;
     expect(failedStep!.detail).toEqual({ code: "unsafe_identity", store: "uploads" });
 
-    // Let the other stores' jobs settle, then: no file inside or outside the root changed.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once every job of the request has ended: no file inside or outside the root changed.
+    await waitForQueuesIdle([w.h.erasureQueue]);
     const after = await w.state();
     expect(after.outside).toEqual(before.outside);
     expect(after.files).toEqual(before.files);

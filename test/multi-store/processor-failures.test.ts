@@ -1,9 +1,11 @@
 import type { SignedReceipt } from "../../src/receipts/receipt";
 import { verifyReceipt } from "../../src/receipts/receipt";
 import type { RequestView } from "../../src/requests/view";
-import { rowChecksums, shopSubject, waitFor } from "../helpers/lethe";
+import { rowChecksums } from "../helpers/row-checksums";
+import { shopSubject } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, expectedSteps, sortAllSteps, stepRows, storeRows, type MultiStore } from "./fixture";
-import type { Reply } from "./processor";
+import type { Answer } from "../helpers/fake-processor";
 
 /**
  * Issue #3: a processor that is down is retried with the same Idempotency-Key until it is up; a
@@ -68,7 +70,7 @@ describe("a processor that is down, then one that rejects", () => {
 
     // Up, but busy once (503), then fine.
     let answered = 0;
-    w.mailer.behaviour = (): Reply => ({ status: answered++ === 0 ? 503 : 200 });
+    w.mailer.answer = (): Answer => ({ status: answered++ === 0 ? 503 : 200 });
     await w.mailer.listen();
     const view = await w.h.waitForStatus(id, ["completed", "failed"], 30_000);
     expect(view.status).toBe("completed");
@@ -93,7 +95,7 @@ describe("a processor that is down, then one that rejects", () => {
     const rowsB = await shopSubject(w.h.appDb.url, b.id);
     let requestId = "";
     // Answer only once every other store has finished, so the failure is the processor's alone.
-    w.mailer.behaviour = async (): Promise<Reply> => {
+    w.mailer.answer = async (): Promise<Answer> => {
       await waitFor(async () => ((await othersDone(requestId)) ? true : undefined), "the other stores", 20_000, 50);
       return { status: 400 };
     };
@@ -129,7 +131,7 @@ describe("a processor that is down, then one that rejects", () => {
     expect(w.mailer.callsFor(id)).toHaveLength(1);
 
     // The processor is fixed; the operator retries.
-    w.mailer.behaviour = () => ({ status: 200 });
+    w.mailer.answer = () => ({ status: 200 });
     const retry = await w.http<{ id: string; status: string }>("POST", `/v1/requests/${id}/retry`);
     expect(retry).toEqual({ status: 202, json: { id, status: "queued" } });
     const view = await w.h.waitForStatus(id, ["completed", "failed"], 20_000);

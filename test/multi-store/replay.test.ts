@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Client } from "pg";
 import { parseDataMap } from "../../src/datamap/load";
 import type { RequestView } from "../../src/requests/view";
-import { PG_BASE } from "../helpers/db";
-import { queryRows, rowsContaining, runTs, type RawDataMap } from "../helpers/lethe";
+import { runTs } from "../helpers/child-process";
+import type { RawDataMap } from "../helpers/data-maps";
+import { createScratchDb, queryRows, type ScratchDb } from "../helpers/db";
+import { rowsContaining } from "../helpers/row-checksums";
+import { waitFor } from "../helpers/wait";
 import { createMultiStore, type MultiStore } from "./fixture";
 
 /**
@@ -14,32 +16,19 @@ import { createMultiStore, type MultiStore } from "./fixture";
  */
 jest.setTimeout(60_000);
 
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: `${PG_BASE}/postgres` });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** `CREATE DATABASE <name> TEMPLATE <from>`; retried while a just-closed session still lingers on the template. */
-async function copyDatabase(from: string, name: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${from}"`));
-      return;
-    } catch (err) {
-      if ((err as { code?: string }).code !== "55006" || attempt >= 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** A copy of database `from` (`CREATE DATABASE … TEMPLATE`); retried while a just-closed session still lingers on the template. */
+async function copyDatabase(from: string, stem: string): Promise<ScratchDb> {
+  return waitFor(
+    () => createScratchDb(stem, { template: from }).catch((err: unknown) => ((err as { code?: string }).code === "55006" ? undefined : Promise.reject(err))),
+    `${from} to be free to copy`,
+    10_000,
+    100,
+  );
 }
 
 describe("replay after a restore", () => {
   let w: MultiStore;
-  const extra: string[] = [];
+  const extra: ScratchDb[] = [];
 
   beforeAll(async () => {
     w = await createMultiStore();
@@ -47,16 +36,15 @@ describe("replay after a restore", () => {
 
   afterAll(async () => {
     await w?.cleanup();
-    for (const name of extra) await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch(() => undefined);
+    for (const db of extra) await db.drop();
   });
 
   it("erases a subject the restored database brought back, and finds nobody the second time", async () => {
     const gone = await w.addSubject("restored");
     const stays = await w.addSubject("stays");
     // The "backup": a copy of the shop taken before the erasure.
-    const backup = `${w.h.appDb.name}_backup`;
+    const backup = await copyDatabase(w.h.appDb.name, "lethe_backup");
     extra.push(backup);
-    await copyDatabase(w.h.appDb.name, backup);
 
     const first = await w.startWorker();
     const { json } = await w.http<{ id: string }>("POST", "/v1/requests", { type: "erasure", subject: { email: gone.email } });
@@ -65,10 +53,9 @@ describe("replay after a restore", () => {
     await first.close();
 
     // The "restore": the backup becomes the shop's database again; the erased subject is back.
-    const restored = `${w.h.appDb.name}_restored`;
+    const restored = await copyDatabase(backup.name, "lethe_restored");
     extra.push(restored);
-    await copyDatabase(backup, restored);
-    const restoredUrl = `${PG_BASE}/${restored}`;
+    const restoredUrl = restored.url;
     expect(await queryRows(restoredUrl, `SELECT id FROM customers WHERE email = $1`, [gone.email])).toEqual([{ id: gone.id }]);
     const staysBefore = await rowsContaining(restoredUrl, stays.marker);
     expect(staysBefore.length).toBeGreaterThan(0);

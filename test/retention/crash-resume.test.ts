@@ -4,7 +4,9 @@ import { join } from "node:path";
 import type { Queue } from "bullmq";
 import { triggerRun, type RetentionRunView } from "../../src/retention/runs";
 import { runSql } from "../helpers/db";
-import { createHarness, waitFor, type LetheHarness, type TsChild } from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 import { auditOf, NEVER, query, retentionQueue, waitForRun } from "./helpers";
 
 /**

@@ -4,7 +4,9 @@ import type { RetentionPolicy } from "../../src/datamap/retention-policy";
 import type { RetentionRunStatus } from "../../src/db/entities/retention-run";
 import { QUEUES } from "../../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../../src/retention/runs";
-import { waitFor, type LetheHarness, type RawDataMap } from "../helpers/lethe";
+import type { RawDataMap } from "../helpers/data-maps";
+import type { LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 
 /** A policy as written in a data map (input shape: defaults may be left out). */
 export type PolicyInput = Omit<RetentionPolicy, "where" | "batchSize" | "schedule" | "purpose" | "legalBasis"> &

@@ -1,6 +1,7 @@
 import type { Queue } from "bullmq";
 import { seedShop } from "../../demo/seed";
-import { createHarness, SHOP_MAP, type LetheHarness } from "../helpers/lethe";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
 import { query, retentionQueue, sweep } from "./helpers";
 import { subjectHash } from "../../src/subject/hashes";
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import type { Queue } from "bullmq";
 import { checkDataMap } from "../../src/datamap/check";
 import { runSql } from "../helpers/db";
-import { createHarness, diffChecksums, rowChecksums, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, rowChecksums } from "../helpers/row-checksums";
 import { query, retentionQueue, sweep, withPolicies } from "./helpers";
 import { subjectHash } from "../../src/subject/hashes";
 

@@ -8,7 +8,8 @@ import type { RetentionRunView } from "../../src/retention/runs";
 import { syncSchedules } from "../../src/retention/schedules";
 import { TEST_KEYS } from "../helpers/config";
 import { runSql } from "../helpers/db";
-import { createHarness, waitFor, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 import { bearer, expectProblem } from "../http/harness";
 import { NEVER, retentionQueue, waitForRun } from "./helpers";
 

@@ -11,7 +11,8 @@ import { buildSweepPlan } from "../../src/retention/sweep-plan";
 import { boundSql } from "../../src/retention/sweep-sql";
 import type { Services } from "../../src/services";
 import { runSql } from "../helpers/db";
-import { createHarness, type LetheHarness } from "../helpers/lethe";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 import { query } from "./helpers";
 
 /**
@@ -89,6 +90,16 @@ describe("retention run: settling the batch a dead worker left in flight", () =>
     return { runId: run.id, tx, changed: counts.changed };
   }
 
+  /** The `txid_status` queries the application database's backends ran last, as `pid@start` (each query has its own start). */
+  async function statusChecks(): Promise<Set<string>> {
+    const rows = await query<{ k: string }>(
+      h.letheDb.url,
+      `SELECT pid || '@' || query_start AS k FROM pg_stat_activity WHERE datname = $1 AND query ILIKE '%txid_status%'`,
+      [h.appDb.name],
+    );
+    return new Set(rows.map((r) => r.k));
+  }
+
   const erased = async () => (await query<{ n: number }>(h.appDb.url, `SELECT count(*)::int AS n FROM people WHERE full_name = '[erased]'`))[0]!.n;
 
   it("died before COMMIT: the batch did not happen and is run again; counts exact", async () => {
@@ -113,9 +124,22 @@ describe("retention run: settling the batch a dead worker left in flight", () =>
 
   it("transaction still open: the resumed run waits for it to end, then settles it", async () => {
     const { runId, tx } = await diedMidBatch();
+    const before = await statusChecks();
+    const asked = new Set<string>();
     const running = executeRun(rt, runId, { log: h.logger });
-    await new Promise((r) => setTimeout(r, 700));
+    // The run has asked Postgres about the open transaction twice: it found it in progress and
+    // looked again, rather than going on.
+    await waitFor(
+      async () => {
+        for (const k of await statusChecks()) if (!before.has(k)) asked.add(k);
+        return asked.size >= 2 ? true : undefined;
+      },
+      "the run to ask twice whether the batch's transaction has ended",
+      30_000,
+      10,
+    );
     expect(await erased()).toBe(0);
+    expect((await getRunView(h.ds, runId))!.status).toBe("running");
     await tx.query("COMMIT");
     await tx.end();
     expect(await running).toMatchObject({ status: "completed", changed: DUE, batches: ROWS / BATCH });

@@ -2,7 +2,9 @@ import type { Queue } from "bullmq";
 import { seedShop } from "../../demo/seed";
 import { checkDataMap } from "../../src/datamap/check";
 import { loadChinook } from "../helpers/db";
-import { CHINOOK_MAP, createHarness, diffChecksums, rowChecksums, SHOP_MAP, type LetheHarness } from "../helpers/lethe";
+import { CHINOOK_MAP, SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, rowChecksums } from "../helpers/row-checksums";
 import { auditOf, query, retentionQueue, sweep, withPolicies } from "./helpers";
 
 type Customer = {

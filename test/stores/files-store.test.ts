@@ -6,7 +6,6 @@ import type { DataMap } from "../../src/datamap/schema";
 import { ERROR_CODES, PermanentError } from "../../src/errors";
 import { filesAdapter } from "../../src/stores/files/adapter";
 import { checkFilesStore } from "../../src/stores/files/check";
-import { compilePath, matchesPath, mayContainMatches } from "../../src/stores/files/paths";
 import type { FilesStoreSpec } from "../../src/stores/files/schema";
 import type { StoreRunContext } from "../../src/stores/store-kind";
 import { ctxFor, depsFor, mapWith, recorder, rowsByTable } from "./store-helpers";
@@ -200,32 +199,6 @@ describe("files store: erase", () => {
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(PermanentError);
     expect((err as Error).message).not.toContain(root);
-  });
-});
-
-describe("files store: path matching", () => {
-  const compile = (t: string, id = "42") => compilePath(t, { id })!;
-
-  it("matches * and ? within a segment and ** at any depth", () => {
-    expect(matchesPath(compile("a/{id}.*"), ["a", "42.png"])).toBe(true);
-    expect(matchesPath(compile("a/{id}.*"), ["a", "420.png"])).toBe(false);
-    expect(matchesPath(compile("a/{id}.*"), ["a", "b", "42.png"])).toBe(false);
-    expect(matchesPath(compile("a/{id}?.txt"), ["a", "42x.txt"])).toBe(true);
-    expect(matchesPath(compile("a/**/{id}.txt"), ["a", "42.txt"])).toBe(true);
-    expect(matchesPath(compile("a/**/{id}.txt"), ["a", "x", "y", "42.txt"])).toBe(true);
-    expect(matchesPath(compile("a/{id}/**"), ["a", "42", "x", "y"])).toBe(true);
-    expect(matchesPath(compile("a/{id}/**"), ["a", "43", "x"])).toBe(false);
-    expect(matchesPath(compile("a/{id}.*", "4.2(x)"), ["a", "4.2(x).png"])).toBe(true);
-    expect(matchesPath(compile("a/{id}.*", "4.2(x)"), ["a", "4x2(x).png"])).toBe(false);
-  });
-
-  it("walks only the literal prefix and descends only where a match is possible", () => {
-    expect(compile("uploads/{id}/**").prefix).toBe(2);
-    expect(compile("avatars/{id}.*").prefix).toBe(1);
-    expect(compile("exports/{id}.zip").prefix).toBe(1);
-    expect(mayContainMatches(compile("a/*/{id}.txt"), ["a", "x"])).toBe(true);
-    expect(mayContainMatches(compile("a/*/{id}.txt"), ["b"])).toBe(false);
-    expect(mayContainMatches(compile("a/{id}.txt"), ["a", "x"])).toBe(false);
   });
 });
 

@@ -15,7 +15,8 @@ import { signLethePayload } from "../../src/webhook/verify-signature";
 import { testConfig } from "../helpers/config";
 import { migratedLetheDb, type ScratchDb } from "../helpers/db";
 import { expectProblem } from "../http/harness";
-import { callRow, crmCtx, insertRequest, recorder, SECRET, startProcessor, webhookDeps, webhookMap, type TestProcessor } from "./webhook-fixtures";
+import type { FakeProcessor } from "../helpers/fake-processor";
+import { callRow, crmCtx, insertRequest, recorder, SECRET, startProcessor, webhookDeps, webhookMap } from "./webhook-fixtures";
 
 const EMAIL = "grace.hopper+callback@example.org";
 const PUBLIC_URL = "https://lethe.example.test";
@@ -28,7 +29,7 @@ let redis: Redis;
 let erasure: Queue;
 let maintenance: Queue;
 let app: FastifyInstance;
-let p: TestProcessor;
+let p: FakeProcessor;
 let adapter: StoreAdapter;
 
 beforeAll(async () => {

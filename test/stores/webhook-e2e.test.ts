@@ -2,13 +2,16 @@ import type { FastifyInstance } from "fastify";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { buildServer } from "../../src/http/server";
 import { signLethePayload } from "../../src/webhook/verify-signature";
-import { createHarness, waitFor, SHOP_MAP, type LetheHarness } from "../helpers/lethe";
-import { SECRET, startProcessor, type ReceivedCall, type TestProcessor } from "./webhook-fixtures";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
+import type { FakeProcessor, ReceivedCall } from "../helpers/fake-processor";
+import { SECRET, startProcessor } from "./webhook-fixtures";
 
 /** A whole erasure through the worker with the demo shop plus a processor that accepts (202) and calls back. */
 describe("webhook store end to end", () => {
   let h: LetheHarness;
-  let p: TestProcessor;
+  let p: FakeProcessor;
   let api: FastifyInstance;
   const ids: number[] = [];
 

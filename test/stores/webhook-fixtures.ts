@@ -1,5 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { DataSource } from "typeorm";
 import type { Config } from "../../src/config";
 import { parseDataMap } from "../../src/datamap/load";
@@ -8,83 +6,14 @@ import { createLogger } from "../../src/logger";
 import { StorePools } from "../../src/stores/postgres/pools";
 import type { StoreDeps, StoreRunContext } from "../../src/stores/store-kind";
 import type { StepCount } from "../../src/types";
-import { verifyLetheSignature } from "../../src/webhook/verify-signature";
+import { startFakeProcessor, type Behaviour, type FakeProcessor } from "../helpers/fake-processor";
 
 /** The signing secret the test processor and the data map share. */
 export const SECRET = "test-processor-secret-0123456789";
 
-/** One call the test processor received, with its signature checked by {@link verifyLetheSignature}. */
-export interface ReceivedCall {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  rawBody: string;
-  signatureValid: boolean;
-}
-
-/** What the processor answers; `hang` never answers (until the server closes). */
-export type Answer = { status: number; json?: unknown } | { hang: true };
-
-/** A real HTTP processor on 127.0.0.1. */
-export interface TestProcessor {
-  port: number;
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
-  base: string;
-  calls: ReceivedCall[];
-  /** Decides the answer to each call; replace it between steps. */
-  answer: (call: ReceivedCall) => Answer;
-  close(): Promise<void>;
-}
-
-/** A port nothing listens on right now (bound once and released). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** Starts a processor on `port` (Default: any free port) that verifies every call's signature. */
-export async function startProcessor(answer: (call: ReceivedCall) => Answer = () => ({ status: 200 }), port = 0): Promise<TestProcessor> {
-  const hanging = new Set<ServerResponse>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const rawBody = Buffer.concat(chunks).toString("utf8");
-      const header = (name: string) => (typeof req.headers[name] === "string" ? (req.headers[name] as string) : undefined);
-      const call: ReceivedCall = {
-        method: req.method ?? "",
-        path: req.url ?? "",
-        headers: req.headers,
-        rawBody,
-        signatureValid: verifyLetheSignature({ secret: SECRET, timestamp: header("lethe-timestamp"), signature: header("lethe-signature"), rawBody }),
-      };
-      processor.calls.push(call);
-      const a = processor.answer(call);
-      if ("hang" in a) {
-        hanging.add(res);
-        return;
-      }
-      if (a.json === undefined) res.writeHead(a.status).end();
-      else res.writeHead(a.status, { "content-type": "application/json" }).end(JSON.stringify(a.json));
-    });
-  });
-  await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
-  const bound = (server.address() as AddressInfo).port;
-  const processor: TestProcessor = {
-    port: bound,
-    base: `http://127.0.0.1:${bound}`,
-    calls: [],
-    answer,
-    async close() {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-  return processor;
+/** The fake processor (test/helpers/fake-processor.ts) with the `crm` store's secret, answering `answer` (Default: 200) on `port` (Default: any). */
+export function startProcessor(answer?: Behaviour, port?: number): Promise<FakeProcessor> {
+  return startFakeProcessor({ name: "crm", secret: SECRET, ...(answer ? { answer } : {}), ...(port ? { port } : {}) });
 }
 
 /** A data map with a postgres subject store (never connected) and the webhook store `crm` at `url`. */
@@ -137,5 +66,18 @@ export async function callRow(ds: DataSource, requestId: string): Promise<Record
   return rows[0];
 }
 
-/** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * Moves the `crm` call of `requestId` an hour into the past (its first attempt and its deadline
+ * alike), as if the processor had been waited for that long: its deadline has then passed by the
+ * database's clock, which is the clock the adapter asks.
+ */
+export async function ageCall(ds: DataSource, requestId: string): Promise<void> {
+  const [aged] = (await ds.query(
+    `WITH aged AS (
+       UPDATE lethe.processor_call SET first_attempt_at = first_attempt_at - interval '1 hour', deadline_at = deadline_at - interval '1 hour'
+        WHERE request_id = $1 AND store = 'crm' RETURNING 1)
+     SELECT count(*)::int AS n FROM aged`,
+    [requestId],
+  )) as Array<{ n: number }>;
+  if (aged?.n !== 1) throw new Error("no processor_call row to age");
+}

@@ -8,7 +8,9 @@ import { webhookAdapter } from "../../src/stores/webhook/webhook-adapter";
 import { verifyLetheSignature } from "../../src/webhook/verify-signature";
 import { testConfig } from "../helpers/config";
 import { migratedLetheDb, type ScratchDb } from "../helpers/db";
-import { callRow, crmCtx, freePort, insertRequest, recorder, sleep, startProcessor, webhookDeps, webhookMap, type TestProcessor } from "./webhook-fixtures";
+import { freePort } from "../../support/free-port";
+import type { FakeProcessor } from "../helpers/fake-processor";
+import { ageCall, callRow, crmCtx, insertRequest, recorder, startProcessor, webhookDeps, webhookMap } from "./webhook-fixtures";
 
 const EMAIL = "ada.lovelace+crm@example.org";
 const PHONE = "+44 20 7946 0000";
@@ -19,7 +21,7 @@ const NOTIFIED = [{ store: "crm", table: "processor", action: "notified", rows: 
 let db: ScratchDb;
 let ds: DataSource;
 let config: Config;
-const processors: TestProcessor[] = [];
+const processors: FakeProcessor[] = [];
 
 beforeAll(async () => {
   ({ db, ds } = await migratedLetheDb());
@@ -35,7 +37,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function processor(...args: Parameters<typeof startProcessor>): Promise<TestProcessor> {
+async function processor(...args: Parameters<typeof startProcessor>): Promise<FakeProcessor> {
   const p = await startProcessor(...args);
   processors.push(p);
   return p;
@@ -221,7 +223,7 @@ describe("webhook store: retries", () => {
     expect(await failure(adapter.erase(ctx, recorder().record))).toBeInstanceOf(ProcessorUnavailableError);
     const first = await callRow(ds, requestId);
     expect((first.deadline_at as Date).getTime() - (first.first_attempt_at as Date).getTime()).toBe(1000);
-    await sleep(1100);
+    await ageCall(ds, requestId);
 
     const err = await failure(adapter.erase(ctx, recorder().record));
     expect(err).toBeInstanceOf(PermanentError);
@@ -246,7 +248,7 @@ describe("webhook store: accepted (202)", () => {
     expect((await callRow(ds, requestId)).status).toBe("accepted");
     expect(await adapter.verify(ctx)).toEqual(["processor: erasure not confirmed by the processor (call accepted)"]);
 
-    await sleep(1100);
+    await ageCall(ds, requestId);
     const err = await failure(adapter.erase(ctx, recorder().record));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.code).toBe("processor_deadline_exceeded");

@@ -1,22 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
-import {
-  createHarness,
-  diffChecksums,
-  NO_CHANGE,
-  queryRows,
-  rowChecksums,
-  rowsContaining,
-  SHOP_MAP,
-  shopErasureDiff,
-  shopSteps,
-  shopSubject,
-  sortSteps,
-  waitFor,
-  type LetheHarness,
-  type TsChild,
-} from "../helpers/lethe";
+import type { TsChild } from "../helpers/child-process";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { queryRows } from "../helpers/db";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, NO_CHANGE, rowChecksums, rowsContaining } from "../helpers/row-checksums";
+import { shopErasureDiff, shopSteps, shopSubject, sortSteps } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 import { backendGone, blockedBackend, killHard } from "../helpers/crash";
 
 /**

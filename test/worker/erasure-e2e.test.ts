@@ -4,25 +4,13 @@ import { sealAuditLog, verifyAuditChain } from "../../src/audit/log";
 import type { PostgresStoreSpec } from "../../src/stores/postgres/schema";
 import { requestJobId } from "../../src/queues/jobs/erase-request";
 import type { RequestView } from "../../src/requests/view";
-import { loadChinook, runSql } from "../helpers/db";
-import {
-  CHINOOK_MAP,
-  createHarness,
-  diffChecksums,
-  NO_CHANGE,
-  queryRows as query,
-  rowChecksums,
-  rowsContaining,
-  SHOP_MAP,
-  shopErasureDiff,
-  shopSteps,
-  shopSubject,
-  sortKeys,
-  sortSteps,
-  waitFor,
-  type LetheHarness,
-} from "../helpers/lethe";
 import { subjectHash } from "../../src/subject/hashes";
+import { CHINOOK_MAP, SHOP_MAP } from "../helpers/data-maps";
+import { loadChinook, queryRows as query, runSql } from "../helpers/db";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, NO_CHANGE, rowChecksums, rowsContaining, sortKeys } from "../helpers/row-checksums";
+import { shopErasureDiff, shopSteps, shopSubject, sortSteps } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 
 const byTable = (v: RequestView) => sortSteps(v.steps);
 

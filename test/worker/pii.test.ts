@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { createLogger } from "../../src/logger";
-import { createHarness, SHOP_MAP, waitFor, type LetheHarness } from "../helpers/lethe";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { waitFor } from "../helpers/wait";
 
 /**
  * No personal data inside Lethe: a marker that every personal value of the subjects carries

@@ -2,18 +2,11 @@ import { randomBytes } from "node:crypto";
 import { seedMarkedCustomer, seedShop } from "../../demo/seed";
 import { requestJobId } from "../../src/queues/jobs/erase-request";
 import type { WorkerHandle } from "../../workers/worker";
-import {
-  createHarness,
-  diffChecksums,
-  rowChecksums,
-  SHOP_MAP,
-  shopErasureDiff,
-  shopSteps,
-  shopSubject,
-  sortSteps,
-  waitFor,
-  type LetheHarness,
-} from "../helpers/lethe";
+import { SHOP_MAP } from "../helpers/data-maps";
+import { createHarness, type LetheHarness } from "../helpers/harness";
+import { diffChecksums, rowChecksums } from "../helpers/row-checksums";
+import { shopErasureDiff, shopSteps, shopSubject, sortSteps } from "../helpers/shop";
+import { waitFor } from "../helpers/wait";
 
 /**
  * Redis is transport, Postgres the truth: a request whose job vanished from Redis still
