@@ -1,7 +1,33 @@
 /**
  * Lethe's public surface as a library. Each area adds its exports here, grouped under a comment
- * (keep it to what users of the package need; internals stay unexported).
+ * (keep it to what users of the package need; internals stay unexported). Loading this module
+ * loads no database, queue or store code: only the client, the checks and the types.
  */
+
+// The typed HTTP client of Lethe's API, its errors and the wire types.
+export { LetheClient } from "./client/client";
+export type { ClientOptions } from "./client/transport";
+export { LetheApiError, LetheTimeoutError, type Problem, type ProblemFieldError } from "./client/errors";
+export type {
+  ExportDownload,
+  ExportView,
+  HoldInput,
+  HoldView,
+  Readiness,
+  ReleasedHold,
+  RequestStatus,
+  RequestType,
+  RequestView,
+  RetentionRunView,
+  SubjectRef,
+  SubmitInput,
+  SubmitOptions,
+  Submitted,
+  WaitOptions,
+} from "./client/types";
+
+// Receipts: check the signed statement of an erasure (canonical JSON, Ed25519).
+export { canonicalJson, verifyReceipt, type Receipt, type ReceiptPublicKey, type SignedReceipt } from "./receipts/verify-receipt";
 
 // Webhook stores: helpers and types for processors that receive Lethe's signed calls.
 export { signLethePayload, verifyLetheSignature, type VerifySignatureInput } from "./webhook/verify-signature";
@@ -17,4 +43,6 @@ export {
 } from "./webhook/protocol";
 
 // Data maps: editor completion for `lethe.config.ts` files.
-export { defineDataMap, type DataMapInput } from "./datamap/schema";
+export { defineDataMap } from "./datamap/define-data-map";
+export type { DataMap, DataMapInput } from "./datamap/schema";
+export type { StepAction, StepCount } from "./types";

@@ -51,6 +51,18 @@ export function parseDataMap(raw: unknown, file = "(inline)", env: NodeJS.Proces
   return map;
 }
 
+/**
+ * Loads a `.js` or `.ts` data map module. A `.ts` file needs a TypeScript loader: the one already
+ * registered (tsx in development, jest), else tsx's, loaded only now (the compiled package has none).
+ */
+function requireMapModule(file: string): { default?: unknown } {
+  if (/\.[cm]?ts$/.test(file) && !require.extensions[".ts"]) {
+    const tsx = require("tsx/cjs/api") as { require: (id: string, from: string) => unknown };
+    return tsx.require(file, __filename) as { default?: unknown };
+  }
+  return require(file) as { default?: unknown };
+}
+
 /** Loads a data map from `.json`, or from `.ts`/`.js` (default export or `module.exports`). */
 export function loadDataMap(path: string, env: NodeJS.ProcessEnv = process.env): DataMap {
   const file = resolve(path);
@@ -59,8 +71,7 @@ export function loadDataMap(path: string, env: NodeJS.ProcessEnv = process.env):
     if (extname(file) === ".json") {
       raw = JSON.parse(readFileSync(file, "utf8"));
     } else {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(file) as { default?: unknown };
+      const mod = requireMapModule(file);
       raw = mod.default ?? mod;
     }
   } catch (err) {

@@ -78,8 +78,3 @@ export const DATA_MAP_SCHEMA = z
 export type DataMap = z.infer<typeof DATA_MAP_SCHEMA>;
 /** The input shape (what a `lethe.config.ts` author writes). */
 export type DataMapInput = z.input<typeof DATA_MAP_SCHEMA>;
-
-/** Identity: a helper for `lethe.config.ts` files, giving editor completion. */
-export function defineDataMap(map: DataMapInput): DataMapInput {
-  return map;
-}

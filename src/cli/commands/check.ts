@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { checkDataMap, formatProblems } from "../../datamap/check";
-import { DataMapError, loadDataMap } from "../../datamap/load";
-import { kindOf } from "../../stores/registry";
+import type * as DataMapCheck from "../../datamap/check";
+import type * as DataMapLoad from "../../datamap/load";
+import type * as Registry from "../../stores/registry";
 
 /** Where `lethe check` looks for the data map without `--map`. (Default: `$LETHE_DATA_MAP`, else `./lethe.config.json`.) */
 export function defaultMapPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -15,6 +15,10 @@ export function defaultMapPath(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function runCheck(mapPath: string, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const file = resolve(mapPath);
+  // Loaded when the command runs, so `lethe --help` stays fast.
+  const { checkDataMap, formatProblems } = require("../../datamap/check") as typeof DataMapCheck;
+  const { DataMapError, loadDataMap } = require("../../datamap/load") as typeof DataMapLoad;
+  const { kindOf } = require("../../stores/registry") as typeof Registry;
   try {
     const map = loadDataMap(file);
     const problems = await checkDataMap(map);

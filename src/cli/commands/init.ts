@@ -1,9 +1,9 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { Client } from "pg";
-import { draftDataMap, parseSubjectArg } from "../../datamap/init";
-import { introspect } from "../../stores/postgres/introspect";
+import type * as Pg from "pg";
+import type * as DataMapInit from "../../datamap/init";
+import type * as Introspect from "../../stores/postgres/introspect";
 
 /** Options of `lethe init`. */
 export interface InitOptions {
@@ -25,6 +25,10 @@ export interface InitOptions {
 
 /** Introspects the database and writes a draft data map; returns a one-line summary. */
 export async function runInit(opts: InitOptions): Promise<string> {
+  // Loaded when the command runs, so `lethe --help` stays fast.
+  const { Client } = require("pg") as typeof Pg;
+  const { draftDataMap, parseSubjectArg } = require("../../datamap/init") as typeof DataMapInit;
+  const { introspect } = require("../../stores/postgres/introspect") as typeof Introspect;
   const subject = parseSubjectArg(opts.subject);
   if (opts.urlEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.urlEnv)) throw new Error("--url-env must be an environment variable name");
   const out = resolve(opts.out);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { createDataSource } from "../../db/data-source";
+import type * as DataSourceModule from "../../db/data-source";
 import { configOrExit } from "../config-or-exit";
 
 /** `lethe migrate`: applies pending migrations to Lethe's own database. */
@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .description("apply pending migrations to Lethe's own database (DATABASE_URL)")
     .action(async () => {
       const config = configOrExit();
+      const { createDataSource } = require("../../db/data-source") as typeof DataSourceModule;
       const ds = createDataSource(config.databaseUrl, { poolSize: 1 });
       await ds.initialize();
       try {

@@ -1,13 +1,13 @@
 import type { Command } from "commander";
-import { loadDataMap } from "../../datamap/load";
-import { assertMigrated, createDataSource } from "../../db/data-source";
-import { erasedSubjectHashes } from "../../db/tables/audit-log";
-import { scanForErased } from "../../erasure/replay";
-import { createLogger } from "../../logger";
-import { submitRequest } from "../../requests/service";
-import { openServices } from "../../services";
+import type * as DataMapLoad from "../../datamap/load";
+import type * as DataSourceModule from "../../db/data-source";
+import type * as AuditLog from "../../db/tables/audit-log";
+import type * as Replay from "../../erasure/replay";
+import type * as LoggerModule from "../../logger";
+import type * as RequestService from "../../requests/service";
+import type * as ServicesModule from "../../services";
 import { configOrExit } from "../config-or-exit";
-import { waitForFinal } from "../submit-and-wait";
+import type * as SubmitAndWait from "../submit-and-wait";
 
 /**
  * `lethe replay --store <name>`: after a backup restore, finds subjects the erasure ledger says
@@ -22,6 +22,15 @@ export function register(program: Command): void {
     .option("--wait", "wait until the new erasures complete", false)
     .action(async (opts: { store: string; dryRun: boolean; wait: boolean }) => {
       const config = configOrExit();
+      // Loaded when the command runs, so `lethe --help` stays fast.
+      const { loadDataMap } = require("../../datamap/load") as typeof DataMapLoad;
+      const { assertMigrated, createDataSource } = require("../../db/data-source") as typeof DataSourceModule;
+      const { erasedSubjectHashes } = require("../../db/tables/audit-log") as typeof AuditLog;
+      const { scanForErased } = require("../../erasure/replay") as typeof Replay;
+      const { createLogger } = require("../../logger") as typeof LoggerModule;
+      const { submitRequest } = require("../../requests/service") as typeof RequestService;
+      const { openServices } = require("../../services") as typeof ServicesModule;
+      const { waitForFinal } = require("../submit-and-wait") as typeof SubmitAndWait;
       const dataMap = loadDataMap(config.dataMapPath);
       if (opts.store !== dataMap.subject.store)
         throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);

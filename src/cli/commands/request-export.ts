@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { submitFromCli } from "../submit-and-wait";
+import type * as SubmitAndWait from "../submit-and-wait";
 /**
  * `lethe request export --subject <id>`: records an access/portability request; a worker builds
  * the zip and emails the subject a signed, expiring link. `--wait` waits until the mail is sent.
@@ -14,6 +14,7 @@ export function registerExportRequest(request: Command): void {
     .option("--wait", "wait until the link is sent or the request fails, then print it", false)
     .option("--timeout <seconds>", "give up waiting after this long", "600")
     .action(async (opts: { subject: string; by: string; idempotencyKey?: string; wait: boolean; timeout: string }) => {
+      const { submitFromCli } = require("../submit-and-wait") as typeof SubmitAndWait;
       await submitFromCli(
         { type: "export", subject: { [opts.by]: opts.subject }, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
         { wait: opts.wait, timeoutSec: Number(opts.timeout) },

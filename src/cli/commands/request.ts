@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { submitFromCli } from "../submit-and-wait";
+import type * as SubmitAndWait from "../submit-and-wait";
 import { registerExportRequest } from "./request-export";
 /** `lethe request erasure --subject <id>`: records and enqueues a request, optionally waits for it. */
 export function register(program: Command): void {
@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option("--wait", "wait until the request completes or fails, then print it", false)
     .option("--timeout <seconds>", "give up waiting after this long", "300")
     .action(async (opts: { subject: string; by: string; dryRun: boolean; idempotencyKey?: string; wait: boolean; timeout: string }) => {
+      const { submitFromCli } = require("../submit-and-wait") as typeof SubmitAndWait;
       await submitFromCli(
         { type: "erasure", subject: { [opts.by]: opts.subject }, dryRun: opts.dryRun, ...(opts.idempotencyKey ? { idempotencyKey: opts.idempotencyKey } : {}) },
         { wait: opts.wait, timeoutSec: Number(opts.timeout) },

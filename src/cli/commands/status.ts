@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { createDataSource } from "../../db/data-source";
-import { getRequestView } from "../../requests/service";
+import type * as DataSourceModule from "../../db/data-source";
+import type * as RequestService from "../../requests/service";
 import { configOrExit } from "../config-or-exit";
 
 /** `lethe status <id>`: prints a request (status, steps, error) as JSON. */
@@ -11,6 +11,8 @@ export function register(program: Command): void {
     .argument("<id>", "request id")
     .action(async (id: string) => {
       const config = configOrExit();
+      const { createDataSource } = require("../../db/data-source") as typeof DataSourceModule;
+      const { getRequestView } = require("../../requests/service") as typeof RequestService;
       const ds = createDataSource(config.databaseUrl, { poolSize: 1 });
       await ds.initialize();
       try {

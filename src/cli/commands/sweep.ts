@@ -1,9 +1,10 @@
 import type { Command } from "commander";
-import { loadDataMap } from "../../datamap/load";
-import { assertMigrated, createDataSource } from "../../db/data-source";
-import { createLogger } from "../../logger";
-import { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } from "../../retention/runs";
-import { openServices, type OpenServices } from "../../services";
+import type * as DataMapLoad from "../../datamap/load";
+import type * as DataSourceModule from "../../db/data-source";
+import type * as LoggerModule from "../../logger";
+import type * as Runs from "../../retention/runs";
+import type * as ServicesModule from "../../services";
+import type { OpenServices } from "../../services";
 import { configOrExit } from "../config-or-exit";
 
 /** Run statuses after which a run changes no more. */
@@ -20,6 +21,12 @@ export function register(program: Command): void {
     .option("--timeout <seconds>", "give up waiting after this long", "3600")
     .action(async (policy: string, opts: { dryRun: boolean; wait: boolean; timeout: string }) => {
       const config = configOrExit();
+      // Loaded when the command runs, so `lethe --help` stays fast.
+      const { loadDataMap } = require("../../datamap/load") as typeof DataMapLoad;
+      const { assertMigrated, createDataSource } = require("../../db/data-source") as typeof DataSourceModule;
+      const { createLogger } = require("../../logger") as typeof LoggerModule;
+      const { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } = require("../../retention/runs") as typeof Runs;
+      const { openServices } = require("../../services") as typeof ServicesModule;
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
       const logger = createLogger(config.logLevel);

@@ -1,0 +1,74 @@
+import type { HoldView } from "../db/tables/legal-hold";
+import type { RetentionRunView } from "../retention/runs";
+import type { RequestView } from "../requests/view";
+import type { RequestStatus, RequestType } from "../types";
+
+/** The wire types of the API, re-exported for the package (types only: no server code is loaded). */
+export type { ExportView } from "../exports/export-view";
+export type { HoldView, RequestStatus, RequestType, RequestView, RetentionRunView };
+export type { ReceiptPublicKey, Receipt, SignedReceipt } from "../receipts/verify-receipt";
+
+/** A subject reference: exactly one identity of the data map (`{ id: "42" }`, `{ email: "a@b.c" }`). */
+export type SubjectRef = Record<string, string>;
+
+/** Body of `POST /v1/requests`. */
+export interface SubmitInput {
+  type: RequestType;
+  subject: SubjectRef;
+  /** Preview only: count what would be done, change nothing. */
+  dryRun?: boolean;
+}
+
+/** Options of a submit. */
+export interface SubmitOptions {
+  /**
+   * Sent as `Idempotency-Key` (1–200 printable ASCII characters): the same key with the same
+   * request answers the first request again instead of making a second. (Default: a random UUID
+   * per call, so the client's own retries after a network error are safe)
+   */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+/** Answer of `POST /v1/requests`. */
+export interface Submitted {
+  id: string;
+  status: RequestStatus;
+  dueAt: string;
+  /** The key was seen before: this is the first request's answer (`Idempotent-Replayed: true`). */
+  replayed: boolean;
+}
+
+/** Body of `POST /v1/holds`. */
+export interface HoldInput {
+  subject: SubjectRef;
+  /** The legal ground, e.g. "litigation hold, case 2024-17" (3–500 characters). */
+  ground: string;
+  /** When the hold ends by itself (ISO 8601 with offset, or a Date). (Default: until released) */
+  until?: string | Date;
+}
+
+/** Answer of `DELETE /v1/holds/:id`: the released hold and how many held requests resumed. */
+export type ReleasedHold = HoldView & { resumedRequests: number };
+
+/** Options of a wait. */
+export interface WaitOptions {
+  /** Give up (with `LetheTimeoutError`) after this long. (Default: 60000 ms) */
+  timeoutMs?: number;
+  /** First pause between polls; it grows by half each poll up to 10 s. (Default: 500 ms) */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The readiness report of `GET /readyz`. */
+export interface Readiness {
+  status: "ok";
+  checks: Record<string, string>;
+}
+
+/** A downloaded export: the zip as a stream, its file name and size. */
+export interface ExportDownload {
+  body: ReadableStream<Uint8Array>;
+  filename: string | null;
+  sizeBytes: number | null;
+}
