@@ -16,6 +16,13 @@ export interface CheckProblem {
   rule: CheckRule;
   /** What is wrong and what to do about it. */
   message: string;
+  /** `warning`: printed, but the map is still usable. (Default: an error.) */
+  severity?: "warning";
+}
+
+/** True for a problem that makes the map unusable (not a warning). */
+export function isError(p: CheckProblem): boolean {
+  return p.severity !== "warning";
 }
 
 /**
@@ -30,17 +37,22 @@ export async function checkDataMap(map: DataMap, opts: CheckOptions = {}): Promi
   return problems;
 }
 
-/** One line per problem: `<file>: <key>: [<rule>] <message>`. */
+/** One line per problem: `<file>: <key>: [<rule>] <message>` (warnings: `[warning <rule>]`). */
 export function formatProblems(file: string, problems: readonly CheckProblem[]): string[] {
-  return problems.map((p) => `${file}: ${p.key}: [${p.rule}] ${p.message}`);
+  return problems.map((p) => `${file}: ${p.key}: [${isError(p) ? "" : "warning "}${p.rule}] ${p.message}`);
 }
 
-/** Worker start-up gate: throws {@link DataMapError} listing every problem unless the map checks clean. */
-export async function assertDataMapReady(map: DataMap, file: string, opts: CheckOptions = {}): Promise<void> {
-  const problems = await checkDataMap(map, opts);
+/**
+ * Start-up gate of the worker and the API: throws {@link DataMapError} listing every problem
+ * unless the map checks clean (warnings do not block); returns the warnings.
+ */
+export async function assertDataMapReady(map: DataMap, file: string, opts: CheckOptions = {}): Promise<CheckProblem[]> {
+  const all = await checkDataMap(map, opts);
+  const problems = all.filter(isError);
   if (problems.length > 0)
     throw new DataMapError(
       file,
       problems.map((p) => `${p.key}: [${p.rule}] ${p.message}`),
     );
+  return all.filter((p) => !isError(p));
 }

@@ -3,6 +3,7 @@ import { RETENTION_POLICY_SCHEMA } from "./retention-policy";
 import { TRANSPARENCY_KEYS } from "./transparency";
 import { kindOf, STORE_KINDS, STORE_SCHEMA } from "../stores/registry";
 import { IDENTIFIER } from "../stores/postgres/schema";
+import { identitySpecs, MATCH_RULES } from "../subject/identity-match";
 
 /**
  * The data map, version 1: one zod schema, also emitted as JSON Schema (`lethe.schema.json`)
@@ -11,14 +12,41 @@ import { IDENTIFIER } from "../stores/postgres/schema";
  * everything that needs the live stores is checked by `lethe check`.
  */
 
-/** The subject: which table and key identify a person, and which columns are identities. */
+/**
+ * One identity: its column, or `{ column, match }`. `match` says how values are compared
+ * (`subject/identity-match`): `normalized` = `lower(btrim(x))` on both sides, `exact` as stored.
+ * (Default: `normalized` for an identity named `email` or a column whose name contains "email",
+ * else `exact`.)
+ */
+export const IDENTITY_SCHEMA = z.union([IDENTIFIER, z.object({ column: IDENTIFIER, match: z.enum(MATCH_RULES).optional() }).strict()]);
+
+/**
+ * Where mail to the subject goes (exports; later breach and rights notices): columns of the
+ * subject table. No unique index is needed: identities find subjects, the contact reaches them.
+ */
+export const CONTACT_SCHEMA = z
+  .object({
+    /** Column holding the subject's email address. */
+    email: IDENTIFIER,
+    /** Column holding the subject's preferred language (e.g. `de`, `en-GB`), for notices. */
+    locale: IDENTIFIER.optional(),
+    /** Column holding the subject's country, for counting affected people by country. */
+    country: IDENTIFIER.optional(),
+  })
+  .strict();
+/** The subject's contact columns. */
+export type ContactSpec = z.infer<typeof CONTACT_SCHEMA>;
+
+/** The subject: which table and key identify a person, which columns are identities, where mail goes. */
 export const SUBJECT_SCHEMA = z
   .object({
     store: z.string().min(1),
     table: IDENTIFIER,
     key: IDENTIFIER,
-    /** Identity name → column, e.g. `{ "email": "email" }`; a request may name a subject by any. */
-    identities: z.record(IDENTIFIER, IDENTIFIER).default({}),
+    /** Identity name → column (or `{column, match}`), e.g. `{ "email": "email" }`; a request may name a subject by any. */
+    identities: z.record(IDENTIFIER, IDENTITY_SCHEMA).default({}),
+    /** Where mail to the subject goes. (Default: the `email` identity's column, when there is one.) */
+    contact: CONTACT_SCHEMA.optional(),
   })
   .strict();
 
@@ -55,6 +83,13 @@ export const DATA_MAP_SCHEMA = z
     }
     if ("id" in map.subject.identities) {
       ctx.addIssue({ code: "custom", path: ["subject", "identities", "id"], message: '"id" is reserved for the subject key' });
+    }
+    const columns = new Map<string, string>();
+    for (const spec of identitySpecs(map.subject)) {
+      const other = columns.get(spec.column);
+      if (other !== undefined)
+        ctx.addIssue({ code: "custom", path: ["subject", "identities", spec.name], message: `column "${spec.column}" is already identity "${other}"` });
+      columns.set(spec.column, spec.name);
     }
     for (const [storeName, store] of Object.entries(map.stores)) {
       kindOf(store).refine?.(store, (path, message) => ctx.addIssue({ code: "custom", path: ["stores", storeName, ...path], message }));

@@ -3,10 +3,12 @@ import { completeRequest, failRequest, type LoadedRequest } from "../db/tables/s
 import type { StepCount } from "../types";
 import { publicError } from "./public-error";
 import { identityHashes } from "../subject/hashes";
+import type { SubjectIdentities } from "../subject/identity-match";
 
 /**
  * Ends a request in one statement: result, stores marked done, identities wiped, and the audit
- * entry naming the subject by keyed hashes only (the erasure ledger `lethe replay` reads).
+ * entry naming the subject by keyed hashes only (the erasure ledger `lethe replay` reads), each
+ * hashed by its identity's match rule from `subject` (the data map's).
  */
 export async function finishRequest(
   ds: DataSource,
@@ -15,8 +17,9 @@ export async function finishRequest(
   identities: Record<string, string> | null,
   steps: StepCount[],
   subjectFound: boolean,
+  subject?: SubjectIdentities,
 ): Promise<void> {
-  const hashes = identities ? identityHashes(hmacKey, identities) : {};
+  const hashes = identities ? identityHashes(hmacKey, identities, subject) : {};
   const event = request.type === "erasure" ? (request.dryRun ? "erasure.previewed" : "erasure.completed") : `${request.type}.completed`;
   const detail = { subjectFound, identityHashes: hashes, steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })) };
   await completeRequest(ds, { requestId: request.id, result: { steps, subjectFound }, event, subjectHash: hashes.id ?? request.subjectHash, detail });

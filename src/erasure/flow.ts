@@ -64,9 +64,15 @@ async function snapshotAndHold(
     } catch (err) {
       throw asPermanentIfHopeless(err, store);
     }
-    if (snapshot) resealed = sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed });
+    if (snapshot)
+      resealed = sealIdentities(rt.config.encryptionKey, {
+        ref: sealed.ref,
+        identities: snapshot.identities,
+        seed: snapshot.seed,
+        ...(snapshot.contact ? { contact: snapshot.contact } : {}),
+      });
   }
-  const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities })) : [];
+  const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject)) : [];
   const holdId = await startErasureRun(rt.ds, request.id, resealed, hashes);
   return { snapshot, held: Boolean(holdId) };
 }
@@ -87,7 +93,7 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to erase");
-    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false);
+    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
     return { state: "completed", subjectFound: false, rows: 0 };
   }
   if (held) {
@@ -103,7 +109,7 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
         throw asPermanentIfHopeless(err, store);
       }
     }
-    await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
+    await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
     return { state: "completed", subjectFound: true, rows: 0 };
   }
   // The subject's own store is erased right here: the snapshot was just taken from it, and a
@@ -230,7 +236,7 @@ async function finalizeWith(
   }
   if (leftovers.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
   const steps = knownSteps ?? (await recordedSteps(rt.ds, requestId));
-  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true);
+  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
   const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
   log.info({ requestId, stores: rt.stores.names().length, rows }, "erasure completed");
   return { state: "completed", rows };

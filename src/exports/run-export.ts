@@ -8,6 +8,7 @@ import { SEND_MAIL } from "../queues/jobs/send-mail";
 import { openIdentities, sealIdentities, type SealedIdentities } from "../subject/sealed";
 import type { Services } from "../services";
 import type { SubjectSnapshot } from "../subject/snapshot";
+import { matchOfIdentity } from "../subject/identity-match";
 import { ensureExportDir, exportFileName, exportFilePath } from "./files";
 import { linkExpiry } from "./link-token";
 import { writeExportZip } from "./write-export";
@@ -37,20 +38,27 @@ type ExportServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "q
 async function snapshotOnce(rt: ExportServices, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
   if (sealed.identities && sealed.seed) {
     await markRunning(rt.ds, requestId);
-    return { identities: sealed.identities, seed: sealed.seed };
+    return { identities: sealed.identities, seed: sealed.seed, ...(sealed.contact ? { contact: sealed.contact } : {}) };
   }
   const store = rt.dataMap.subject.store;
   const adapter = rt.stores.adapter(store);
   if (!adapter.resolveSubject) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" cannot resolve subjects`);
   const snapshot = await adapter.resolveSubject(sealed.ref);
-  const resealed = snapshot ? sealIdentities(rt.config.encryptionKey, { ref: sealed.ref, identities: snapshot.identities, seed: snapshot.seed }) : null;
+  const resealed = snapshot
+    ? sealIdentities(rt.config.encryptionKey, {
+        ref: sealed.ref,
+        identities: snapshot.identities,
+        seed: snapshot.seed,
+        ...(snapshot.contact ? { contact: snapshot.contact } : {}),
+      })
+    : null;
   await markRunning(rt.ds, requestId, resealed);
   return snapshot;
 }
 
 /** No such subject: nothing to export or mail. The request completes saying so (the caller tells the subject). */
 async function completeNotFound(rt: ExportServices, request: ExportRequestRow, sealed: SealedIdentities): Promise<void> {
-  const hash = subjectHash(rt.config.hmacKey, sealed.ref.name, sealed.ref.value);
+  const hash = subjectHash(rt.config.hmacKey, sealed.ref.name, sealed.ref.value, matchOfIdentity(rt.dataMap.subject, sealed.ref.name));
   await completeWithoutSubject(rt.ds, {
     requestId: request.id,
     subjectHash: hash,

@@ -9,12 +9,11 @@ import { openIdentities } from "../subject/sealed";
 import type { Services } from "../services";
 import { downloadUrl, signExportToken } from "./link-token";
 import { subjectHash } from "../subject/hashes";
+import { contactEmailOf } from "../subject/contact";
+import { matchOfIdentity } from "../subject/identity-match";
 
 /** Placeholders the export templates may use. */
 export const EXPORT_TEMPLATE_VARS = ["link", "expiresAt", "size", "requestId", "controllerName", "controllerContact"] as const;
-
-/** The identity a request's mail goes to: the data map's `email` identity. */
-export const RECIPIENT_IDENTITY = "email";
 
 /** The delivery key of an export's mail. */
 export function exportDeliveryKey(exportId: string): string {
@@ -27,7 +26,8 @@ export type ExportMailOutcome =
 
 /**
  * Sends the download link of a ready export to the subject, once (see `mail/delivery`). The
- * address comes from the request's sealed identity snapshot, never from the job. When the mail
+ * address is the subject's contact email (`subject.contact.email`; maps without a contact: the
+ * `email` identity) from the request's sealed snapshot, never from the job. When the mail
  * is out, one statement marks it sent, completes the request, wipes its identities and writes
  * the audit entry.
  */
@@ -47,11 +47,11 @@ export async function sendExportMail(
 
   const sealed = openIdentities(services.config.encryptionKey, row.identities);
   const identities = sealed.identities ?? {};
-  const to = identities[RECIPIENT_IDENTITY];
+  const to = contactEmailOf(sealed);
   if (!to) {
     throw new PermanentError(
       ERROR_CODES.noRecipient,
-      `the subject has no "${RECIPIENT_IDENTITY}" identity to send the link to (declare subject.identities.${RECIPIENT_IDENTITY} in the data map)`,
+      "the subject has no email address to send the link to (declare subject.contact.email in the data map, or the row has none)",
     );
   }
   const controller = services.dataMap.controller;
@@ -69,7 +69,8 @@ export async function sendExportMail(
   const messageId = `<export-${row.id}@${mailDomain(services.config.mailFrom)}>`;
   const key = exportDeliveryKey(row.id);
   const hashes: Record<string, string> = {};
-  for (const [name, value] of Object.entries(identities)) hashes[name] = subjectHash(services.config.hmacKey, name, value);
+  for (const [name, value] of Object.entries(identities))
+    hashes[name] = subjectHash(services.config.hmacKey, name, value, matchOfIdentity(services.dataMap.subject, name));
 
   const markSent = (q: Sql, sentId: string): Promise<void> =>
     completeAfterMail(q, {

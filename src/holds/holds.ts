@@ -3,20 +3,21 @@ import { appendAudit } from "../db/tables/audit-log";
 import { insertHold, releaseHoldRow, type HoldView } from "../db/tables/legal-hold";
 import { resumeHeldRequests } from "../db/tables/subject-request";
 import { subjectHash } from "../subject/hashes";
+import type { MatchRule } from "../subject/identity-match";
 
 /**
  * Legal holds: while a hold is active (not released, `until` not passed) its subject is not
  * erased and retention sweeps skip its rows. The subject is named by keyed hash only.
  */
 
-/** Places a hold on the subject named by `identity`/`value`. */
+/** Places a hold on the subject named by `identity`/`value`, hashed by the identity's match rule (default: the name's). */
 export function placeHold(
   ds: DataSource,
   hmacKey: Buffer,
-  input: { identity: string; value: string; ground: string; until?: Date; by: string },
+  input: { identity: string; value: string; match?: MatchRule; ground: string; until?: Date; by: string },
 ): Promise<HoldView> {
   return insertHold(ds, {
-    subjectHash: subjectHash(hmacKey, input.identity, input.value),
+    subjectHash: subjectHash(hmacKey, input.identity, input.value, input.match),
     ground: input.ground,
     ...(input.until ? { until: input.until } : {}),
     by: input.by,

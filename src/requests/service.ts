@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { matchOfIdentity } from "../subject/identity-match";
 import type { SubjectRequest } from "../db/entities/subject-request";
 import { holdSummary } from "../db/tables/legal-hold";
 import { stepsOfRequest } from "../db/tables/request-store";
@@ -41,7 +42,7 @@ export async function submitRequest(ctx: RequestServices, input: SubmitInput): P
   const ref = subjectRefOf(ctx.dataMap, input.subject);
   if (input.type === "export" && input.dryRun) throw new RequestInputError("dryRun", "a preview exists for erasure requests only");
   const receivedAt = new Date();
-  const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value);
+  const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value, matchOfIdentity(ctx.dataMap.subject, ref.name));
   // One statement: the request row and its audit entry commit together.
   const row = await insertRequest(
     ctx.ds,

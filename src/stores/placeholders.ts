@@ -29,7 +29,7 @@ export function placeholdersOf(template: string): string[] {
 }
 
 /** Placeholder names a data map allows: `id` and every identity of `subject.identities`. */
-export function allowedPlaceholders(identities: Readonly<Record<string, string>>): Set<string> {
+export function allowedPlaceholders(identities: Readonly<Record<string, unknown>>): Set<string> {
   return new Set(["id", ...Object.keys(identities)]);
 }
 

@@ -10,7 +10,7 @@ import type { StoreCheckProblem } from "./store-kind";
 export function placeholderProblems(
   key: string,
   template: string,
-  identities: Readonly<Record<string, string>>,
+  identities: Readonly<Record<string, unknown>>,
 ): Array<StoreCheckProblem<"pattern-without-placeholder" | "unknown-placeholder">> {
   const names = placeholdersOf(template);
   if (names.length === 0) {

@@ -99,6 +99,8 @@ export interface StoreCheckProblem<Rule extends string = string> {
   rule: Rule;
   /** What is wrong and what to do; names schema objects and patterns, never identity values. */
   message: string;
+  /** `warning`: reported by `lethe check` but does not make the map unusable. (Default: an error.) */
+  severity?: "warning";
 }
 
 /** A connection a check opened to a SQL store (a `pg` Client or Pool); the check ends it. */

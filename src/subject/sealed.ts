@@ -1,4 +1,5 @@
 import { decryptJson, encryptJson } from "../crypto";
+import type { SubjectContact } from "./contact";
 import type { SubjectRef } from "./reference";
 
 /**
@@ -12,6 +13,8 @@ export interface SealedIdentities {
   identities?: Record<string, string>;
   /** The subject row's link-column values (as text), to re-derive and verify after the erasure. */
   seed?: Record<string, string | null>;
+  /** Where mail to the subject goes, read with the snapshot (`subject.contact`). */
+  contact?: SubjectContact;
 }
 
 /** Seals {@link SealedIdentities}. */

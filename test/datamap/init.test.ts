@@ -20,7 +20,7 @@ let tmp: string;
 type DraftStore = {
   url: string;
   schema: string;
-  tables: Record<string, { action: string; fields: Record<string, Record<string, unknown>> }>;
+  tables: Record<string, { action?: string; owner?: string; reason?: string; fields: Record<string, Record<string, unknown>> }>;
   ignore: Record<string, string>;
 };
 const storeOf = (draft: DataMapInput, name = "main") => draft.stores[name] as unknown as DraftStore;
@@ -52,30 +52,30 @@ describe("draftDataMap on Chinook", () => {
     const draft = draftDataMap(chinook, { table: "customer", column: "customer_id" }, { url: "${CHINOOK_DATABASE_URL}" });
     expect(draft.$schema).toBe("./lethe.schema.json");
     expect(draft.version).toBe(1);
-    // customer.email is not UNIQUE in Chinook, so it cannot be an identity.
-    expect(draft.subject).toEqual({ store: "main", table: "customer", key: "customer_id", identities: {} });
+    // customer.email is not UNIQUE in Chinook, so it cannot be an identity; it is the contact for mail (issue 9, item 8).
+    expect(draft.subject).toEqual({ store: "main", table: "customer", key: "customer_id", identities: {}, contact: { email: "email", country: "country" } });
     const store = storeOf(draft);
     expect(store.url).toBe("${CHINOOK_DATABASE_URL}");
     expect(store.schema).toBe("public");
-    expect(Object.fromEntries(Object.entries(store.tables).map(([t, s]) => [t, s.action]))).toEqual({
+    // Issue 9, item 11: the staff table is other people's data, catalogue tables are lookups (ignored with a reason).
+    expect(Object.fromEntries(Object.entries(store.tables).map(([t, s]) => [t, s.action ?? `owner ${s.owner}`]))).toEqual({
       customer: "delete",
       invoice: "delete",
       invoice_line: "delete",
-      employee: "anonymize",
-      track: "anonymize",
-      album: "anonymize",
-      artist: "anonymize",
-      genre: "anonymize",
-      media_type: "anonymize",
+      employee: "owner others",
     });
-    // Every catalogue table has a name/title column, which the heuristic flags, so nothing is ignored.
-    expect(store.ignore).toEqual({});
+    expect(store.tables.employee!.reason).toMatch(
+      /^draft: other people's data \(.*email.*\), reached only through references from the subject's rows \(customer → employee\)/,
+    );
+    expect(Object.keys(store.ignore).sort()).toEqual(["album", "artist", "genre", "media_type", "track"]);
+    expect(store.ignore.artist).toBe('draft: lookup data: "name" only labels the row, the same for everyone, and no person\'s row depends on it — confirm');
+    expect(store.ignore.album).toBe(DRAFT_IGNORE_REASON);
     // playlist and playlist_track are not reachable from a customer.
     expect(store.tables.playlist).toBeUndefined();
     expect(store.tables.playlist_track).toBeUndefined();
   });
 
-  it("writes todos for personal-looking columns and marks the subject key and FK columns as keys", () => {
+  it("writes todos in words for personal-looking columns and marks the subject key and FK columns as keys (item 11)", () => {
     const store = storeOf(draftDataMap(chinook, { table: "customer", column: "customer_id" }, { url: "x" }));
     const customer = store.tables.customer!.fields;
     expect(customer.customer_id).toEqual({ personal: false, note: "key" });
@@ -84,9 +84,11 @@ describe("draftDataMap on Chinook", () => {
       .filter(([, f]) => "todo" in f)
       .map(([c]) => c);
     expect(todos).toEqual(["first_name", "last_name", "company", "address", "city", "state", "country", "postal_code", "phone", "fax", "email"]);
-    expect(customer.email!.todo).toMatch(
-      /^name matches e_\?mail \(suggested: category "contact", mask "email"\); choose a category and mask, or \{"personal": false\}$/,
+    expect(customer.email!.todo).toBe(
+      'the name "email" suggests an email address; decide: give it a category and a mask (suggested: category "contact", mask "email"), or {"personal": false}',
     );
+    for (const t of Object.values(store.tables))
+      for (const f of Object.values(t.fields ?? {}) as Array<Record<string, unknown>>) if (typeof f.todo === "string") expect(f.todo).not.toMatch(/[|^$\\]/);
     expect(store.tables.invoice!.fields).toEqual({
       customer_id: { personal: false, note: "key" },
       billing_address: { todo: expect.any(String) },
@@ -96,8 +98,8 @@ describe("draftDataMap on Chinook", () => {
       billing_postal_code: { todo: expect.any(String) },
     });
     expect(store.tables.invoice_line!.fields).toEqual({ invoice_id: { personal: false, note: "key" }, track_id: { personal: false, note: "key" } });
-    expect(store.tables.employee!.fields.reports_to).toEqual({ personal: false, note: "key" });
-    expect(store.tables.employee!.fields.birth_date).toEqual({ todo: expect.stringContaining("birth") });
+    // Other people's tables need no field decisions.
+    expect(store.tables.employee!.fields).toBeUndefined();
     // Not personal-looking, not a key: left out.
     expect(store.tables.invoice!.fields.total).toBeUndefined();
   });
@@ -106,14 +108,14 @@ describe("draftDataMap on Chinook", () => {
     const draft = draftDataMap(chinook, { table: "customer", column: "customer_id" }, { url: "${CHINOOK_DATABASE_URL}" });
     const map = parseDataMap(draft, "draft.json", { CHINOOK_DATABASE_URL: db.url });
     const problems = await checkDataMap(map);
-    const todoCount = Object.values(storeOf(draft).tables).reduce((n, t) => n + Object.values(t.fields).filter((f) => "todo" in f).length, 0);
-    expect(todoCount).toBe(33);
+    const todoCount = Object.values(storeOf(draft).tables).reduce((n, t) => n + Object.values(t.fields ?? {}).filter((f) => "todo" in f).length, 0);
+    expect(todoCount).toBe(16);
     expect(problems).toHaveLength(todoCount);
     expect(new Set(problems.map((p) => p.rule))).toEqual(new Set(["undecided-personal-column"]));
     expect(problems).toContainEqual({
       key: "stores.main.tables.customer.fields.email",
       rule: "undecided-personal-column",
-      message: expect.stringContaining("e_?mail"),
+      message: expect.stringContaining("suggests an email address"),
     });
   });
 
@@ -138,18 +140,19 @@ describe("draftDataMap on a small shop", () => {
        CREATE TABLE shop.warehouses (id int PRIMARY KEY, address_id int REFERENCES shop.addresses(id));`,
     );
     const draft = draftDataMap(await schemaOf("shop"), { table: "users", column: "id" }, { store: "shop", url: "postgres://app@db/shop" });
-    expect(draft.subject).toEqual({ store: "shop", table: "users", key: "id", identities: { email: "email" } });
+    expect(draft.subject).toEqual({ store: "shop", table: "users", key: "id", identities: { email: "email" }, contact: { email: "email" } });
     const store = storeOf(draft, "shop");
     expect(store.url).toBe("postgres://app@db/shop");
     expect(store.schema).toBe("shop");
     expect(Object.keys(store.tables)).toEqual(["users", "addresses", "orders"]);
     expect(store.tables.addresses!.action).toBe("anonymize");
+    expect(store.tables.addresses!.owner).toBe("subject");
     expect(store.tables.orders!.action).toBe("delete");
     expect(store.ignore).toEqual({ currencies: DRAFT_IGNORE_REASON });
     expect(store.tables.users!.fields).toEqual({
       id: { personal: false, note: "key" },
-      email: { todo: expect.stringContaining("e_?mail") },
-      backup_email: { todo: expect.stringContaining("e_?mail") },
+      email: { todo: expect.stringContaining("suggests an email address") },
+      backup_email: { todo: expect.stringContaining("suggests an email address") },
       address_id: { personal: false, note: "key" },
       currency_code: { personal: false, note: "key" },
     });
@@ -190,7 +193,9 @@ describe("lethe init", () => {
 
   it("writes the URL as given, or ${VAR} with --url-env", async () => {
     const plain = join(tmp, "plain.json");
-    expect(await runInit({ ...base(), out: plain })).toMatch(/^wrote .*plain\.json: 9 tables, 0 ignored, 33 columns to decide/);
+    expect(await runInit({ ...base(), out: plain })).toMatch(
+      /^wrote .*plain\.json: 4 tables \(1 other people's\), 5 ignored, 0 links without a foreign key, 16 columns to decide/,
+    );
     expect((JSON.parse(readFileSync(plain, "utf8")) as { stores: Record<string, { url: string }> }).stores.main!.url).toBe(db.url);
     const viaEnv = join(tmp, "env.json");
     await runInit({ ...base(), out: viaEnv, urlEnv: "CHINOOK_DATABASE_URL" });
@@ -235,7 +240,7 @@ describe("lethe init", () => {
       child.on("close", (code) => done({ code, stdout }));
     });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("33 columns to decide");
+    expect(r.stdout).toContain("16 columns to decide");
     const written = JSON.parse(readFileSync(out, "utf8")) as DataMapInput;
     expect(written).toEqual(draftDataMap(chinook, { table: "customer", column: "customer_id" }, { url: "${CHINOOK_DATABASE_URL}" }));
   });

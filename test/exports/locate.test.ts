@@ -8,6 +8,7 @@ import { inlineParamReads } from "../../src/stores/postgres/copy-out";
 import { locateSubjectRows } from "../../src/stores/postgres/locate";
 import { qualified } from "../../src/stores/postgres/ident";
 import { introspect } from "../../src/stores/postgres/introspect";
+import { ROW_ID_SQL } from "../../src/stores/postgres/row-id";
 import { createScratchDb, loadChinook, type ScratchDb } from "../helpers/db";
 import { CHINOOK_MAP, SHOP_MAP } from "../helpers/data-maps";
 
@@ -61,14 +62,14 @@ describe.each([
           const filter = filters.get(table)!;
           const where = filter ? filter.where : "false";
           const params = filter ? filter.params : [];
-          const located = (await client.query<{ c: string }>(`SELECT ctid::text AS c FROM ${qualified(plan.schemaName, table)} WHERE ${where}`, params)).rows
+          const located = (await client.query<{ c: string }>(`SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} WHERE ${where}`, params)).rows
             .map((r) => r.c)
             .sort();
           expect({ id, table, rows: located }).toEqual({ id, table, rows: expected });
           // The same filter with its values read from the transaction-local setting (what COPY runs).
           await client.query(`SELECT set_config('lethe.copy_params', $1, true)`, [JSON.stringify(params)]);
           const viaSetting = (
-            await client.query<{ c: string }>(`SELECT ctid::text AS c FROM ${qualified(plan.schemaName, table)} WHERE ${inlineParamReads(where, params)}`)
+            await client.query<{ c: string }>(`SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} WHERE ${inlineParamReads(where, params)}`)
           ).rows
             .map((r) => r.c)
             .sort();

@@ -11,24 +11,26 @@ export function defaultMapPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * Validates the data map and checks it against the live databases. Prints every problem and
- * returns 1, or prints a one-line summary and returns 0.
+ * warning; returns 1 when there is a problem, else prints a one-line summary and returns 0.
  */
 export async function runCheck(mapPath: string, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const file = resolve(mapPath);
   // Loaded when the command runs, so `lethe --help` stays fast.
-  const { checkDataMap, formatProblems } = require("../../datamap/check") as typeof DataMapCheck;
+  const { checkDataMap, formatProblems, isError } = require("../../datamap/check") as typeof DataMapCheck;
   const { DataMapError, loadDataMap } = require("../../datamap/load") as typeof DataMapLoad;
   const { kindOf } = require("../../stores/registry") as typeof Registry;
   try {
     const map = loadDataMap(file);
-    const problems = await checkDataMap(map);
+    const all = await checkDataMap(map);
+    for (const line of formatProblems(file, all)) err.write(`${line}\n`);
+    const problems = all.filter(isError);
+    const warnings = all.length - problems.length;
     if (problems.length > 0) {
-      for (const line of formatProblems(file, problems)) err.write(`${line}\n`);
       err.write(`${problems.length} problem${problems.length === 1 ? "" : "s"}; the data map is not ready\n`);
       return 1;
     }
     const stores = Object.entries(map.stores).map(([name, s]) => `${name}: ${kindOf(s).summary(s)}`);
-    out.write(`${file}: OK (${stores.join("; ")})\n`);
+    out.write(`${file}: OK (${stores.join("; ")})${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}\n`);
     return 0;
   } catch (e) {
     if (!(e instanceof DataMapError)) throw e;

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type * as Pg from "pg";
 import type * as DataMapInit from "../../datamap/init";
 import type * as Introspect from "../../stores/postgres/introspect";
+import type * as IdentityOverlap from "../../stores/postgres/identity-overlap";
 
 /** Options of `lethe init`. */
 export interface InitOptions {
@@ -27,27 +28,33 @@ export interface InitOptions {
 export async function runInit(opts: InitOptions): Promise<string> {
   // Loaded when the command runs, so `lethe --help` stays fast.
   const { Client } = require("pg") as typeof Pg;
-  const { draftDataMap, parseSubjectArg } = require("../../datamap/init") as typeof DataMapInit;
+  const { draftDataMap, draftSubjectOf, parseSubjectArg } = require("../../datamap/init") as typeof DataMapInit;
   const { introspect } = require("../../stores/postgres/introspect") as typeof Introspect;
+  const { sampleIdentityOverlaps } = require("../../stores/postgres/identity-overlap") as typeof IdentityOverlap;
   const subject = parseSubjectArg(opts.subject);
   if (opts.urlEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.urlEnv)) throw new Error("--url-env must be an environment variable name");
   const out = resolve(opts.out);
   if (existsSync(out) && !opts.force) throw new Error(`${out} exists; pass --force to overwrite it`);
   const client = new Client({ connectionString: opts.fromDb, connectionTimeoutMillis: 10_000 });
-  const schema = await (async () => {
+  const { schema, found } = await (async () => {
     try {
       await client.connect();
-      return await introspect(client, opts.schema);
+      const schema = await introspect(client, opts.schema);
+      if (schema.tables.size === 0) throw new Error(`schema "${opts.schema}" has no tables`);
+      // Columns holding the subject's identity values (a bounded sample, compared inside Postgres).
+      const overlaps = await sampleIdentityOverlaps(client, schema, draftSubjectOf(schema, subject, opts.store), () => false);
+      return { schema, found: overlaps.found };
     } finally {
       await client.end().catch(() => undefined);
     }
   })();
-  if (schema.tables.size === 0) throw new Error(`schema "${opts.schema}" has no tables`);
-  const draft = draftDataMap(schema, subject, { store: opts.store, url: opts.urlEnv ? `\${${opts.urlEnv}}` : opts.fromDb });
+  const draft = draftDataMap(schema, subject, { store: opts.store, url: opts.urlEnv ? `\${${opts.urlEnv}}` : opts.fromDb, valueReferences: found });
   writeFileSync(out, `${JSON.stringify(draft, null, 2)}\n`, { flag: opts.force ? "w" : "wx" });
   const store = draft.stores[opts.store]!;
   const todos = Object.values(store.tables).reduce((n, t) => n + Object.values(t.fields ?? {}).filter((f) => "todo" in f).length, 0);
-  return `wrote ${out}: ${Object.keys(store.tables).length} tables, ${Object.keys(store.ignore ?? {}).length} ignored, ${todos} columns to decide; then run lethe check`;
+  const others = Object.values(store.tables).filter((t) => t.owner === "others").length;
+  const links = Object.values(store.tables).reduce((n, t) => n + (t.via?.length ?? 0), 0);
+  return `wrote ${out}: ${Object.keys(store.tables).length} tables (${others} other people's), ${Object.keys(store.ignore ?? {}).length} ignored, ${links} links without a foreign key, ${todos} columns to decide; then run lethe check`;
 }
 
 function hasPassword(url: string): boolean {

@@ -40,7 +40,7 @@ export function register(program: Command): void {
       try {
         await assertMigrated(ds);
         const ledger = await erasedSubjectHashes(ds);
-        const scan = await scanForErased(services.stores.adapter(opts.store), ledger, config.hmacKey);
+        const scan = await scanForErased(services.stores.adapter(opts.store), ledger, config.hmacKey, 5000, dataMap.subject);
         const ids: string[] = [];
         if (!opts.dryRun) {
           for (const key of scan.found) ids.push((await submitRequest(services, { type: "erasure", subject: { id: key }, requestedBy: "replay" })).request.id);

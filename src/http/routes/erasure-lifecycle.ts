@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { getHold } from "../../db/tables/legal-hold";
 import { placeHold, releaseHold } from "../../holds/holds";
+import { matchOfIdentity } from "../../subject/identity-match";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
 import { retryRequest } from "../../requests/retry";
 import { enqueueRequest } from "../../queues/jobs/erase-request";
@@ -66,6 +67,7 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
     const hold = await placeHold(ds, config.hmacKey, {
       identity: ref.name,
       value: ref.value,
+      match: matchOfIdentity(dataMap.subject, ref.name),
       ground: body.ground,
       ...(body.until ? { until: new Date(body.until) } : {}),
       by: request.apiKeyName ?? "unknown",

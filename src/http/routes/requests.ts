@@ -7,6 +7,7 @@ import { requireScope } from "../auth";
 import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
 import { parseOrProblem } from "../validation";
 import { subjectHash } from "../../subject/hashes";
+import { matchOfIdentity, type MatchRule } from "../../subject/identity-match";
 import { subjectRefOf } from "../../subject/reference";
 
 /** Request types the API accepts; adding one is one line here. */
@@ -48,8 +49,10 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
 }
 
 /** True when a replayed idempotency key carries the same request as the stored one. */
-function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody, ref: { name: string; value: string }): boolean {
-  return stored.type === body.type && stored.dryRun === (body.dryRun ?? false) && stored.subjectHash === subjectHash(config.hmacKey, ref.name, ref.value);
+function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody, ref: { name: string; value: string; match: MatchRule }): boolean {
+  return (
+    stored.type === body.type && stored.dryRun === (body.dryRun ?? false) && stored.subjectHash === subjectHash(config.hmacKey, ref.name, ref.value, ref.match)
+  );
 }
 
 /**
@@ -63,7 +66,8 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
   app.post("/requests", { onRequest: requireScope(keys, "requests.write") }, async (request, reply) => {
     const body = parseOrProblem(SUBMIT_BODY_SCHEMA, request.body);
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
-    const ref = subjectRefOf(dataMap, body.subject);
+    const named = subjectRefOf(dataMap, body.subject);
+    const ref = { ...named, match: matchOfIdentity(dataMap.subject, named.name) };
     const { request: stored, created } = await submitRequest(app.services, {
       type: body.type,
       subject: body.subject,

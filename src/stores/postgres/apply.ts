@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import type { Mask } from "./schema";
 import { qualified, quoteIdent } from "./ident";
+import { ROW_ID_SQL, rowIdInSql } from "./row-id";
 import type { TableDecision, Decisions } from "./decide";
 import { maskSql, type MaskKey } from "./masking";
 import type { PlannedTable, StorePlan } from "./store-plan";
@@ -40,7 +41,7 @@ export async function applyDecisions(db: ClientBase, plan: StorePlan, decisions:
       continue;
     }
     if (table.spec.action === "delete") {
-      const res = await db.query(`DELETE FROM ${target} WHERE ctid = ANY($1::tid[])`, [ctidsOf(d)]);
+      const res = await db.query(`DELETE FROM ${target} WHERE ${rowIdInSql("$1")}`, [ctidsOf(d)]);
       changed.set(d.table, res.rowCount ?? 0);
       continue;
     }
@@ -58,7 +59,7 @@ export async function applyDecisions(db: ClientBase, plan: StorePlan, decisions:
       params.push([...ctids]);
       ctids.forEach((c) => detachAll.add(c));
       const c = quoteIdent(column);
-      sets.push(`${c} = CASE WHEN ctid = ANY($${params.length}::tid[]) THEN NULL ELSE ${c} END`);
+      sets.push(`${c} = CASE WHEN ${ROW_ID_SQL} = ANY($${params.length}::text[]) THEN NULL ELSE ${c} END`);
     }
     if (sets.length === 0) {
       changed.set(d.table, 0);
@@ -69,9 +70,9 @@ export async function applyDecisions(db: ClientBase, plan: StorePlan, decisions:
     if (unmasked) conditions.push(unmasked);
     if (detachAll.size > 0) {
       params.push([...detachAll]);
-      conditions.push(`ctid = ANY($${params.length}::tid[])`);
+      conditions.push(`${ROW_ID_SQL} = ANY($${params.length}::text[])`);
     }
-    const res = await db.query(`UPDATE ${target} SET ${sets.join(", ")} WHERE ctid = ANY($1::tid[]) AND (${conditions.join(" OR ")})`, params);
+    const res = await db.query(`UPDATE ${target} SET ${sets.join(", ")} WHERE ${rowIdInSql("$1")} AND (${conditions.join(" OR ")})`, params);
     changed.set(d.table, res.rowCount ?? 0);
   }
   return changed;
@@ -88,7 +89,7 @@ export async function countChanges(db: ClientBase, plan: StorePlan, decisions: D
       continue;
     }
     const res = await db.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ctid = ANY($1::tid[]) AND ${unmasked}`,
+      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ${rowIdInSql("$1")} AND ${unmasked}`,
       [ctidsOf(d), key.ipad, key.opad],
     );
     counts.set(d.table, Number(res.rows[0]!.n));

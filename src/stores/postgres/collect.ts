@@ -1,9 +1,12 @@
 import type { ClientBase } from "pg";
 import type { Link } from "./graph";
 import { qualified, quoteIdent } from "./ident";
+import { ROW_ID_SQL } from "./row-id";
+import { identityInSql } from "./identity-sql";
+import type { MatchRule } from "../../subject/identity-match";
 import type { StorePlan } from "./store-plan";
 
-/** One row of the subject's: its ctid (stable while locked), its link-column values as text. */
+/** One row of the subject's: its row id (`<tableoid>:<ctid>`, stable while locked), its link-column values as text. */
 export interface SubjectRow {
   /** `(page,item)`; null for a virtual row made from a snapshot (verification). */
   ctid: string | null;
@@ -28,14 +31,22 @@ export function linkColumns(plan: StorePlan, table: string): string[] {
 
 /**
  * `(c1, c2) IN (unnest(...))` over text arrays cast to the columns' types, so indexes apply.
- * Returns the SQL and its parameters, numbered from `first`.
+ * Returns the SQL and its parameters, numbered from `first`. A single-column link with match rule
+ * `normalized` compares `lower(btrim(…))` on both sides (`identity-sql`).
  */
-export function matchSql(plan: StorePlan, table: string, columns: string[], tuples: string[][], first = 1): { sql: string; params: string[][] } {
+export function matchSql(
+  plan: StorePlan,
+  table: string,
+  columns: string[],
+  tuples: string[][],
+  first = 1,
+  match: MatchRule = "exact",
+): { sql: string; params: string[][] } {
   const info = plan.schema.tables.get(table);
   const typeOf = (c: string) => info?.columns.get(c)?.sqlType ?? "text";
   if (columns.length === 1) {
     const c = columns[0]!;
-    return { sql: `${quoteIdent(c)} = ANY($${first}::text[]::${typeOf(c)}[])`, params: [tuples.map((t) => t[0]!)] };
+    return { sql: identityInSql(c, `$${first}`, match, typeOf(c)), params: [tuples.map((t) => t[0]!)] };
   }
   const lhs = columns.map(quoteIdent).join(", ");
   const arrays = columns.map((c, i) => `$${first + i}::text[]::${typeOf(c)}[]`).join(", ");
@@ -93,7 +104,7 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
   };
   const select = async (table: string, where: string, params: unknown[], owned: boolean): Promise<SubjectRow[]> => {
     const cols = linkColumns(plan, table);
-    const list = [`ctid::text AS "__ctid"`, ...cols.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`)].join(", ");
+    const list = [`${ROW_ID_SQL} AS "__ctid"`, ...cols.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`)].join(", ");
     const sql = `SELECT ${list} FROM ${qualified(plan.schemaName, table)} WHERE ${where}${lock ? " FOR UPDATE" : ""}`;
     const res = await db.query<Record<string, string | null>>(sql, params);
     return res.rows.map((r) => {
@@ -127,7 +138,7 @@ export async function collectRows(db: ClientBase, plan: StorePlan, seed: Seed, l
     const [src, dst] = dir === "incoming" ? [link.to, link.from] : [link.from, link.to];
     const tuples = tuplesOf(rows, src.columns);
     if (tuples.length === 0) return;
-    const m = matchSql(plan, dst.table, dst.columns, tuples);
+    const m = matchSql(plan, dst.table, dst.columns, tuples, 1, link.match);
     add(dst.table, await select(dst.table, m.sql, m.params, dir === "incoming"), dir === "incoming" ? link : undefined);
   }
 }

@@ -1,6 +1,8 @@
 import type { ClientBase } from "pg";
 import type { StepCount } from "../../types";
 import { qualified, quoteIdent } from "./ident";
+import { rowIdNotInSql } from "./row-id";
+import { normalizeIdentity } from "../../subject/identity-match";
 import { matchSql, tuplesOf, type RowSets, type SubjectRow } from "./collect";
 import type { StorePlan } from "./store-plan";
 
@@ -38,18 +40,19 @@ export async function decide(db: ClientBase, plan: StorePlan, sets: RowSets): Pr
       for (const link of plan.inbound.get(table) ?? []) {
         const tuples = tuplesOf(candidates, link.to.columns);
         if (tuples.length === 0) continue;
-        const m = matchSql(plan, link.from.table, link.from.columns, tuples, 2);
+        const m = matchSql(plan, link.from.table, link.from.columns, tuples, 2, link.match);
+        const norm = (v: string): string => normalizeIdentity(v, link.match);
         const mine = inside(link.from.table)
           .map((r) => r.ctid)
           .filter((c): c is string => c !== null);
         const cols = link.from.columns.map((c) => `${quoteIdent(c)}::text`).join(", ");
         const res = await db.query<Record<string, string>>(
-          `SELECT DISTINCT ${cols} FROM ${qualified(plan.schemaName, link.from.table)} WHERE ${m.sql} AND NOT (ctid = ANY($1::tid[]))`,
+          `SELECT DISTINCT ${cols} FROM ${qualified(plan.schemaName, link.from.table)} WHERE ${m.sql} AND ${rowIdNotInSql("$1")}`,
           [mine, ...m.params],
         );
-        for (const r of res.rows) sharedKeys.add(key(link.from.columns.map((c) => r[c]!)));
+        for (const r of res.rows) sharedKeys.add(key(link.from.columns.map((c) => norm(r[c]!))));
         for (const row of candidates) {
-          if (sharedKeys.has(key(link.to.columns.map((c) => row.values[c] ?? "")))) shared.add(row);
+          if (sharedKeys.has(key(link.to.columns.map((c) => norm(row.values[c] ?? ""))))) shared.add(row);
         }
       }
     }

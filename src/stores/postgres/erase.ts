@@ -1,6 +1,8 @@
 import type { Pool, PoolClient } from "pg";
 import type { DataMap } from "../../datamap/schema";
 import { ERROR_CODES, PermanentError } from "../../errors";
+import { contactColumns } from "../../subject/contact";
+import { identityByName, identitySpecs } from "../../subject/identity-match";
 import type { SubjectRef } from "../../subject/reference";
 import type { SubjectSnapshot } from "../../subject/snapshot";
 import type { StepCount } from "../../types";
@@ -8,31 +10,39 @@ import { applyDecisions, countChanges, unmaskedSql } from "./apply";
 import { collectRows, linkColumns, type Seed } from "./collect";
 import { countsOf, decide } from "./decide";
 import { qualified, quoteIdent } from "./ident";
+import { identityEqualsSql } from "./identity-sql";
+import { rowIdInSql } from "./row-id";
 import { newMaskKey } from "./masking";
 import type { StorePlan } from "./store-plan";
 
 /**
- * Finds the subject by key or identity and snapshots it. Null when no row matches (an erasure
- * of an unknown or already deleted subject is a no-op); a permanent error when several match.
+ * Finds the subject by key or identity and snapshots it: key, identities, contact columns and the
+ * link columns, as text. The identity is compared by its match rule (`subject/identity-match`:
+ * emails case-insensitive and trimmed, `lower(btrim(col))` so an expression index serves it).
+ * Null when no row matches (an erasure of an unknown or already deleted subject is a no-op); a
+ * permanent `subject_ambiguous` error when several rows match after normalisation.
  */
 export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, ref: SubjectRef): Promise<SubjectSnapshot | null> {
   const info = plan.tables.get(plan.subjectTable)!.info;
-  const column = ref.name === "id" ? map.subject.key : map.subject.identities[ref.name];
-  if (!column) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
-  const identityCols = Object.entries(map.subject.identities);
-  const cols = new Set([map.subject.key, ...identityCols.map(([, c]) => c), ...linkColumns(plan, plan.subjectTable)]);
+  const identity = identityByName(map.subject, ref.name);
+  if (!identity) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
+  const identityCols = identitySpecs(map.subject);
+  const contact = contactColumns(map);
+  const cols = new Set([map.subject.key, ...identityCols.map((i) => i.column), ...Object.values(contact), ...linkColumns(plan, plan.subjectTable)]);
   const list = [...cols].map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(", ");
-  const type = info.columns.get(column)?.sqlType ?? "text";
+  const type = info.columns.get(identity.column)?.sqlType ?? "text";
   const res = await pool.query<Record<string, string | null>>(
-    `SELECT ${list} FROM ${qualified(plan.schemaName, plan.subjectTable)} WHERE ${quoteIdent(column)} = $1::text::${type} LIMIT 2`,
+    `SELECT ${list} FROM ${qualified(plan.schemaName, plan.subjectTable)} WHERE ${identityEqualsSql(identity.column, "$1", identity.match, type)} LIMIT 2`,
     [ref.value],
   );
   if (res.rows.length === 0) return null;
   if (res.rows.length > 1) throw new PermanentError(ERROR_CODES.subjectAmbiguous, `more than one subject row matches the given ${ref.name}`);
   const row = res.rows[0]!;
   const identities: Record<string, string> = { id: row[map.subject.key]! };
-  for (const [name, col] of identityCols) if (row[col] !== null && row[col] !== undefined) identities[name] = row[col]!;
-  return { identities, seed: row };
+  for (const { name, column } of identityCols) if (row[column] !== null && row[column] !== undefined) identities[name] = row[column]!;
+  const found: Record<string, string> = {};
+  for (const [what, column] of Object.entries(contact)) if (row[column] !== null && row[column] !== undefined) found[what] = row[column]!;
+  return { identities, seed: row, ...(Object.keys(found).length > 0 ? { contact: found } : {}) };
 }
 
 function seedOf(plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, withVirtual: boolean): Seed {
@@ -128,7 +138,7 @@ export async function findLeftovers(c: PoolClient, plan: StorePlan, map: DataMap
     const unmasked = unmaskedSql(table, "$2", "$3");
     if (!unmasked) continue;
     const res = await c.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ctid = ANY($1::tid[]) AND ${unmasked}`,
+      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ${rowIdInSql("$1")} AND ${unmasked}`,
       [ctids, key.ipad, key.opad],
     );
     const n = Number(res.rows[0]!.n);

@@ -1,4 +1,5 @@
-import type { PostgresStoreSpec } from "./schema";
+import { matchOfColumn, type MatchRule, type SubjectIdentities } from "../../subject/identity-match";
+import { isOthersTable, type PostgresStoreSpec } from "./schema";
 import type { SchemaInfo } from "./introspect";
 
 /**
@@ -11,7 +12,19 @@ export interface Link {
   name: string;
   from: { table: string; columns: string[] };
   to: { table: string; columns: string[] };
+  /** How the two sides' values are compared (`subject/identity-match`); foreign keys: `exact`. */
+  match: MatchRule;
 }
+
+/** A `via` declaration as the link builder reads it. */
+export interface ViaLike {
+  column: string;
+  references: { table: string; column: string };
+  match?: MatchRule | undefined;
+}
+
+/** The subject as the link builder needs it: its table, key and identities (for a `via`'s default rule). */
+export type LinkSubject = SubjectIdentities & { table: string };
 
 /** How a table is reached from the subject table. */
 export interface Reach {
@@ -23,9 +36,22 @@ export interface Reach {
   path: string[];
 }
 
-/** The foreign keys of the live schema plus the store's `via` links. */
-export function linksOf(schema: SchemaInfo, store: PostgresStoreSpec): Link[] {
-  const links: Link[] = schema.foreignKeys.map((fk) => ({ kind: "fk", name: fk.name, from: fk.from, to: fk.to }));
+/**
+ * The rule a `via` compares by: its own `match`, else the rule of the subject identity held in the
+ * referenced column (a link to `customers.email` compares emails normalised), else `exact`.
+ */
+export function viaMatch(via: ViaLike, subject?: LinkSubject): MatchRule {
+  if (via.match) return via.match;
+  if (subject && via.references.table === subject.table) return matchOfColumn(subject, via.references.column) ?? "exact";
+  return "exact";
+}
+
+/**
+ * The foreign keys of the live schema (partitions folded into their parent by `introspect`) plus
+ * the store's `via` links, each with its match rule (`subject` gives a `via` its default).
+ */
+export function linksOf(schema: SchemaInfo, store: { tables: Readonly<Record<string, { via: readonly ViaLike[] }>> }, subject?: LinkSubject): Link[] {
+  const links: Link[] = schema.foreignKeys.map((fk) => ({ kind: "fk", name: fk.name, from: fk.from, to: fk.to, match: "exact" }));
   for (const [table, spec] of Object.entries(store.tables)) {
     for (const via of spec.via) {
       links.push({
@@ -33,10 +59,20 @@ export function linksOf(schema: SchemaInfo, store: PostgresStoreSpec): Link[] {
         name: `via:${table}.${via.column}`,
         from: { table, columns: [via.column] },
         to: { table: via.references.table, columns: [via.references.column] },
+        match: viaMatch(via, subject),
       });
     }
   }
   return links;
+}
+
+/**
+ * Tables whose rows are never the subject's and where discovery stops: undeclared, ignored, and
+ * `owner: "others"` tables (staff, suppliers, shops). Their references make a row shared.
+ */
+export function isBoundaryTable(store: Pick<PostgresStoreSpec, "tables" | "ignore">, table: string): boolean {
+  const spec = store.tables[table];
+  return spec === undefined || table in store.ignore || isOthersTable(spec);
 }
 
 /**

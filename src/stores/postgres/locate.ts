@@ -2,6 +2,8 @@ import type { ClientBase } from "pg";
 import { matchSql } from "./collect";
 import type { StorePlan } from "./store-plan";
 import { qualified, quoteIdent } from "./ident";
+import { matchedColumnSql, matchedValueSql } from "./identity-sql";
+import type { MatchRule } from "../../subject/identity-match";
 
 /**
  * Where the subject's rows are, as SQL, without holding the rows.
@@ -46,6 +48,8 @@ interface TupleSet {
 interface Term {
   columns: string[];
   source: TupleSet;
+  /** The link's match rule (`normalized`: `lower(btrim(…))` on both sides). */
+  match: MatchRule;
 }
 
 /** Upper bound of fixpoint rounds; each round must grow a set, so this is never reached by a sane schema. */
@@ -68,8 +72,8 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
   const ownedTerms = new Map<string, Term[]>([...plan.tables.keys()].map((t) => [t, []]));
   const referencedTerms = new Map<string, Term[]>([...plan.tables.keys()].map((t) => [t, []]));
   for (const link of plan.links) {
-    ownedTerms.get(link.from.table)!.push({ columns: link.from.columns, source: setOf("owned", link.to.table, link.to.columns) });
-    referencedTerms.get(link.to.table)!.push({ columns: link.to.columns, source: setOf("all", link.from.table, link.from.columns) });
+    ownedTerms.get(link.from.table)!.push({ columns: link.from.columns, source: setOf("owned", link.to.table, link.to.columns), match: link.match });
+    referencedTerms.get(link.to.table)!.push({ columns: link.to.columns, source: setOf("all", link.from.table, link.from.columns), match: link.match });
   }
   const termsOf = (table: string, mode: TupleSet["mode"]): Term[] =>
     mode === "owned" ? ownedTerms.get(table)! : [...ownedTerms.get(table)!, ...referencedTerms.get(table)!];
@@ -83,7 +87,7 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
     }
     for (const term of termsOf(table, mode)) {
       if (term.source.tuples.size === 0) continue;
-      const m = matchSql(plan, table, term.columns, [...term.source.tuples.values()], params.length + 1);
+      const m = matchSql(plan, table, term.columns, [...term.source.tuples.values()], params.length + 1, term.match);
       parts.push(m.sql);
       params.push(...m.params);
     }
@@ -104,10 +108,12 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
    * index probe per tuple (LIMIT 1) instead of reading every matching row — a million events of
    * one customer add one customer id, found by one probe.
    */
-  const probe = (set: TupleSet, source: TupleSet): Promise<string[][]> => {
+  const probe = (set: TupleSet, source: TupleSet, rule: MatchRule): Promise<string[][]> => {
     const tuples = [...source.tuples.values()];
     const names = set.columns.map((_, i) => `v${i}`);
-    const match = set.columns.map((c, i) => `t.${quoteIdent(c)} = u.v${i}::${typeOf(set.table, c)}`).join(" AND ");
+    const match = set.columns
+      .map((c, i) => `${matchedColumnSql(`t.${quoteIdent(c)}`, rule)} = ${matchedValueSql(`u.v${i}`, rule, typeOf(set.table, c))}`)
+      .join(" AND ");
     return select(
       `SELECT DISTINCT ${set.columns.map((c) => `x.${quoteIdent(c)}::text`).join(", ")}
          FROM unnest(${set.columns.map((_, i) => `$${i + 1}::text[]`).join(", ")}) AS u(${names.join(", ")})
@@ -124,10 +130,10 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
     for (const term of termsOf(set.table, set.mode)) {
       if (term.source.tuples.size === 0) continue;
       if (same(term.columns, set.columns)) {
-        found.push(...(await probe(set, term.source)));
+        found.push(...(await probe(set, term.source, term.match)));
         continue;
       }
-      const m = matchSql(plan, set.table, term.columns, [...term.source.tuples.values()]);
+      const m = matchSql(plan, set.table, term.columns, [...term.source.tuples.values()], 1, term.match);
       found.push(...(await distinct(set, m.sql, m.params)));
     }
     return found;

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import type { DataMap } from "../../datamap/schema";
+import { identitySpecs } from "../../subject/identity-match";
 import { qualified, quoteIdent } from "./ident";
 import type { PostgresStoreSpec } from "./schema";
 
@@ -16,8 +17,8 @@ export async function scanSubjects(
   onBatch: (subjects: Array<Record<string, string>>) => void,
   batch = 5000,
 ): Promise<{ scanned: number }> {
-  const { table, key, identities } = dataMap.subject;
-  const cols = [`${quoteIdent(key)}::text AS id`, ...Object.entries(identities).map(([name, col]) => `${quoteIdent(col)}::text AS ${quoteIdent(name)}`)];
+  const { table, key } = dataMap.subject;
+  const cols = [`${quoteIdent(key)}::text AS id`, ...identitySpecs(dataMap.subject).map((i) => `${quoteIdent(i.column)}::text AS ${quoteIdent(i.name)}`)];
   const client = await pool.connect();
   let scanned = 0;
   try {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MATCH_RULES } from "../../subject/identity-match";
 import type { IssueAt } from "../store-kind";
 
 /**
@@ -59,15 +60,44 @@ export const VIA_SCHEMA = z
   .object({
     column: IDENTIFIER,
     references: z.object({ table: IDENTIFIER, column: IDENTIFIER }).strict(),
+    /**
+     * How the two columns' values are compared (`subject/identity-match`): `normalized` is
+     * `lower(btrim(x))` on both sides. (Default: the rule of the subject identity held in
+     * `references.column`, else `exact`.)
+     */
+    match: z.enum(MATCH_RULES).optional(),
   })
   .strict();
 /** A `via` link. */
 export type ViaSpec = z.infer<typeof VIA_SCHEMA>;
 
+/** Whose data a table holds: the subject's (default), or other people's / the controller's. */
+export const OWNERS = ["subject", "others"] as const;
+/** One of {@link OWNERS}. */
+export type Owner = (typeof OWNERS)[number];
+
+/** What an erasure does to a table's rows of the subject. */
+export const TABLE_ACTIONS = ["delete", "anonymize", "keep"] as const;
+
 /** One table of a Postgres store: its erase action and its fields. */
-export const TABLE_SCHEMA = z
+const TABLE_OBJECT = z
   .object({
-    action: z.enum(["delete", "anonymize", "keep"]),
+    /**
+     * What an erasure does to the subject's rows: delete them, mask their personal fields, or keep
+     * them (with a `ground`). Required unless `owner` is `"others"` (whose rows nothing changes).
+     */
+    action: z.enum(TABLE_ACTIONS).optional(),
+    /**
+     * Whose data the table holds: `"subject"` (the person's own rows: account, addresses, orders,
+     * tickets) or `"others"` (staff, suppliers, shops: other people's or the controller's). Rows of
+     * an `others` table are never changed by an erasure, a retention cascade or a rectification
+     * and never exported; references from them make a row shared. (Default: "subject"; a table
+     * reached only through the subject's outgoing references must say it explicitly to be
+     * deleted or anonymized.)
+     */
+    owner: z.enum(OWNERS).optional(),
+    /** Why the table is the subject's or other people's (required for `owner: "others"`). */
+    reason: z.string().min(1).optional(),
     /** Legal ground for `keep` (Art. 17(3)), e.g. "tax records, 10 years (HGB §257)". */
     ground: z.string().min(1).optional(),
     /** How long kept rows are kept (ISO 8601 duration), for the info sheet and register. */
@@ -79,8 +109,20 @@ export const TABLE_SCHEMA = z
     via: z.array(VIA_SCHEMA).default([]),
   })
   .strict();
+
+/** One table of a Postgres store (an `owner: "others"` table's action is `keep`: nothing changes). */
+export const TABLE_SCHEMA = TABLE_OBJECT.superRefine((t, ctx) => {
+  if (t.owner !== "others" && t.action === undefined) {
+    ctx.addIssue({ code: "custom", path: ["action"], message: 'give the erase action ("delete", "anonymize" or "keep"), or declare "owner": "others"' });
+  }
+}).transform((t) => ({ ...t, action: t.action ?? ("keep" as const) }));
 /** A table declaration. */
 export type TableSpec = z.infer<typeof TABLE_SCHEMA>;
+
+/** True when the table holds other people's (or the controller's) data: an erasure leaves it alone. */
+export function isOthersTable(spec: Pick<TableSpec, "owner"> | undefined): boolean {
+  return spec?.owner === "others";
+}
 
 /** A Postgres database of the application. */
 export const POSTGRES_STORE_SCHEMA = z
@@ -92,6 +134,18 @@ export const POSTGRES_STORE_SCHEMA = z
     tables: z.record(IDENTIFIER, TABLE_SCHEMA),
     /** Tables reachable from the subject that hold none of its personal data, with the reason. */
     ignore: z.record(IDENTIFIER, z.string().min(1, "give the reason the table is ignored")).default({}),
+    /**
+     * Columns (`<table>.<column>`) that look like a reference to a mapped table or hold values of
+     * the subject's identities but are not links, each with the reason (e.g. a free-text reference
+     * typed by staff). `lethe check` fails closed on any such column that is neither a `via` link
+     * nor listed here.
+     */
+    notLinks: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/, "must be <table>.<column>"),
+        z.string().min(1, "give the reason the column is not a link"),
+      )
+      .default({}),
   })
   .strict();
 /** A Postgres store declaration. */
@@ -101,16 +155,26 @@ export type PostgresStoreInput = z.input<typeof POSTGRES_STORE_SCHEMA>;
 
 /**
  * The cross-field rules of a Postgres store declaration (zod cannot express them per field): a
- * kept table records its ground, `via` targets are declared, personal fields of anonymized and
- * kept tables are masked (or retained), and no table is both declared and ignored.
+ * kept table records its ground, an `others` table its reason and no action that changes rows,
+ * `via` targets are declared, personal fields of anonymized and kept subject tables are masked
+ * (or retained), and nothing is declared twice (table and ignored; via and not a link).
  */
 export function refinePostgresStore(store: PostgresStoreSpec, issue: IssueAt): void {
   for (const [tableName, table] of Object.entries(store.tables)) {
     const at = ["tables", tableName];
-    if (table.action === "keep" && !table.ground) issue([...at, "ground"], "a kept table must record its legal ground");
+    if (store.ignore[tableName] !== undefined) issue(["ignore", tableName], "a table cannot be both declared and ignored");
     table.via.forEach((via, i) => {
       if (!store.tables[via.references.table]) issue([...at, "via", i, "references", "table"], `table "${via.references.table}" is not declared in this store`);
+      const key = `${tableName}.${via.column}`;
+      if (store.notLinks[key] !== undefined) issue(["notLinks", key], `column "${key}" is declared both a via link and not a link`);
     });
+    if (isOthersTable(table)) {
+      if (!table.reason) issue([...at, "reason"], 'say why the table holds other people\'s data (e.g. "staff of the shop, not customers")');
+      if (table.action !== "keep")
+        issue([...at, "action"], `an "others" table is never changed by an erasure; remove "action": "${table.action}" (or declare "owner": "subject")`);
+      continue;
+    }
+    if (table.action === "keep" && !table.ground) issue([...at, "ground"], "a kept table must record its legal ground");
     for (const [column, field] of Object.entries(table.fields)) {
       if (!("category" in field)) continue;
       if (table.action === "anonymize" && !field.mask) issue([...at, "fields", column, "mask"], "a personal field of an anonymized table needs a mask");
@@ -118,7 +182,6 @@ export function refinePostgresStore(store: PostgresStoreSpec, issue: IssueAt): v
         issue([...at, "fields", column], 'a personal field of a kept table needs a mask, or "retain": true when the ground needs it');
       }
     }
-    if (store.ignore[tableName] !== undefined) issue(["ignore", tableName], "a table cannot be both declared and ignored");
   }
 }
 

@@ -1,7 +1,8 @@
 import type { DataMap } from "../../datamap/schema";
 import type { PostgresStoreSpec, TableSpec } from "./schema";
 import { ERROR_CODES, PermanentError } from "../../errors";
-import { linksOf, reachableTables, type Link } from "./graph";
+import { isBoundaryTable, linksOf, reachableTables, type Link } from "./graph";
+import { isOthersTable } from "./schema";
 import type { SchemaInfo, TableInfo } from "./introspect";
 
 /** One declared table as the planner sees it: its declaration and its live shape. */
@@ -36,11 +37,13 @@ export interface StorePlan {
 export function buildStorePlan(map: DataMap, store: string, schema: SchemaInfo): StorePlan {
   const spec = map.stores[store];
   if (!spec || spec.kind !== "postgres") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a postgres store`);
-  const allLinks = linksOf(schema, spec);
-  const declared = (t: string) => spec.tables[t] !== undefined;
-  const reach = reachableTables(map.subject.table, allLinks, (t) => !declared(t));
+  const allLinks = linksOf(schema, spec, map.subject);
+  const reach = reachableTables(map.subject.table, allLinks, (t) => isBoundaryTable(spec, t));
   const tables = new Map<string, PlannedTable>();
   for (const [name, tableSpec] of Object.entries(spec.tables)) {
+    // Other people's tables take no part: their rows are never changed or exported, and their
+    // references (inbound links from unplanned tables) make a referenced row shared.
+    if (isOthersTable(tableSpec)) continue;
     const info = schema.tables.get(name);
     if (!info) throw new PermanentError(ERROR_CODES.dataMapInvalid, `stores.${store}.tables.${name}: table does not exist (run lethe check)`);
     if (!reach.has(name))
