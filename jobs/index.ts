@@ -1,4 +1,5 @@
 import type { QueueName } from "../src/queues/names";
+import { applyRightsJob } from "./apply-rights";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
@@ -10,6 +11,7 @@ import { reconcile } from "./reconcile";
 import { retentionSweep } from "./retention-sweep";
 import { sealAudit } from "./seal-audit";
 import { sendMail } from "./send-mail";
+import { tellRecipientJob } from "./tell-recipient";
 
 /** The job table: every job Lethe runs, with its processor. The worker dispatches from it; a new job adds one line. */
 export const JOBS: readonly JobHandler[] = [
@@ -23,6 +25,8 @@ export const JOBS: readonly JobHandler[] = [
   sealAudit,
   purgeExports,
   notifyApp,
+  applyRightsJob,
+  tellRecipientJob,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

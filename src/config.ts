@@ -1,8 +1,12 @@
 import { resolve as resolvePath } from "node:path";
 import { z } from "zod";
 
-/** Scopes an API key can carry. `admin` implies every other scope and opens the dashboard. */
-export const API_SCOPES = ["requests.write", "requests.read", "admin"] as const;
+/**
+ * Scopes an API key can carry. `admin` implies every other scope and opens the dashboard; `dpo`
+ * takes the controller's decisions on requests (extensions, refusals, approvals, objection
+ * decisions, lifting restrictions, recipients settled by hand).
+ */
+export const API_SCOPES = ["requests.write", "requests.read", "dpo", "admin"] as const;
 /** One scope of {@link API_SCOPES}. */
 export type ApiScope = (typeof API_SCOPES)[number];
 

@@ -8,7 +8,9 @@ import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
 import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
+import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
+import { rightsRequestRoutes } from "./routes/rights-requests";
 import { shownQueues, type HttpServices } from "./services";
 
 /**
@@ -45,6 +47,8 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
   await app.register(retentionRoutes, { prefix: "/v1" });
+  await app.register(rightsRequestRoutes, { prefix: "/v1" });
+  await app.register(restrictionRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
   return app;

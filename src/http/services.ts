@@ -9,6 +9,8 @@ import type { Queues, Services } from "../services";
  */
 export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger"> & {
   queues: Pick<Queues, "erasure" | "maintenance"> & Partial<Queues>;
+  /** The stores (the rights routes look the subject up); without them the rights routes make their own. */
+  stores?: Services["stores"];
 };
 
 declare module "fastify" {

@@ -10,6 +10,8 @@ export const QUEUES = {
   mail: "mail",
   /** Retention sweeps: one `retention-sweep` job per run, scheduled per policy. */
   retention: "retention",
+  /** The other rights: a rectification's (or a withdrawal's) stores, and one job per recipient event. */
+  rights: "rights",
 } as const;
 
 /** A queue name of {@link QUEUES}. */

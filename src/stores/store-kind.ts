@@ -7,6 +7,7 @@ import type { SubjectRef } from "../subject/reference";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
 import type { ExportSink, ManifestEntry } from "./export-sink";
+import type { RightsKind } from "./rights-side";
 
 /**
  * The one interface every store kind implements (postgres, redis, files, webhook). A kind is one
@@ -176,4 +177,6 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   exporter?(store: string, deps: StoreDeps): StoreExporter;
   /** What the export's info sheet says of the store, given the archive's entries of this store. */
   describe(store: string, spec: z.output<Schema>, entries: ManifestEntry[]): StoreDescription;
+  /** The other rights (rectification, restriction, objection, consent withdrawal; `stores/rights-side`). Absent: nothing to do here. */
+  readonly rights?: RightsKind<z.output<Schema>>;
 }
