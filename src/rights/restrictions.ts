@@ -1,7 +1,6 @@
 import type { DataSource } from "typeorm";
 import { decryptJson } from "../crypto";
 import { eventsOfRequest, insertRecipientEvents, type EventKey } from "../db/tables/recipient-event";
-import { setRestrictionOf } from "../db/tables/rights-request";
 import { insertNotice } from "../db/tables/rights-notice";
 import { insertRestriction, liftWithoutNotice, requestLift, restrictionForLift, wipeRestrictionSubject } from "../db/tables/restriction";
 import type { Sql } from "../db/tables/sql";
@@ -35,7 +34,6 @@ export async function openRestriction(
     purpose: r.purpose,
     by: r.by,
   });
-  await setRestrictionOf(q, r.requestId, restrictionId);
   const events = buildEvents(s.dataMap, s.config.encryptionKey, {
     requestId: r.requestId,
     action: "restrict",

@@ -132,6 +132,7 @@ export async function submitRight(s: RightsServices, input: SubmitRightInput): P
       source: right.type === "consent-withdrawal" ? right.source : null,
       needsDecision: step.needsDecision,
       storesDone: step.storesDone,
+      restrictionId: step.restrictionId,
     });
     if (step.status !== "queued") await moveRequest(q, row.id, { from: ["queued"], to: step.status });
     return { row: { ...row, status: step.status }, events, runStores: !step.storesDone && step.status !== "awaiting_decision" };
@@ -155,7 +156,7 @@ async function takeEffect(
   s: RightsServices,
   q: Sql,
   r: { requestId: string; right: RightsInput; snapshot: SubjectSnapshot; changes: FieldChange[]; objection: ObjectionKind | null; by: string; events: EventKey[] },
-): Promise<{ status: RequestStatus; needsDecision: NeededDecision | null; storesDone: boolean }> {
+): Promise<{ status: RequestStatus; needsDecision: NeededDecision | null; storesDone: boolean; restrictionId: string | null }> {
   const { right, snapshot, requestId, by } = r;
   const tell = async (action: "object" | "withdraw-consent", purpose: string): Promise<void> => {
     const events = buildEvents(s.dataMap, s.config.encryptionKey, { requestId, action, snapshot, content: { purpose }, recipients: recipientsOf(s.dataMap, action, purpose) });
@@ -163,28 +164,31 @@ async function takeEffect(
     const pending = new Set(events.filter((e) => e.status === "pending").map((e) => e.recipient));
     r.events.push(...created.filter((k) => pending.has(k.recipient)));
   };
+  const restrict = async (ground: string, purpose: string | null): Promise<string> => {
+    const opened = await openRestriction(s, q, { requestId, snapshot, ground, purpose, by });
+    r.events.push(...opened.events);
+    return opened.restrictionId;
+  };
   switch (right.type) {
     case "rectification": {
-      if (right.contested) r.events.push(...(await openRestriction(s, q, { requestId, snapshot, ground: "a", purpose: null, by })).events);
+      const restrictionId = right.contested ? await restrict("a", null) : null;
       const approval = s.dataMap.rectification.requiresApproval;
-      return { status: approval ? "awaiting_decision" : "queued", needsDecision: approval ? "approval" : null, storesDone: false };
+      return { status: approval ? "awaiting_decision" : "queued", needsDecision: approval ? "approval" : null, storesDone: false, restrictionId };
     }
     case "restriction":
-      r.events.push(...(await openRestriction(s, q, { requestId, snapshot, ground: right.ground, purpose: right.purpose ?? null, by })).events);
-      return { status: "running", needsDecision: null, storesDone: true };
+      return { status: "running", needsDecision: null, storesDone: true, restrictionId: await restrict(right.ground, right.purpose ?? null) };
     case "objection":
       if (r.objection === "direct-marketing") {
         // Art. 21(3): absolute, and in force before the API answers.
         await insertSuppression(q, { subjectHash: keyHashOf(s.config, snapshot), purpose: right.purpose, requestId, by });
         await tell("object", right.purpose);
-        return { status: "running", needsDecision: null, storesDone: true };
+        return { status: "running", needsDecision: null, storesDone: true, restrictionId: null };
       }
-      r.events.push(...(await openRestriction(s, q, { requestId, snapshot, ground: "d", purpose: right.purpose, by })).events);
-      return { status: "awaiting_decision", needsDecision: "objection", storesDone: true };
+      return { status: "awaiting_decision", needsDecision: "objection", storesDone: true, restrictionId: await restrict("d", right.purpose) };
     case "consent-withdrawal":
       await appendConsentEvent(q, { subjectHash: keyHashOf(s.config, snapshot), purpose: right.purpose, event: "withdrawn", source: right.source, requestId, by });
       await tell("withdraw-consent", right.purpose);
-      return { status: "running", needsDecision: null, storesDone: r.changes.length === 0 };
+      return { status: "running", needsDecision: null, storesDone: r.changes.length === 0, restrictionId: null };
   }
 }
 

@@ -67,14 +67,17 @@ function fromRow(r: Row): RightsRequestRow {
 }
 
 /** What a new row holds. */
-export type NewRightsRequest = Pick<RightsRequestRow, "requestId" | "fields" | "contested" | "ground" | "purpose" | "source" | "needsDecision" | "storesDone">;
+export type NewRightsRequest = Pick<
+  RightsRequestRow,
+  "requestId" | "fields" | "contested" | "ground" | "purpose" | "source" | "needsDecision" | "storesDone" | "restrictionId"
+>;
 
 /** Records a request's rights details (idempotent: a second insert for the same request does nothing). */
 export async function insertRightsRequest(q: Sql, r: NewRightsRequest): Promise<void> {
   await q.query(
-    `INSERT INTO lethe.rights_request (request_id, fields, contested, ground, purpose, source, needs_decision, stores_done)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (request_id) DO NOTHING`,
-    [r.requestId, r.fields, r.contested, r.ground, r.purpose, r.source, r.needsDecision, r.storesDone],
+    `INSERT INTO lethe.rights_request (request_id, fields, contested, ground, purpose, source, needs_decision, stores_done, restriction_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (request_id) DO NOTHING`,
+    [r.requestId, r.fields, r.contested, r.ground, r.purpose, r.source, r.needsDecision, r.storesDone, r.restrictionId],
   );
 }
 
@@ -82,11 +85,6 @@ export async function insertRightsRequest(q: Sql, r: NewRightsRequest): Promise<
 export async function getRightsRequest(q: Sql, requestId: string): Promise<RightsRequestRow | undefined> {
   const rows = (await q.query(`SELECT * FROM lethe.rights_request WHERE request_id = $1`, [requestId])) as Row[];
   return rows[0] ? fromRow(rows[0]) : undefined;
-}
-
-/** Links the restriction the request opened. */
-export async function setRestrictionOf(q: Sql, requestId: string, restrictionId: string): Promise<void> {
-  await q.query(`UPDATE lethe.rights_request SET restriction_id = $2 WHERE request_id = $1`, [requestId, restrictionId]);
 }
 
 /** The stores' part of the request is done. */
