@@ -25,6 +25,17 @@ export type {
   Submitted,
   WaitOptions,
 } from "./client/types";
+// The other rights (issue 13): inputs and views of rectification, restriction, objection, consent.
+export type {
+  ConsentEventView,
+  FieldChangeInput,
+  NoticeView,
+  RecipientView,
+  RestrictionView,
+  RightsSubmitInput,
+  RightsView,
+  SubjectRightsView,
+} from "./client/types";
 
 // Receipts: check the signed statement of an erasure (canonical JSON, Ed25519).
 export { canonicalJson, verifyReceipt, type Receipt, type ReceiptPublicKey, type SignedReceipt } from "./receipts/verify-receipt";
@@ -40,6 +51,7 @@ export {
   type ProcessorAction,
   type ProcessorCallBody,
   type ProcessorStatusBody,
+  type RecipientEventBody,
 } from "./webhook/protocol";
 
 // Data maps: editor completion for `lethe.config.ts` files.
