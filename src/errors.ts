@@ -2,7 +2,7 @@ import { UnrecoverableError } from "bullmq";
 
 /**
  * Postgres SQLSTATEs and Node error codes a retry can fix: serialization failure, deadlock,
- * cannot-connect-now, admin shutdown, connection resets. Everything else is judged by its kind.
+ * cannot-connect-now, admin shutdown, a lock wait that timed out, connection resets. Everything else is judged by its kind.
  */
 export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "40001",
@@ -11,6 +11,7 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "57P02",
   "57P03",
   "53300",
+  "55P03",
   "08000",
   "08003",
   "08006",
