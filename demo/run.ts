@@ -22,6 +22,7 @@ import { countMentions, findCustomerRowIds, readCustomerRows, type CustomerRowId
 import { Printer, truncate } from "./print";
 import { TearDownList } from "./tear-down-list";
 import { runExportDemo } from "./export-demo";
+import { runRightsDemo } from "./rights-demo";
 import { runSweepDemo } from "./sweep";
 import { seedShop } from "./seed";
 
@@ -57,6 +58,7 @@ const DEMO_SECTIONS: DemoSection[] = [
     },
   },
   { name: "export", run: (ctx) => runExportDemo(ctx) },
+  { name: "rights", run: (ctx) => runRightsDemo(ctx) },
 ];
 
 const tearDownList = new TearDownList();
