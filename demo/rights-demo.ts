@@ -51,7 +51,9 @@ async function pickCustomer(ctx: DemoContext, skip: number[]): Promise<{ id: num
 async function emailPlaces(ctx: DemoContext, id: number): Promise<Array<[string, string]>> {
   return withDb(ctx.shopUrl, async (db) => {
     const c = await db.query<{ email: string }>(`SELECT email FROM customers WHERE id = $1`, [id]);
-    const o = await db.query<{ billing_email: string; n: number }>(`SELECT billing_email, count(*)::int AS n FROM orders WHERE customer_id = $1 GROUP BY 1`, [id]);
+    const o = await db.query<{ billing_email: string; n: number }>(`SELECT billing_email, count(*)::int AS n FROM orders WHERE customer_id = $1 GROUP BY 1`, [
+      id,
+    ]);
     const t = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM support_tickets WHERE customer_email = $1`, [c.rows[0]!.email]);
     return [
       ["customers.email", c.rows[0]!.email],
@@ -80,7 +82,11 @@ export async function runRightsDemo(ctx: DemoContext): Promise<void> {
     if (s.status === "not_applicable") print.line(`${s.store}: not applicable — ${s.note}`, 4);
     for (const step of s.steps) print.line(`${s.store}.${step.table}: ${step.action} ${step.rows} row(s), fields ${step.fields.join(", ")}`, 4);
   }
-  const [audit] = await withDb(ctx.letheUrl, async (db) => (await db.query<{ detail: unknown }>(`SELECT detail FROM lethe.audit_log WHERE request_id = $1 AND event = 'request.received'`, [sub.id])).rows);
+  const [audit] = await withDb(
+    ctx.letheUrl,
+    async (db) =>
+      (await db.query<{ detail: unknown }>(`SELECT detail FROM lethe.audit_log WHERE request_id = $1 AND event = 'request.received'`, [sub.id])).rows,
+  );
   print.line(`audit entry request.received: ${JSON.stringify(audit?.detail)}`, 4);
 
   const b = await pickCustomer(ctx, [a.id]);
@@ -96,7 +102,10 @@ export async function runRightsDemo(ctx: DemoContext): Promise<void> {
     ["exports", "mark all of the customer's data as restricted (manifest and info sheet)"],
   ]);
   const view = await withDb(ctx.letheUrl, async (db) => (await db.query(`SELECT subject_key, ground, since FROM lethe.restricted_subject_keys`)).rows);
-  print.line(`SELECT subject_key, ground FROM lethe.restricted_subject_keys → ${JSON.stringify(view.map((v: { subject_key: string; ground: string }) => [v.subject_key, v.ground]))}`, 4);
+  print.line(
+    `SELECT subject_key, ground FROM lethe.restricted_subject_keys → ${JSON.stringify(view.map((v: { subject_key: string; ground: string }) => [v.subject_key, v.ground]))}`,
+    4,
+  );
   await ctx.api.waitForRequest(r.id);
 
   const restrictionId = asked.data.restrictions[0]!.id;

@@ -107,7 +107,11 @@ export class LetheClient {
 
   /** `GET /v1/subjects/consents?…` (`requests.read`): the subject's consent ledger, oldest first. */
   async getConsents(subject: SubjectRef): Promise<ConsentEventView[]> {
-    const body = await this.http.json<{ events: ConsentEventView[] }>({ method: "GET", path: `/v1/subjects/consents?${new URLSearchParams(subject).toString()}`, repeatable: true });
+    const body = await this.http.json<{ events: ConsentEventView[] }>({
+      method: "GET",
+      path: `/v1/subjects/consents?${new URLSearchParams(subject).toString()}`,
+      repeatable: true,
+    });
     return body.events;
   }
 
@@ -156,7 +160,11 @@ export class LetheClient {
   }
 
   /** `POST /v1/requests/:id/recipients/:recipient` (`dpo`): a recipient told by hand (`done`), or `impossible` with the reason. */
-  settleRecipient(id: string, recipient: string, settle: { action: RecipientView["action"]; status: "done" | "impossible"; reason?: string }): Promise<unknown> {
+  settleRecipient(
+    id: string,
+    recipient: string,
+    settle: { action: RecipientView["action"]; status: "done" | "impossible"; reason?: string },
+  ): Promise<unknown> {
     return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/recipients/${seg(recipient)}`, body: settle, repeatable: false });
   }
 

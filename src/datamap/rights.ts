@@ -52,7 +52,8 @@ export function refineRights(map: RightsMapView, issue: (path: Array<string | nu
     if (names.has(p.name)) issue(["purposes", i, "name"], `purpose "${p.name}" is declared twice`);
     names.add(p.name);
     p.processors.forEach((store, j) => {
-      if (!isRecipientStore(map, store)) issue(["purposes", i, "processors", j], `"${store}" is not a processor (a store told of requests, e.g. of kind webhook)`);
+      if (!isRecipientStore(map, store))
+        issue(["purposes", i, "processors", j], `"${store}" is not a processor (a store told of requests, e.g. of kind webhook)`);
     });
     p.erasedOnWithdrawal.forEach((name, j) => {
       if (!byName.has(shortField(map, name))) issue(["purposes", i, "erasedOnWithdrawal", j], `"${name}" is not a personal field of the subject`);
@@ -62,7 +63,8 @@ export function refineRights(map: RightsMapView, issue: (path: Array<string | nu
     }
   });
   map.recipients.forEach((r, i) => {
-    if (r.store !== undefined && !isRecipientStore(map, r.store)) issue(["recipients", i, "store"], `"${r.store}" is not a processor (a store told of requests, e.g. of kind webhook)`);
+    if (r.store !== undefined && !isRecipientStore(map, r.store))
+      issue(["recipients", i, "store"], `"${r.store}" is not a processor (a store told of requests, e.g. of kind webhook)`);
   });
   for (const [name, spec] of Object.entries(map.stores)) {
     for (const ref of kindOf(spec).rights?.fieldRefs?.(spec as never) ?? []) {

@@ -40,7 +40,14 @@ export function rightsServicesOf(app: FastifyInstance): RightsServices {
       for (const close of owned) await close().catch(() => undefined);
     });
   }
-  const made: RightsServices = { ds, config, dataMap, stores, logger, queues: { rights, mail, ...(queues.maintenance ? { maintenance: queues.maintenance } : {}) } };
+  const made: RightsServices = {
+    ds,
+    config,
+    dataMap,
+    stores,
+    logger,
+    queues: { rights, mail, ...(queues.maintenance ? { maintenance: queues.maintenance } : {}) },
+  };
   MADE.set(app.services, made);
   return made;
 }

@@ -30,7 +30,15 @@ export type ApplyOutcome = { state: "skipped"; reason: string } | { state: "appl
  * is not touched again; a `prepared` one (a worker died around COMMIT) is resolved by
  * `txid_status` — committed: recorded done; aborted: changed again; still open: retried later.
  */
-async function applyStore(s: RightsServices, requestId: string, store: string, snapshot: SubjectSnapshot, changes: FieldChange[], log: Logger, signal?: AbortSignal): Promise<void> {
+async function applyStore(
+  s: RightsServices,
+  requestId: string,
+  store: string,
+  snapshot: SubjectSnapshot,
+  changes: FieldChange[],
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   const side = s.stores.rights(store);
   if (!side?.rectify) return;
   const prior = (await rightsStoresOf(s.ds, requestId)).find((r) => r.store === store);
@@ -68,7 +76,8 @@ export async function applyRights(s: RightsServices, requestId: string, log: Log
   const request = await loadRequest(s.ds, requestId);
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
   if (!isRightsType(request.type)) throw new PermanentError(ERROR_CODES.badPayload, "the request is not a rights request");
-  if (isFinal(request.status) || request.status === "awaiting_decision" || request.status === "held") return { state: "skipped", reason: `request ${request.status}` };
+  if (isFinal(request.status) || request.status === "awaiting_decision" || request.status === "held")
+    return { state: "skipped", reason: `request ${request.status}` };
   const rr = await getRightsRequest(s.ds, requestId);
   if (!rr) throw new PermanentError(ERROR_CODES.badPayload, "the request has no rights record");
   if (rr.storesDone) return { state: "applied", stores: 0, settled: await settleRequest(s, requestId) };

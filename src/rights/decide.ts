@@ -62,7 +62,11 @@ export async function refuseRequest(s: RightsServices, requestId: string, r: { r
 }
 
 /** Approves a rectification that waits for approval: it runs now. */
-export async function approveRectification(s: RightsServices, requestId: string, a: { reason: string | null; by: string }): Promise<"approved" | DecisionRefusal> {
+export async function approveRectification(
+  s: RightsServices,
+  requestId: string,
+  a: { reason: string | null; by: string },
+): Promise<"approved" | DecisionRefusal> {
   const outcome = await s.ds.transaction(async (q): Promise<"approved" | DecisionRefusal> => {
     const req = await lockRequest(q, requestId);
     if (!req) return "not-found";
@@ -77,7 +81,11 @@ export async function approveRectification(s: RightsServices, requestId: string,
 }
 
 /** Rejects a rectification that waits for approval: a refusal with the reason (and its notice). */
-export async function rejectRectification(s: RightsServices, requestId: string, r: { reason: string; by: string }): Promise<{ noticeId: string } | DecisionRefusal> {
+export async function rejectRectification(
+  s: RightsServices,
+  requestId: string,
+  r: { reason: string; by: string },
+): Promise<{ noticeId: string } | DecisionRefusal> {
   const outcome = await s.ds.transaction(async (q): Promise<{ noticeId: string } | DecisionRefusal> => {
     const rr = await getRightsRequest(q, requestId);
     if (!rr) return (await lockRequest(q, requestId)) ? "not-awaiting" : "not-found";
@@ -114,7 +122,8 @@ export async function decideObjection(
       restrictionId: lifts ? restriction.id : null,
       subject: noticeSubjectOf(s.config.encryptionKey, req.identities),
       vars: {
-        decision: d.outcome === "upheld" ? "your objection is upheld: we stop this processing" : "your objection is rejected: we have compelling legitimate grounds",
+        decision:
+          d.outcome === "upheld" ? "your objection is upheld: we stop this processing" : "your objection is rejected: we have compelling legitimate grounds",
         purpose: rr.purpose,
         restrictionNote: lifts ? RESTRICTION_ENDS : "",
       },

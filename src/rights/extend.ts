@@ -44,7 +44,9 @@ export async function extendRequest(
       vars: { months: String(e.months), dueAt: dueAt.toISOString().slice(0, 10), originalDueAt: r.dueAt.toISOString().slice(0, 10) },
       reason: e.reason,
     });
-    if (!(await insertExtension(q, { requestId, months: e.months, reason: e.reason, originalDueAt: r.dueAt, by: e.by, noticeId, subjectHash: r.subjectHash }))) {
+    if (
+      !(await insertExtension(q, { requestId, months: e.months, reason: e.reason, originalDueAt: r.dueAt, by: e.by, noticeId, subjectHash: r.subjectHash }))
+    ) {
       throw new Error("the request was extended concurrently");
     }
     await setDueDate(q, requestId, dueAt);

@@ -20,11 +20,15 @@ export function rectificationChanges(map: DataMap, changes: ReadonlyArray<{ fiel
     const name = shortField(map, c.field);
     if (name === map.subject.key) throw new RequestInputError(`changes.${i}.field`, "the subject key cannot be rectified");
     if (!known.has(name)) {
-      throw new RequestInputError(`changes.${i}.field`, `"${c.field}" is not a personal field of the subject; the data map declares: ${[...known].join(", ") || "none"}`);
+      throw new RequestInputError(
+        `changes.${i}.field`,
+        `"${c.field}" is not a personal field of the subject; the data map declares: ${[...known].join(", ") || "none"}`,
+      );
     }
     if (seen.has(name)) throw new RequestInputError(`changes.${i}.field`, `"${name}" is named twice`);
     seen.add(name);
-    if (c.value !== null && c.value.length > MAX_FIELD_VALUE) throw new RequestInputError(`changes.${i}.value`, `must be at most ${MAX_FIELD_VALUE} characters`);
+    if (c.value !== null && c.value.length > MAX_FIELD_VALUE)
+      throw new RequestInputError(`changes.${i}.value`, `must be at most ${MAX_FIELD_VALUE} characters`);
     return { field: name, value: c.value };
   });
 }

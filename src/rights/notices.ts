@@ -38,7 +38,8 @@ export async function enqueueNotice(s: Pick<RightsServices, "config" | "queues" 
 }
 
 /** What the mail job returns (ids only). */
-export type NoticeOutcome = { status: "sent"; noticeId: string; attempt: number; resent: boolean } | { status: "skipped" | "failed"; noticeId: string; reason: string };
+export type NoticeOutcome =
+  { status: "sent"; noticeId: string; attempt: number; resent: boolean } | { status: "skipped" | "failed"; noticeId: string; reason: string };
 
 const day = (iso: string | undefined): string => (iso ? iso.slice(0, 10) : "");
 

@@ -57,7 +57,14 @@ export async function liftOnNotice(
 ): Promise<{ noticeId: string } | null> {
   const noticeId =
     r.noticeId ??
-    (await insertNotice(q, { requestId: r.requestId, kind: "restriction-lifted", restrictionId: r.restrictionId, subject: r.subject, vars: {}, reason: r.reason }));
+    (await insertNotice(q, {
+      requestId: r.requestId,
+      kind: "restriction-lifted",
+      restrictionId: r.restrictionId,
+      subject: r.subject,
+      vars: {},
+      reason: r.reason,
+    }));
   return (await requestLift(q, r.restrictionId, { by: r.by, reason: r.reason, noticeId })) ? { noticeId } : null;
 }
 
@@ -65,7 +72,11 @@ export async function liftOnNotice(
 export type LiftRefusal = "not-found" | "lifting" | "lifted";
 
 /** `POST /v1/restrictions/:id/lift`: queues the notice; the restriction stays in force until it was sent. */
-export async function liftRestriction(s: RightsServices, restrictionId: string, l: { by: string; reason: string }): Promise<{ noticeId: string } | LiftRefusal> {
+export async function liftRestriction(
+  s: RightsServices,
+  restrictionId: string,
+  l: { by: string; reason: string },
+): Promise<{ noticeId: string } | LiftRefusal> {
   const outcome = await s.ds.transaction(async (q): Promise<{ noticeId: string } | LiftRefusal> => {
     const r = await restrictionForLift(q, restrictionId);
     if (!r) return "not-found";

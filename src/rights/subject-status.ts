@@ -26,7 +26,10 @@ async function hashOf(s: Pick<RightsServices, "config" | "dataMap" | "stores">, 
 }
 
 /** Whether a subject is restricted, what it objected to, and its consents. */
-export async function subjectRights(s: Pick<RightsServices, "ds" | "config" | "dataMap" | "stores">, subject: Record<string, string>): Promise<SubjectRightsView> {
+export async function subjectRights(
+  s: Pick<RightsServices, "ds" | "config" | "dataMap" | "stores">,
+  subject: Record<string, string>,
+): Promise<SubjectRightsView> {
   const hash = await hashOf(s, subject);
   const [restrictions, suppressions, ledger] = await Promise.all([restrictionsOfSubject(s.ds, hash), suppressionsOf(s.ds, hash), consentLedger(s.ds, hash)]);
   const latest = new Map<string, ConsentEventView>();
@@ -40,7 +43,10 @@ export async function subjectRights(s: Pick<RightsServices, "ds" | "config" | "d
 }
 
 /** A subject's whole consent ledger, oldest first. */
-export async function subjectConsents(s: Pick<RightsServices, "ds" | "config" | "dataMap" | "stores">, subject: Record<string, string>): Promise<ConsentEventView[]> {
+export async function subjectConsents(
+  s: Pick<RightsServices, "ds" | "config" | "dataMap" | "stores">,
+  subject: Record<string, string>,
+): Promise<ConsentEventView[]> {
   return consentLedger(s.ds, await hashOf(s, subject));
 }
 

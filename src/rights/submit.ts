@@ -43,7 +43,10 @@ export class ValueProblemsError extends HttpProblem {
       type: conflict ? "urn:lethe:problem:conflict" : PROBLEM_TYPES.invalidRequest,
       title: conflict ? "Conflict" : "Invalid request",
       status: conflict ? 409 : 400,
-      detail: problems.length === 1 ? `${first.field}: ${first.message}` : `${problems.length} fields cannot take their values: ${problems.map((p) => p.field).join(", ")}`,
+      detail:
+        problems.length === 1
+          ? `${first.field}: ${first.message}`
+          : `${problems.length} fields cannot take their values: ${problems.map((p) => p.field).join(", ")}`,
       errors: problems.map((p) => ({ field: p.field, message: p.message })),
     });
   }
@@ -52,7 +55,11 @@ export class ValueProblemsError extends HttpProblem {
 /** A purpose of the data map by name, or a 400 naming the declared ones. */
 function purposeOf(s: Pick<RightsServices, "dataMap">, name: string, field: string) {
   const p = s.dataMap.purposes.find((x) => x.name === name);
-  if (!p) throw new RequestInputError(field, `"${name}" is not a purpose of the data map; it declares: ${s.dataMap.purposes.map((x) => x.name).join(", ") || "none"}`);
+  if (!p)
+    throw new RequestInputError(
+      field,
+      `"${name}" is not a purpose of the data map; it declares: ${s.dataMap.purposes.map((x) => x.name).join(", ") || "none"}`,
+    );
   return p;
 }
 
@@ -75,7 +82,8 @@ function planOf(s: Pick<RightsServices, "dataMap">, right: RightsInput): { chang
     }
     case "consent-withdrawal": {
       const p = purposeOf(s, right.purpose, "purpose");
-      if (p.basis !== "6(1)(a)") throw new RequestInputError("purpose", `purpose "${p.name}" is not processed on consent (Art. 6(1)(a)); there is no consent to withdraw`);
+      if (p.basis !== "6(1)(a)")
+        throw new RequestInputError("purpose", `purpose "${p.name}" is not processed on consent (Art. 6(1)(a)); there is no consent to withdraw`);
       return { changes: withdrawalChanges(s.dataMap, p.name), objection: null };
     }
   }
@@ -155,11 +163,25 @@ export async function submitRight(s: RightsServices, input: SubmitRightInput): P
 async function takeEffect(
   s: RightsServices,
   q: Sql,
-  r: { requestId: string; right: RightsInput; snapshot: SubjectSnapshot; changes: FieldChange[]; objection: ObjectionKind | null; by: string; events: EventKey[] },
+  r: {
+    requestId: string;
+    right: RightsInput;
+    snapshot: SubjectSnapshot;
+    changes: FieldChange[];
+    objection: ObjectionKind | null;
+    by: string;
+    events: EventKey[];
+  },
 ): Promise<{ status: RequestStatus; needsDecision: NeededDecision | null; storesDone: boolean; restrictionId: string | null }> {
   const { right, snapshot, requestId, by } = r;
   const tell = async (action: "object" | "withdraw-consent", purpose: string): Promise<void> => {
-    const events = buildEvents(s.dataMap, s.config.encryptionKey, { requestId, action, snapshot, content: { purpose }, recipients: recipientsOf(s.dataMap, action, purpose) });
+    const events = buildEvents(s.dataMap, s.config.encryptionKey, {
+      requestId,
+      action,
+      snapshot,
+      content: { purpose },
+      recipients: recipientsOf(s.dataMap, action, purpose),
+    });
     const created = await insertRecipientEvents(q, events);
     const pending = new Set(events.filter((e) => e.status === "pending").map((e) => e.recipient));
     r.events.push(...created.filter((k) => pending.has(k.recipient)));
@@ -186,7 +208,14 @@ async function takeEffect(
       }
       return { status: "awaiting_decision", needsDecision: "objection", storesDone: true, restrictionId: await restrict("d", right.purpose) };
     case "consent-withdrawal":
-      await appendConsentEvent(q, { subjectHash: keyHashOf(s.config, snapshot), purpose: right.purpose, event: "withdrawn", source: right.source, requestId, by });
+      await appendConsentEvent(q, {
+        subjectHash: keyHashOf(s.config, snapshot),
+        purpose: right.purpose,
+        event: "withdrawn",
+        source: right.source,
+        requestId,
+        by,
+      });
       await tell("withdraw-consent", right.purpose);
       return { status: "running", needsDecision: null, storesDone: r.changes.length === 0, restrictionId: null };
   }

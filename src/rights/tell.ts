@@ -31,12 +31,14 @@ export async function tellRecipient(s: RightsServices, key: EventKey, log: Logge
   const finish = async (end: EventEnd, onlyIfExpired = false): Promise<TellResult | null> => {
     const ended = await endRecipientEvent(s.ds, key, end, { onlyIfExpired });
     if (!ended) return null;
-    log.info({ requestId: key.requestId, recipient: key.recipient, action: key.action, status: ended.status, httpStatus: ended.lastHttpStatus }, "recipient event ended");
+    log.info(
+      { requestId: key.requestId, recipient: key.recipient, action: key.action, status: ended.status, httpStatus: ended.lastHttpStatus },
+      "recipient event ended",
+    );
     await settleRequest(s, key.requestId);
     return { state: "ended", status: ended.status };
   };
-  const expired = (): Promise<TellResult | null> =>
-    finish({ status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded, httpStatus: null }, true);
+  const expired = (): Promise<TellResult | null> => finish({ status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded, httpStatus: null }, true);
   if (event.msLeft === 0) return (await expired()) ?? { state: "skipped", reason: "event moved on" };
   if (!event.payload) throw new PermanentError(ERROR_CODES.badPayload, "the event has no payload");
   const side = s.stores.rights(key.recipient);

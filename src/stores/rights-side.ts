@@ -121,7 +121,15 @@ export interface StoreRights {
   /** The subject store: where mail to the subject goes (`subject.contact.email`, else the `email` identity); null when not found. */
   contactOf?(ref: SubjectRef): Promise<{ email: string | null } | null>;
   /** A processor: how its erase call of request `requestId` stands (the erase side tells it; null: not called yet). */
-  erasureCall?(requestId: string): Promise<{ idempotencyKey: string; status: "pending" | "accepted" | "executed" | "failed"; attempts: number; lastHttpStatus: number | null; errorCode: string | null } | null>;
+  erasureCall?(
+    requestId: string,
+  ): Promise<{
+    idempotencyKey: string;
+    status: "pending" | "accepted" | "executed" | "failed";
+    attempts: number;
+    lastHttpStatus: number | null;
+    errorCode: string | null;
+  } | null>;
   /** A processor: sends one event (same idempotency key on every retry). Throws when a retry may help. */
   tell?(message: RecipientMessage, signal?: AbortSignal): Promise<TellOutcome>;
   /** Closes a connection of its own. */

@@ -70,7 +70,11 @@ describe("a worker process killed during a rectification", () => {
 
   async function rectify(s: Subject): Promise<{ id: string; email: string }> {
     const email = `crash-${randomBytes(4).toString("hex")}@example.org`;
-    const res = await w.http<{ id: string }>("POST", "/v1/requests", { type: "rectification", subject: { id: String(s.id) }, changes: [{ field: "email", value: email }] });
+    const res = await w.http<{ id: string }>("POST", "/v1/requests", {
+      type: "rectification",
+      subject: { id: String(s.id) },
+      changes: [{ field: "email", value: email }],
+    });
     expect(res.status).toBe(202);
     return { id: res.json.id, email };
   }
@@ -79,13 +83,17 @@ describe("a worker process killed during a rectification", () => {
     const view = await w.h.waitForStatus(id, ["completed", "failed"], 90_000);
     expect(view.status).toBe("completed");
     expect(await changes(s)).toEqual(ONCE);
-    expect(await queryRows(w.h.appDb.url, `SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND billing_email = $2`, [s.id, email])).toEqual([{ n: 2 }]);
+    expect(await queryRows(w.h.appDb.url, `SELECT count(*)::int AS n FROM orders WHERE customer_id = $1 AND billing_email = $2`, [s.id, email])).toEqual([
+      { n: 2 },
+    ]);
     for (const p of [w.crm, w.mailer]) {
       const calls = p.calls.filter((c) => c.body?.requestId === id);
       expect(new Set(calls.map((c) => c.idempotencyKey))).toEqual(new Set([`rectify-${id}-${p.name}`]));
       expect(new Set(calls.map((c) => c.rawBody)).size).toBe(1);
     }
-    const events = (await w.h.ds.query(`SELECT recipient, status FROM lethe.recipient_event WHERE request_id = $1 AND channel = 'webhook' ORDER BY recipient`, [id])) as unknown[];
+    const events = (await w.h.ds.query(`SELECT recipient, status FROM lethe.recipient_event WHERE request_id = $1 AND channel = 'webhook' ORDER BY recipient`, [
+      id,
+    ])) as unknown[];
     expect(events).toEqual([
       { recipient: "crm", status: "executed" },
       { recipient: "mailer", status: "executed" },
@@ -120,7 +128,9 @@ describe("a worker process killed during a rectification", () => {
     const s = await w.addRightsSubject("crash-commit");
     const key = Math.floor(Math.random() * 1_000_000_000);
     // Test-only trigger in the scratch Lethe database: recording a store done waits on an advisory lock the test holds.
-    await w.h.ds.query(`CREATE FUNCTION public.hold_rights_done() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${key}); RETURN NEW; END $$`);
+    await w.h.ds.query(
+      `CREATE FUNCTION public.hold_rights_done() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_advisory_xact_lock(${key}); RETURN NEW; END $$`,
+    );
     await w.h.ds.query(
       `CREATE TRIGGER hold_rights_done BEFORE UPDATE ON lethe.rights_store FOR EACH ROW WHEN (NEW.status = 'done' AND OLD.status = 'prepared') EXECUTE FUNCTION public.hold_rights_done()`,
     );
@@ -163,7 +173,9 @@ describe("a worker process killed during a rectification", () => {
       const { id, email } = await rectify(s);
       await waitFor(
         async () => {
-          const mailer = (await w.h.ds.query(`SELECT status FROM lethe.recipient_event WHERE request_id = $1 AND recipient = 'mailer'`, [id])) as Array<{ status: string }>;
+          const mailer = (await w.h.ds.query(`SELECT status FROM lethe.recipient_event WHERE request_id = $1 AND recipient = 'mailer'`, [id])) as Array<{
+            status: string;
+          }>;
           return w.crm.calls.some((c) => c.body?.requestId === id) && mailer[0]?.status === "executed" ? true : undefined;
         },
         "the crm event in flight (the mailer's done)",

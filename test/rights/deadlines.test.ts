@@ -44,7 +44,10 @@ describe("deadlines, refusals and approvals", () => {
     expect(bad.map((r) => r.status)).toEqual([400, 400, 400]);
     expect((await w.http("POST", `/v1/requests/${id}/extend`, { months: 1, reason: "x" })).status).toBe(403);
 
-    const [row] = (await w.h.ds.query(`SELECT received_at, due_at FROM lethe.subject_request WHERE id = $1`, [id])) as Array<{ received_at: Date; due_at: Date }>;
+    const [row] = (await w.h.ds.query(`SELECT received_at, due_at FROM lethe.subject_request WHERE id = $1`, [id])) as Array<{
+      received_at: Date;
+      due_at: Date;
+    }>;
     const ok = await w.as<{ dueAt: string; noticeId: string }>(DPO_KEY, "POST", `/v1/requests/${id}/extend`, {
       months: 2,
       reason: "Your data is spread over three archived systems we must restore first.",
@@ -56,17 +59,19 @@ describe("deadlines, refusals and approvals", () => {
     expect(second.status).toBe(409);
     expect(second.json.detail).toContain("extended already");
 
-    const view = await waitFor(
-      async () => {
-        const v = (await w.http<{ extension?: { notice: { status: string } | null } }>("GET", `/v1/requests/${id}`)).json;
-        return v.extension?.notice?.status === "sent" ? v : undefined;
-      },
-      "the extension notice to be sent",
-    );
+    const view = await waitFor(async () => {
+      const v = (await w.http<{ extension?: { notice: { status: string } | null } }>("GET", `/v1/requests/${id}`)).json;
+      return v.extension?.notice?.status === "sent" ? v : undefined;
+    }, "the extension notice to be sent");
     expect(view).toEqual(
       expect.objectContaining({
         dueAt: ok.json.dueAt,
-        extension: expect.objectContaining({ months: 2, originalDueAt: row!.due_at.toISOString(), extendedBy: "dpo", notice: expect.objectContaining({ kind: "extension", status: "sent" }) }),
+        extension: expect.objectContaining({
+          months: 2,
+          originalDueAt: row!.due_at.toISOString(),
+          extendedBy: "dpo",
+          notice: expect.objectContaining({ kind: "extension", status: "sent" }),
+        }),
       }),
     );
     const mail = w.smtp.messages.filter((m) => m.to.includes(s.email));
@@ -91,7 +96,9 @@ describe("deadlines, refusals and approvals", () => {
   it("refuses a request with its reason and tells the person of their right to complain; the refused erasure never runs", async () => {
     const s = await w.addRightsSubject("refuse");
     const id = await erasure(s.id);
-    const refused = await w.as<{ status: string }>(DPO_KEY, "POST", `/v1/requests/${id}/refuse`, { reason: "We hold the data under a court order (case 12 O 34/25)." });
+    const refused = await w.as<{ status: string }>(DPO_KEY, "POST", `/v1/requests/${id}/refuse`, {
+      reason: "We hold the data under a court order (case 12 O 34/25).",
+    });
     expect(refused.status).toBe(200);
     expect(refused.json.status).toBe("refused");
     const mail = await waitFor(async () => w.smtp.messages.find((m) => m.to.includes(s.email)), "the refusal notice");
@@ -100,7 +107,10 @@ describe("deadlines, refusals and approvals", () => {
     expect(mail.parsed.text).toContain("supervisory authority");
     expect((await w.as(DPO_KEY, "POST", `/v1/requests/${id}/extend`, { months: 1, reason: "x" })).status).toBe(409);
     expect((await w.as(DPO_KEY, "POST", `/v1/requests/${id}/refuse`, { reason: "again" })).status).toBe(409);
-    const [row] = (await w.h.ds.query(`SELECT status, identities FROM lethe.subject_request WHERE id = $1`, [id])) as Array<{ status: string; identities: Buffer | null }>;
+    const [row] = (await w.h.ds.query(`SELECT status, identities FROM lethe.subject_request WHERE id = $1`, [id])) as Array<{
+      status: string;
+      identities: Buffer | null;
+    }>;
     expect(row).toEqual({ status: "refused", identities: null });
 
     const eraser = await w.startRights(["erasure"]);
@@ -114,7 +124,14 @@ describe("deadlines, refusals and approvals", () => {
     const a = await w.addRightsSubject("approve");
     const r = await w.addRightsSubject("reject");
     const submit = async (id: number, contested: boolean) =>
-      (await w.http<{ id: string; status: string }>("POST", "/v1/requests", { type: "rectification", subject: { id: String(id) }, changes: [{ field: "full_name", value: `Renamed ${id}` }], contested })).json;
+      (
+        await w.http<{ id: string; status: string }>("POST", "/v1/requests", {
+          type: "rectification",
+          subject: { id: String(id) },
+          changes: [{ field: "full_name", value: `Renamed ${id}` }],
+          contested,
+        })
+      ).json;
     const approved = await submit(a.id, false);
     const rejected = await submit(r.id, true);
     expect([approved.status, rejected.status]).toEqual(["awaiting_decision", "awaiting_decision"]);
@@ -129,12 +146,17 @@ describe("deadlines, refusals and approvals", () => {
     expect(await queryRows(w.h.appDb.url, `SELECT full_name FROM customers WHERE id = $1`, [a.id])).toEqual([{ full_name: `Renamed ${a.id}` }]);
 
     expect((await w.as(DPO_KEY, "POST", `/v1/requests/${rejected.id}/reject`, {})).status).toBe(400);
-    const no = await w.as<{ status: string }>(DPO_KEY, "POST", `/v1/requests/${rejected.id}/reject`, { reason: "Our records show the name as registered is correct." });
+    const no = await w.as<{ status: string }>(DPO_KEY, "POST", `/v1/requests/${rejected.id}/reject`, {
+      reason: "Our records show the name as registered is correct.",
+    });
     expect(no.json.status).toBe("refused");
     const mail = await waitFor(async () => w.smtp.messages.find((m) => m.to.includes(r.email)), "the rejection notice");
     expect(mail.parsed.text).toContain("registered is correct");
     expect(mail.parsed.text).toContain("restriction of processing");
-    await waitFor(async () => ((await w.http<{ restricted: boolean }>("GET", `/v1/subjects/restrictions?id=${r.id}`)).json.restricted ? undefined : true), "the restriction lifted");
+    await waitFor(
+      async () => ((await w.http<{ restricted: boolean }>("GET", `/v1/subjects/restrictions?id=${r.id}`)).json.restricted ? undefined : true),
+      "the restriction lifted",
+    );
     expect(await queryRows(w.h.appDb.url, `SELECT full_name FROM customers WHERE id = $1`, [r.id])).toEqual([{ full_name: r.name }]);
   });
 });

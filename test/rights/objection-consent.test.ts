@@ -40,7 +40,11 @@ describe("objection and consent withdrawal", () => {
       { action: "object", requestId: res.json.id, subject: { email: s.email }, purpose: "newsletter" },
     ]);
     expect(w.crm.calls.filter((c) => c.body?.requestId === res.json.id)).toEqual([]);
-    const wrong = await w.http<{ errors: Array<{ field: string }> }>("POST", "/v1/requests", { type: "objection", subject: { id: String(s.id) }, purpose: "orders" });
+    const wrong = await w.http<{ errors: Array<{ field: string }> }>("POST", "/v1/requests", {
+      type: "objection",
+      subject: { id: String(s.id) },
+      purpose: "orders",
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.json.errors[0]!.field).toBe("purpose");
     await worker.close();
@@ -49,9 +53,16 @@ describe("objection and consent withdrawal", () => {
   it("an objection under Art. 21(1) restricts until a decision is recorded and the person told", async () => {
     const worker = await w.startRights();
     const s = await w.addRightsSubject("obj211");
-    const res = await w.http<{ id: string; status: string }>("POST", "/v1/requests", { type: "objection", subject: { id: String(s.id) }, purpose: "fraud-prevention" });
+    const res = await w.http<{ id: string; status: string }>("POST", "/v1/requests", {
+      type: "objection",
+      subject: { id: String(s.id) },
+      purpose: "fraud-prevention",
+    });
     expect(res.json.status).toBe("awaiting_decision");
-    const restricted = await w.http<{ restricted: boolean; restrictions: Array<{ ground: string; purpose: string }> }>("GET", `/v1/subjects/restrictions?id=${s.id}`);
+    const restricted = await w.http<{ restricted: boolean; restrictions: Array<{ ground: string; purpose: string }> }>(
+      "GET",
+      `/v1/subjects/restrictions?id=${s.id}`,
+    );
     expect(restricted.json.restricted).toBe(true);
     expect(restricted.json.restrictions[0]).toEqual(expect.objectContaining({ ground: "d", purpose: "fraud-prevention" }));
 
@@ -79,7 +90,11 @@ describe("objection and consent withdrawal", () => {
   it("a consent withdrawal is a ledger event, passed to each processor of the purpose with its status, and erases the fields held only on it", async () => {
     const worker = await w.startRights();
     const s = await w.addRightsSubject("consent");
-    const grant = await w.http<{ event: string; source: string }>("POST", "/v1/consents", { subject: { id: String(s.id) }, purpose: "newsletter", source: "signup form v3" });
+    const grant = await w.http<{ event: string; source: string }>("POST", "/v1/consents", {
+      subject: { id: String(s.id) },
+      purpose: "newsletter",
+      source: "signup form v3",
+    });
     expect(grant.status).toBe(201);
     expect(grant.json).toEqual(expect.objectContaining({ event: "granted", source: "signup form v3" }));
     const notConsent = await w.http("POST", "/v1/consents", { subject: { id: String(s.id) }, purpose: "orders", source: "x" });
@@ -97,7 +112,10 @@ describe("objection and consent withdrawal", () => {
     expect(view.rights?.stores.find((x) => x.store === "shop")?.steps).toEqual([{ table: "customers", action: "erased", rows: 1, fields: ["phone"] }]);
     expect(await queryRows(w.h.appDb.url, `SELECT phone FROM customers WHERE id = $1`, [s.id])).toEqual([{ phone: null }]);
 
-    const ledger = await w.http<{ events: Array<{ purpose: string; event: string; source: string; requestId: string | null }> }>("GET", `/v1/subjects/consents?id=${s.id}`);
+    const ledger = await w.http<{ events: Array<{ purpose: string; event: string; source: string; requestId: string | null }> }>(
+      "GET",
+      `/v1/subjects/consents?id=${s.id}`,
+    );
     expect(ledger.json.events.map((e) => [e.purpose, e.event, e.source, e.requestId])).toEqual([
       ["newsletter", "granted", "signup form v3", null],
       ["newsletter", "withdrawn", "unsubscribe link", res.json.id],
@@ -107,7 +125,10 @@ describe("objection and consent withdrawal", () => {
     await expect(w.h.ds.query(`UPDATE lethe.consent_event SET source = 'x'`)).rejects.toThrow(/append-only/);
     await expect(w.h.ds.query(`DELETE FROM lethe.consent_event`)).rejects.toThrow(/append-only/);
 
-    const recipients = await w.http<{ recipients: Array<{ recipient: string; action: string; status: string }> }>("GET", `/v1/requests/${res.json.id}/recipients`);
+    const recipients = await w.http<{ recipients: Array<{ recipient: string; action: string; status: string }> }>(
+      "GET",
+      `/v1/requests/${res.json.id}/recipients`,
+    );
     expect(recipients.json.recipients.map((r) => [r.recipient, r.action, r.status])).toEqual([["mailer", "withdraw-consent", "executed"]]);
     expect(await markerLeaks(w, [s.marker])).toEqual([]);
     await worker.close();
@@ -120,8 +141,12 @@ describe("objection and consent withdrawal", () => {
     const view = await w.h.waitForStatus(res.json.id, ["completed", "failed"], 60_000);
     expect(view.status).toBe("completed");
     const list = async () =>
-      (await w.http<{ recipients: Array<{ recipient: string; action: string; status: string; lastHttpStatus: number | null; reason: string | null }> }>("GET", `/v1/requests/${res.json.id}/recipients`)).json
-        .recipients;
+      (
+        await w.http<{ recipients: Array<{ recipient: string; action: string; status: string; lastHttpStatus: number | null; reason: string | null }> }>(
+          "GET",
+          `/v1/requests/${res.json.id}/recipients`,
+        )
+      ).json.recipients;
     expect((await list()).map((r) => [r.recipient, r.status, r.lastHttpStatus])).toEqual(
       expect.arrayContaining([
         ["crm", "unsupported", 400],

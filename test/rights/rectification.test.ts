@@ -49,7 +49,9 @@ describe("rectification", () => {
     // The shop: the subject's row, its orders' billing email (mirrors), its tickets' via column.
     expect(await shop(`SELECT email, full_name FROM customers WHERE id = $1`, [s.id])).toEqual([{ email: newEmail, full_name: newName }]);
     expect(await shop(`SELECT DISTINCT billing_email FROM orders WHERE customer_id = $1`, [s.id])).toEqual([{ billing_email: newEmail }]);
-    expect(await shop(`SELECT customer_email FROM support_tickets WHERE customer_email IN ($1, $2)`, [s.email, newEmail])).toEqual([{ customer_email: newEmail }]);
+    expect(await shop(`SELECT customer_email FROM support_tickets WHERE customer_email IN ($1, $2)`, [s.email, newEmail])).toEqual([
+      { customer_email: newEmail },
+    ]);
     expect(await shop(`SELECT email, full_name FROM customers WHERE id = $1`, [other.id])).toEqual(otherBefore);
     expect(await shop(`SELECT count(*)::int AS n FROM orders WHERE billing_email = $1`, [other.email])).toEqual([{ n: 2 }]);
 
@@ -108,7 +110,9 @@ describe("rectification", () => {
     // The values were sealed while it ran and are gone now; no marker anywhere in Lethe.
     const [row] = (await w.h.ds.query(`SELECT identities FROM lethe.subject_request WHERE id = $1`, [res.json.id])) as Array<{ identities: Buffer | null }>;
     expect(row!.identities).toBeNull();
-    const payloads = (await w.h.ds.query(`SELECT count(*)::int AS n FROM lethe.recipient_event WHERE request_id = $1 AND payload IS NOT NULL`, [res.json.id])) as Array<{ n: number }>;
+    const payloads = (await w.h.ds.query(`SELECT count(*)::int AS n FROM lethe.recipient_event WHERE request_id = $1 AND payload IS NOT NULL`, [
+      res.json.id,
+    ])) as Array<{ n: number }>;
     expect(payloads[0]!.n).toBe(0);
     expect(await markerLeaks(w, [s.marker, newEmail, newName, s.email])).toEqual([]);
   });
@@ -170,14 +174,21 @@ describe("rectification", () => {
     expect(mail?.parsed.text).toContain("Art. 18(3)");
     // restrict and lift-restriction: one event each per processor; the rectify event is skipped (neither holds the phone).
     await waitFor(
-      async () => ((await w.h.ds.query(`SELECT count(*)::int AS n FROM lethe.recipient_event WHERE request_id = $1 AND action = 'lift-restriction' AND status = 'executed'`, [res.json.id])) as Array<{ n: number }>)[0]!.n === 2 || undefined,
+      async () =>
+        (
+          (await w.h.ds.query(
+            `SELECT count(*)::int AS n FROM lethe.recipient_event WHERE request_id = $1 AND action = 'lift-restriction' AND status = 'executed'`,
+            [res.json.id],
+          )) as Array<{ n: number }>
+        )[0]!.n === 2 || undefined,
       "both processors told of the lift",
     );
     const actions = w.crm.calls.filter((c) => c.body?.requestId === res.json.id).map((c) => c.body!.action);
     expect(actions.sort()).toEqual(["lift-restriction", "restrict"]);
-    const skipped = (await w.h.ds.query(`SELECT recipient, reason FROM lethe.recipient_event WHERE request_id = $1 AND action = 'rectify' AND channel = 'webhook' ORDER BY recipient`, [
-      res.json.id,
-    ])) as Array<{ recipient: string; reason: string }>;
+    const skipped = (await w.h.ds.query(
+      `SELECT recipient, reason FROM lethe.recipient_event WHERE request_id = $1 AND action = 'rectify' AND channel = 'webhook' ORDER BY recipient`,
+      [res.json.id],
+    )) as Array<{ recipient: string; reason: string }>;
     expect(skipped).toEqual([
       { recipient: "crm", reason: "no_field_shared" },
       { recipient: "mailer", reason: "no_field_shared" },

@@ -84,16 +84,24 @@ describe("restriction", () => {
       "GET",
       `/v1/subjects/restrictions?email=${encodeURIComponent(kept.email)}`,
     );
-    expect(asked.json).toEqual(expect.objectContaining({ restricted: true, restrictions: [expect.objectContaining({ ground: "c", purpose: "orders", status: "active" })] }));
+    expect(asked.json).toEqual(
+      expect.objectContaining({ restricted: true, restrictions: [expect.objectContaining({ ground: "c", purpose: "orders", status: "active" })] }),
+    );
     expect((await w.http<{ restricted: boolean }>("GET", `/v1/subjects/restrictions?id=${twin.id}`)).json.restricted).toBe(false);
     // The view applications join: Lethe's schema here shares nothing with the shop's, so ask Lethe's database.
-    expect(await w.h.ds.query(`SELECT subject_key, ground, purpose FROM lethe.restricted_subject_keys`)).toContainEqual({ subject_key: String(kept.id), ground: "c", purpose: "orders" });
+    expect(await w.h.ds.query(`SELECT subject_key, ground, purpose FROM lethe.restricted_subject_keys`)).toContainEqual({
+      subject_key: String(kept.id),
+      ground: "c",
+      purpose: "orders",
+    });
 
     const done = await w.h.waitForStatus(res.json.id, ["completed", "failed"], 60_000);
     expect(done.status).toBe("completed");
     for (const p of [w.crm, w.mailer]) {
       const calls = p.calls.filter((c) => c.body?.requestId === res.json.id);
-      expect(calls.map((c) => [c.idempotencyKey, JSON.parse(c.rawBody).restriction])).toEqual([[`restrict-${res.json.id}-${p.name}`, { ground: "c", purpose: "orders" }]]);
+      expect(calls.map((c) => [c.idempotencyKey, JSON.parse(c.rawBody).restriction])).toEqual([
+        [`restrict-${res.json.id}-${p.name}`, { ground: "c", purpose: "orders" }],
+      ]);
     }
 
     const run = await sweep();
@@ -104,7 +112,10 @@ describe("restriction", () => {
     const exp = await w.http<{ id: string }>("POST", "/v1/requests", { type: "export", subject: { id: String(kept.id) } });
     const file = await waitFor(
       async () => {
-        const rows = (await w.h.ds.query(`SELECT status, path FROM lethe.export WHERE request_id = $1`, [exp.json.id])) as Array<{ status: string; path: string }>;
+        const rows = (await w.h.ds.query(`SELECT status, path FROM lethe.export WHERE request_id = $1`, [exp.json.id])) as Array<{
+          status: string;
+          path: string;
+        }>;
         return rows[0]?.status === "ready" ? join(exportDir, rows[0].path) : undefined;
       },
       "the export to be built",
@@ -139,19 +150,26 @@ describe("restriction", () => {
     expect(w.smtp.messages.filter((m) => m.to.includes(s.email))).toEqual([]);
 
     const mailer = await w.startRights(["mail"]);
-    await waitFor(async () => ((await w.http<{ status: string }>("GET", `/v1/restrictions/${restriction!.id}`)).json.status === "lifted" ? true : undefined), "the lift");
+    await waitFor(
+      async () => ((await w.http<{ status: string }>("GET", `/v1/restrictions/${restriction!.id}`)).json.status === "lifted" ? true : undefined),
+      "the lift",
+    );
     const mail = w.smtp.messages.filter((m) => m.to.includes(s.email));
     expect(mail).toHaveLength(1);
     expect(mail[0]!.parsed.text).toContain("The legal claim you needed the data for was settled.");
     expect((await w.http<{ restricted: boolean }>("GET", `/v1/subjects/restrictions?id=${s.id}`)).json.restricted).toBe(false);
     await waitFor(
       async () =>
-        w.crm.calls.some((c) => c.idempotencyKey === `lift-restriction-${res.json.id}-crm`) && w.mailer.calls.some((c) => c.idempotencyKey === `lift-restriction-${res.json.id}-mailer`)
+        w.crm.calls.some((c) => c.idempotencyKey === `lift-restriction-${res.json.id}-crm`) &&
+        w.mailer.calls.some((c) => c.idempotencyKey === `lift-restriction-${res.json.id}-mailer`)
           ? true
           : undefined,
       "the processors told of the lift",
     );
-    const [row] = (await w.h.ds.query(`SELECT subject_key, subject FROM lethe.restriction WHERE id = $1`, [restriction!.id])) as Array<{ subject_key: string | null; subject: Buffer | null }>;
+    const [row] = (await w.h.ds.query(`SELECT subject_key, subject FROM lethe.restriction WHERE id = $1`, [restriction!.id])) as Array<{
+      subject_key: string | null;
+      subject: Buffer | null;
+    }>;
     expect(row).toEqual({ subject_key: null, subject: null });
     await mailer.close();
     void worker;
@@ -167,13 +185,13 @@ describe("restriction", () => {
     const mailer = await w.startRights(["mail"]);
     const lift = await w.as<{ noticeId: string }>(DPO_KEY, "POST", `/v1/restrictions/${restriction!.id}/lift`, { reason: "Checked: the data is accurate." });
     expect(lift.status).toBe(202);
-    await waitFor(
-      async () => {
-        const rows = (await w.h.ds.query(`SELECT status, error_code FROM lethe.rights_notice WHERE id = $1`, [lift.json.noticeId])) as Array<{ status: string; error_code: string }>;
-        return rows[0]?.status === "failed" ? rows[0] : undefined;
-      },
-      "the notice to fail",
-    );
+    await waitFor(async () => {
+      const rows = (await w.h.ds.query(`SELECT status, error_code FROM lethe.rights_notice WHERE id = $1`, [lift.json.noticeId])) as Array<{
+        status: string;
+        error_code: string;
+      }>;
+      return rows[0]?.status === "failed" ? rows[0] : undefined;
+    }, "the notice to fail");
     expect((await w.http<{ status: string }>("GET", `/v1/restrictions/${restriction!.id}`)).json.status).toBe("lifting");
     const forced = await w.as<{ status: string; noticeSkippedReason: string }>(DPO_KEY, "POST", `/v1/restrictions/${restriction!.id}/lift`, {
       reason: "Checked: the data is accurate.",

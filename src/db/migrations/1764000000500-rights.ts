@@ -179,7 +179,9 @@ export class Rights1764000000500 implements MigrationInterface {
     await q.query(`DROP TABLE lethe.restriction`);
     await q.query(`DELETE FROM lethe.subject_request WHERE type NOT IN ('erasure','export') OR status IN ('awaiting_decision','refused')`);
     await q.query(`ALTER TABLE lethe.subject_request DROP CONSTRAINT subject_request_status_check`);
-    await q.query(`ALTER TABLE lethe.subject_request ADD CONSTRAINT subject_request_status_check CHECK (status IN ('queued','running','completed','failed','held'))`);
+    await q.query(
+      `ALTER TABLE lethe.subject_request ADD CONSTRAINT subject_request_status_check CHECK (status IN ('queued','running','completed','failed','held'))`,
+    );
     await q.query(`ALTER TABLE lethe.subject_request DROP CONSTRAINT subject_request_type_check`);
     await q.query(`ALTER TABLE lethe.subject_request ADD CONSTRAINT subject_request_type_check CHECK (type IN ('erasure','export'))`);
   }

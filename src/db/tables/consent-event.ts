@@ -41,5 +41,13 @@ export async function consentLedger(q: Sql, subjectHash: string): Promise<Consen
     `SELECT id::text AS id, purpose, event, source, at, request_id, recorded_by FROM lethe.consent_event WHERE subject_hash = $1 ORDER BY id`,
     [subjectHash],
   )) as Array<{ id: string; purpose: string; event: "granted" | "withdrawn"; source: string; at: Date; request_id: string | null; recorded_by: string }>;
-  return rows.map((r) => ({ id: r.id, purpose: r.purpose, event: r.event, source: r.source, at: r.at.toISOString(), requestId: r.request_id, recordedBy: r.recorded_by }));
+  return rows.map((r) => ({
+    id: r.id,
+    purpose: r.purpose,
+    event: r.event,
+    source: r.source,
+    at: r.at.toISOString(),
+    requestId: r.request_id,
+    recordedBy: r.recorded_by,
+  }));
 }

@@ -131,7 +131,9 @@ export async function getRecipientEvent(q: Sql, key: EventKey): Promise<(Recipie
 
 /** A request's events, by recipient and action. */
 export async function eventsOfRequest(q: Sql, requestId: string): Promise<RecipientEventView[]> {
-  const rows = (await q.query(`SELECT ${COLUMNS} FROM lethe.recipient_event WHERE request_id = $1 ORDER BY created_at, recipient, action`, [requestId])) as Row[];
+  const rows = (await q.query(`SELECT ${COLUMNS} FROM lethe.recipient_event WHERE request_id = $1 ORDER BY created_at, recipient, action`, [
+    requestId,
+  ])) as Row[];
   return rows.map(toView);
 }
 

@@ -46,6 +46,13 @@ export async function getExtension(q: Sql, requestId: string): Promise<Extension
   }>;
   const r = rows[0];
   return r
-    ? { months: r.months, reason: r.reason, originalDueAt: r.original_due_at.toISOString(), extendedBy: r.extended_by, extendedAt: r.extended_at.toISOString(), noticeId: r.notice_id }
+    ? {
+        months: r.months,
+        reason: r.reason,
+        originalDueAt: r.original_due_at.toISOString(),
+        extendedBy: r.extended_by,
+        extendedAt: r.extended_at.toISOString(),
+        noticeId: r.notice_id,
+      }
     : null;
 }

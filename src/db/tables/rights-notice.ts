@@ -78,10 +78,9 @@ export async function insertNotice(
 
 /** A notice with what its sender needs, or undefined. */
 export async function getNotice(q: Sql, id: string): Promise<NoticeRow | undefined> {
-  const rows = (await q.query(
-    `SELECT n.*, r.subject_hash FROM lethe.rights_notice n JOIN lethe.subject_request r ON r.id = n.request_id WHERE n.id = $1`,
-    [id],
-  )) as Row[];
+  const rows = (await q.query(`SELECT n.*, r.subject_hash FROM lethe.rights_notice n JOIN lethe.subject_request r ON r.id = n.request_id WHERE n.id = $1`, [
+    id,
+  ])) as Row[];
   const r = rows[0];
   return r
     ? { ...view(r), requestId: r.request_id, restrictionId: r.restriction_id, subject: r.subject, vars: r.vars, reason: r.reason, subjectHash: r.subject_hash }

@@ -461,7 +461,11 @@ export async function staleRightsRequests(q: Sql, types: readonly string[], grac
 }
 
 /** The request a caller made with an idempotency key, or null (a replay is answered without checking anything again). */
-export async function findRequestByIdempotencyKey(ds: Pick<DataSource, "getRepository">, requestedBy: string, idempotencyKey: string): Promise<SubjectRequest | null> {
+export async function findRequestByIdempotencyKey(
+  ds: Pick<DataSource, "getRepository">,
+  requestedBy: string,
+  idempotencyKey: string,
+): Promise<SubjectRequest | null> {
   return ds.getRepository(SubjectRequestEntity).findOneBy({ requestedBy, idempotencyKey });
 }
 

@@ -40,7 +40,8 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
     const id = request.params.id;
     const by = request.apiKeyName ?? "unknown";
     const known = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRequest(ds, id) : null;
-    const outcome = known && isRightsType(known.type) ? await retryRight(rightsServicesOf(app), id, by) : await retryRequest(ds, queues.erasure, config, dataMap, id, by);
+    const outcome =
+      known && isRightsType(known.type) ? await retryRight(rightsServicesOf(app), id, by) : await retryRequest(ds, queues.erasure, config, dataMap, id, by);
     switch (outcome) {
       case "not-found":
         throw notFound("no request has this id");

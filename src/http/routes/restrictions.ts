@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { getRestriction } from "../../db/tables/restriction";
+import { refusalMessage } from "../../rights/refusals";
 import { liftDespiteNotice, liftRestriction } from "../../rights/restrictions";
 import { grantConsent, subjectConsents, subjectRights } from "../../rights/subject-status";
 import { requireScope } from "../auth";
@@ -10,13 +11,20 @@ import { rightsServicesOf } from "../rights-services";
 import { parseOrProblem } from "../validation";
 
 const conflict = (detail: string): HttpProblem => new HttpProblem({ type: "urn:lethe:problem:conflict", title: "Conflict", status: 409, detail });
-const text = (what: string, max = 2000) => z.string({ error: `give ${what}` }).trim().min(1, `give ${what}`).max(max, `must be at most ${max} characters`);
+const text = (what: string, max = 2000) =>
+  z
+    .string({ error: `give ${what}` })
+    .trim()
+    .min(1, `give ${what}`)
+    .max(max, `must be at most ${max} characters`);
 
 /** Query of `GET /v1/subjects/restrictions` and `…/consents`: exactly one of `id` or an identity (`?email=…`). */
 export const SUBJECT_QUERY_SCHEMA = z.record(z.string(), z.string().min(1, "must not be empty").max(MAX_SUBJECT_VALUE));
 
 /** Body of `POST /v1/restrictions/:id/lift`. `noticeNotPossible`: why the person cannot be told (only after the notice failed). */
-export const LIFT_BODY_SCHEMA = z.object({ reason: text("the reason the restriction ends"), noticeNotPossible: text("why the person cannot be told").optional() }).strict();
+export const LIFT_BODY_SCHEMA = z
+  .object({ reason: text("the reason the restriction ends"), noticeNotPossible: text("why the person cannot be told").optional() })
+  .strict();
 
 /** Body of `POST /v1/consents`: a consent given (a grant; withdrawals are requests of type `consent-withdrawal`). */
 export const CONSENT_BODY_SCHEMA = z
@@ -68,8 +76,7 @@ export const restrictionRoutes: FastifyPluginAsync = async (app) => {
     }
     const out = await liftRestriction(s, request.params.id, { by, reason: body.reason });
     if (out === "not-found") throw notFound("no restriction has this id");
-    if (out === "lifted") throw conflict("the restriction was lifted already");
-    if (out === "lifting") throw conflict("the lift waits for its notice to the person (Art. 18(3)); it takes effect once the notice was sent");
+    if (typeof out === "string") throw conflict(refusalMessage(out));
     reply.code(202);
     return { ...(await getRestriction(s.ds, request.params.id)), noticeId: out.noticeId };
   });

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { RECIPIENT_ACTIONS } from "../../stores/rights-side";
 import { approveRectification, decideObjection, refuseRequest, rejectRectification, type DecisionRefusal } from "../../rights/decide";
-import { extendRequest } from "../../rights/extend";
+import { extendRequest, type ExtensionRefusal } from "../../rights/extend";
+import { refusalMessage } from "../../rights/refusals";
 import { recipientsOfRequest, settleRecipient } from "../../rights/recipient-list";
 import { submitRight } from "../../rights/submit";
 import { RESTRICTION_GROUNDS, RIGHTS_TYPES } from "../../rights/types";
@@ -21,7 +22,12 @@ const subject = z.record(
   z.string({ error: "must be a string" }).min(1, "must not be empty").max(MAX_SUBJECT_VALUE, `must be at most ${MAX_SUBJECT_VALUE} characters`),
   { error: (iss) => (iss.input === undefined ? "is required" : 'must be an object such as {"id": "42"}') },
 );
-const text = (what: string, max = 2000) => z.string({ error: `give ${what}` }).trim().min(1, `give ${what}`).max(max, `must be at most ${max} characters`);
+const text = (what: string, max = 2000) =>
+  z
+    .string({ error: `give ${what}` })
+    .trim()
+    .min(1, `give ${what}`)
+    .max(max, `must be at most ${max} characters`);
 
 /** Bodies of `POST /v1/requests` for the rights types. Strict: an unknown field is a 400 naming it. */
 export const RIGHTS_BODY_SCHEMA = z.discriminatedUnion("type", [
@@ -36,19 +42,37 @@ export const RIGHTS_BODY_SCHEMA = z.discriminatedUnion("type", [
       contested: z.boolean({ error: "must be true or false" }).optional(),
     })
     .strict(),
-  z.object({ type: z.literal("restriction"), subject, ground: z.enum(RESTRICTION_GROUNDS, { error: "must be a, b, c or d (Art. 18(1))" }), purpose: text("a purpose", 200).optional() }).strict(),
+  z
+    .object({
+      type: z.literal("restriction"),
+      subject,
+      ground: z.enum(RESTRICTION_GROUNDS, { error: "must be a, b, c or d (Art. 18(1))" }),
+      purpose: text("a purpose", 200).optional(),
+    })
+    .strict(),
   z.object({ type: z.literal("objection"), subject, purpose: text("the purpose objected to", 200) }).strict(),
-  z.object({ type: z.literal("consent-withdrawal"), subject, purpose: text("the purpose", 200), source: text("where the withdrawal came from (e.g. web form)", 200) }).strict(),
+  z
+    .object({
+      type: z.literal("consent-withdrawal"),
+      subject,
+      purpose: text("the purpose", 200),
+      source: text("where the withdrawal came from (e.g. web form)", 200),
+    })
+    .strict(),
 ]);
 
 /** Body of `POST /v1/requests/:id/extend`. */
-export const EXTEND_BODY_SCHEMA = z.object({ months: z.union([z.literal(1), z.literal(2)], { error: "must be 1 or 2" }), reason: text("the reason (Art. 12(3))") }).strict();
+export const EXTEND_BODY_SCHEMA = z
+  .object({ months: z.union([z.literal(1), z.literal(2)], { error: "must be 1 or 2" }), reason: text("the reason (Art. 12(3))") })
+  .strict();
 /** Body of `POST /v1/requests/:id/refuse` and `…/reject`. */
 export const REASON_BODY_SCHEMA = z.object({ reason: text("the reason") }).strict();
 /** Body of `POST /v1/requests/:id/approve`. */
 export const APPROVE_BODY_SCHEMA = z.object({ reason: text("a reason").optional() }).strict();
 /** Body of `POST /v1/requests/:id/decision`. */
-export const DECISION_BODY_SCHEMA = z.object({ outcome: z.enum(["upheld", "rejected"], { error: "must be upheld or rejected" }), grounds: text("the grounds") }).strict();
+export const DECISION_BODY_SCHEMA = z
+  .object({ outcome: z.enum(["upheld", "rejected"], { error: "must be upheld or rejected" }), grounds: text("the grounds") })
+  .strict();
 /** Body of `POST /v1/requests/:id/recipients/:recipient`. */
 export const RECIPIENT_BODY_SCHEMA = z
   .object({
@@ -57,7 +81,10 @@ export const RECIPIENT_BODY_SCHEMA = z
     reason: text("the reason", 2000).optional(),
   })
   .strict()
-  .refine((b) => b.status !== "impossible" || b.reason !== undefined, { path: ["reason"], message: "give the reason telling this recipient is impossible or disproportionate (Art. 19)" });
+  .refine((b) => b.status !== "impossible" || b.reason !== undefined, {
+    path: ["reason"],
+    message: "give the reason telling this recipient is impossible or disproportionate (Art. 19)",
+  });
 
 /** True when `body` is a rights request (`POST /v1/requests` hands it here). */
 export function isRightsBody(body: unknown): boolean {
@@ -93,23 +120,8 @@ export async function submitRightRoute(request: FastifyRequest, reply: FastifyRe
   return { id: stored.id, status: stored.status, dueAt: stored.dueAt.toISOString() };
 }
 
-function refusal(outcome: DecisionRefusal | "final" | "already-extended" | "past-due"): HttpProblem {
-  switch (outcome) {
-    case "not-found":
-      return notFound("no request has this id");
-    case "not-awaiting":
-      return conflict("the request does not wait for this decision (it was taken already, or the request is of another kind)");
-    case "started":
-      return conflict("the request has started changing stores or has ended; a refusal is possible only before (lift a restriction instead)");
-    case "no-subject":
-      return conflict("the request no longer holds the person's reference, so they cannot be told");
-    case "final":
-      return conflict("the request has ended; it cannot be extended");
-    case "already-extended":
-      return conflict("the request was extended already; Art. 12(3) allows one extension of at most two further months");
-    case "past-due":
-      return conflict("the original due date has passed; an extension must be decided and told within the first month (Art. 12(3))");
-  }
+function refusal(outcome: DecisionRefusal | ExtensionRefusal): HttpProblem {
+  return outcome === "not-found" ? notFound("no request has this id") : conflict(refusalMessage(outcome));
 }
 
 /**
@@ -128,7 +140,6 @@ export const rightsRequestRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Params: { id: string } }>("/requests/:id/extend", dpo, async (request) => {
     const body = parseOrProblem(EXTEND_BODY_SCHEMA, request.body);
     const out = await extendRequest(s, request.params.id, { months: body.months, reason: body.reason, by: by(request) });
-    if (out === "no-subject") throw refusal("no-subject");
     if (typeof out === "string") throw refusal(out);
     return { id: request.params.id, dueAt: out.dueAt.toISOString(), noticeId: out.noticeId };
   });

@@ -31,7 +31,12 @@ export const TELL_RECIPIENT = defineJob({
 });
 
 /** Adds the job of each event; `replaceFinished` first removes a finished job of the same id (a retried event). */
-export async function enqueueTellRecipients(queue: Queue, config: Config, keys: readonly EventKey[], options: { replaceFinished?: boolean } = {}): Promise<void> {
+export async function enqueueTellRecipients(
+  queue: Queue,
+  config: Config,
+  keys: readonly EventKey[],
+  options: { replaceFinished?: boolean } = {},
+): Promise<void> {
   for (const key of keys) {
     if (options.replaceFinished) {
       const old = await queue.getJob(tellJobId(key));

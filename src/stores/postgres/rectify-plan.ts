@@ -49,7 +49,8 @@ export function planFieldChanges(map: DataMap, store: string, spec: PostgresStor
   const byTable = new Map<string, TableChange>();
   const add = (table: string, column: string, change: FieldChange): void => {
     const info = schema.tables.get(table)?.columns.get(column);
-    if (!info) throw new PermanentError(ERROR_CODES.dataMapInvalid, `stores.${store}.tables.${table}.fields.${column}: column does not exist (run lethe check)`);
+    if (!info)
+      throw new PermanentError(ERROR_CODES.dataMapInvalid, `stores.${store}.tables.${table}.fields.${column}: column does not exist (run lethe check)`);
     let t = byTable.get(table);
     if (!t) {
       const direct = table === subjectTable ? [] : links.filter((l) => l.from.table === table && l.to.table === subjectTable);

@@ -46,7 +46,9 @@ function updateOf(s: RectifyStore, t: TableChange, snapshot: SubjectSnapshot, ol
   const ipad = key ? p(key.ipad) : "";
   const opad = key ? p(key.opad) : "";
   // Untyped parameters take their column's type, so a too-long value or a bad number fails instead of being truncated.
-  const sets = columns.map((c) => `${quoteIdent(c.column.name)} = ${c.erase ? (c.erase.mask ? maskSql(c.erase.mask, c.column, ipad, opad).value : "NULL") : p(c.value)}`);
+  const sets = columns.map(
+    (c) => `${quoteIdent(c.column.name)} = ${c.erase ? (c.erase.mask ? maskSql(c.erase.mask, c.column, ipad, opad).value : "NULL") : p(c.value)}`,
+  );
   const info = s.schema.tables.get(t.table)!;
   let where: string;
   if (t.links.length === 0) {

@@ -72,7 +72,9 @@ function openWebhookRights(store: string, deps: StoreDeps): StoreRights {
         ...(signal ? { signal } : {}),
       });
       if (result.kind === "no-answer") {
-        throw new RecipientUnavailableError(result.code, `store "${store}": the processor could not be reached (${result.code})`, null, { cause: result.cause });
+        throw new RecipientUnavailableError(result.code, `store "${store}": the processor could not be reached (${result.code})`, null, {
+          cause: result.cause,
+        });
       }
       const status = result.status;
       if (status === 202) return { state: "accepted", httpStatus: status };
