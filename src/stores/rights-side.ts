@@ -121,9 +121,7 @@ export interface StoreRights {
   /** The subject store: where mail to the subject goes (`subject.contact.email`, else the `email` identity); null when not found. */
   contactOf?(ref: SubjectRef): Promise<{ email: string | null } | null>;
   /** A processor: how its erase call of request `requestId` stands (the erase side tells it; null: not called yet). */
-  erasureCall?(
-    requestId: string,
-  ): Promise<{
+  erasureCall?(requestId: string): Promise<{
     idempotencyKey: string;
     status: "pending" | "accepted" | "executed" | "failed";
     attempts: number;
