@@ -12,6 +12,7 @@ import { enqueueTellRecipients } from "../queues/jobs/tell-recipient";
 import { dueDateFor } from "../requests/due-date";
 import type { FieldChange, ValueProblem } from "../stores/rights-side";
 import { subjectHash } from "../subject/hashes";
+import { matchOfIdentity } from "../subject/identity-match";
 import { subjectRefOf } from "../subject/reference";
 import { sealIdentities } from "../subject/sealed";
 import type { SubjectSnapshot } from "../subject/snapshot";
@@ -111,7 +112,13 @@ export async function submitRight(s: RightsServices, input: SubmitRightInput): P
     if (problems.length > 0) throw new ValueProblemsError(problems);
   }
   const receivedAt = new Date();
-  const sealed: RightsSealed = { ref, identities: snapshot.identities, seed: snapshot.seed, ...(right.type === "rectification" ? { changes } : {}) };
+  const sealed: RightsSealed = {
+    ref,
+    identities: snapshot.identities,
+    seed: snapshot.seed,
+    ...(snapshot.contact ? { contact: snapshot.contact } : {}),
+    ...(right.type === "rectification" ? { changes } : {}),
+  };
   const by = input.requestedBy;
   const recorded = await s.ds.transaction(async (q) => {
     const row = await insertRequest(
@@ -121,7 +128,7 @@ export async function submitRight(s: RightsServices, input: SubmitRightInput): P
         dryRun: false,
         receivedAt,
         dueAt: dueDateFor(receivedAt),
-        subjectHash: subjectHash(s.config.hmacKey, ref.name, ref.value),
+        subjectHash: subjectHash(s.config.hmacKey, ref.name, ref.value, matchOfIdentity(s.dataMap.subject, ref.name)),
         identities: sealIdentities(s.config.encryptionKey, sealed),
         requestedBy: by,
         idempotencyKey: input.idempotencyKey ?? null,

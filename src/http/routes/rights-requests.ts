@@ -8,6 +8,7 @@ import { recipientsOfRequest, settleRecipient } from "../../rights/recipient-lis
 import { submitRight } from "../../rights/submit";
 import { RESTRICTION_GROUNDS, RIGHTS_TYPES } from "../../rights/types";
 import { subjectHash } from "../../subject/hashes";
+import { matchOfIdentity } from "../../subject/identity-match";
 import { subjectRefOf } from "../../subject/reference";
 import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
@@ -106,7 +107,7 @@ export async function submitRightRoute(request: FastifyRequest, reply: FastifyRe
     requestedBy: request.apiKeyName ?? "unknown",
   });
   if (!created) {
-    if (stored.type !== body.type || stored.subjectHash !== subjectHash(s.config.hmacKey, ref.name, ref.value)) {
+    if (stored.type !== body.type || stored.subjectHash !== subjectHash(s.config.hmacKey, ref.name, ref.value, matchOfIdentity(s.dataMap.subject, ref.name))) {
       throw new HttpProblem({
         type: "urn:lethe:problem:idempotency-key-reused",
         title: "Idempotency key reused",

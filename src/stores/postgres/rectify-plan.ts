@@ -3,8 +3,8 @@ import { ERROR_CODES, PermanentError } from "../../errors";
 import type { FieldChange } from "../rights-side";
 import { linksOf, type Link } from "./graph";
 import type { ColumnInfo, SchemaInfo } from "./introspect";
-import { isOthersTable, mirrorsOf, postgresSubjectFields, shortFieldName } from "./rights-fields";
-import type { Mask, PostgresStoreSpec } from "./schema";
+import { mirrorsOf, postgresSubjectFields, shortFieldName } from "./rights-fields";
+import { isOthersTable, type Mask, type PostgresStoreSpec } from "./schema";
 
 /**
  * Where a rectification (or an erasure of fields) lands in a Postgres store: the subject table's
@@ -45,7 +45,7 @@ export function baseType(sqlType: string): string {
 export function planFieldChanges(map: DataMap, store: string, spec: PostgresStoreSpec, schema: SchemaInfo, changes: FieldChange[]): TableChange[] {
   const subjectTable = map.subject.table;
   const fields = new Map(postgresSubjectFields(map, store, spec).map((f) => [f.name, f]));
-  const links = linksOf(schema, spec);
+  const links = linksOf(schema, spec, map.subject);
   const byTable = new Map<string, TableChange>();
   const add = (table: string, column: string, change: FieldChange): void => {
     const info = schema.tables.get(table)?.columns.get(column);

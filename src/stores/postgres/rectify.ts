@@ -3,6 +3,7 @@ import type { DataMap } from "../../datamap/schema";
 import type { SubjectSnapshot } from "../../subject/snapshot";
 import type { FieldChange, RectifyOutcome, RecordRectified, RightsStep, ValueProblem } from "../rights-side";
 import { qualified, quoteIdent } from "./ident";
+import { matchedColumnSql, matchedValueSql } from "./identity-sql";
 import type { SchemaInfo } from "./introspect";
 import { maskSql, newMaskKey } from "./masking";
 import { baseType, linkedSubjectColumns, planFieldChanges, type TableChange } from "./rectify-plan";
@@ -60,9 +61,7 @@ function updateOf(s: RectifyStore, t: TableChange, snapshot: SubjectSnapshot, ol
         const value = old[l.to.columns[i]!];
         if (value === null || value === undefined) return "false";
         const type = baseType(info.columns.get(col)?.sqlType ?? "text");
-        return (l as { match?: unknown }).match === "normalized"
-          ? `lower(btrim(${quoteIdent(col)}::text)) = lower(btrim(${p(value)}::text))`
-          : `${quoteIdent(col)} = ${p(value)}::text::${type}`;
+        return `${matchedColumnSql(quoteIdent(col), l.match)} = ${matchedValueSql(p(value), l.match, type)}`;
       });
       return `(${eq.join(" AND ")})`;
     });

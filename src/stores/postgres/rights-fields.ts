@@ -1,17 +1,12 @@
 import type { DataMap } from "../../datamap/schema";
 import type { FieldRef, SubjectField } from "../rights-side";
-import type { PostgresStoreSpec, TableSpec } from "./schema";
+import { isOthersTable, type PostgresStoreSpec } from "./schema";
 
 /**
  * The subject's fields as a Postgres store declares them, for the other rights: which columns a
  * rectification may name (the subject table's personal columns), which columns are their copies
  * (`mirrors`), and which columns of other tables an erasure of fields may name.
  */
-
-/** True for a table of other people's (or the controller's) data (`owner: "others"`): a right never changes it. */
-export function isOthersTable(table: TableSpec): boolean {
-  return (table as { owner?: unknown }).owner === "others";
-}
 
 /** `customers.email` → `email` when `customers` is the subject table; other names unchanged. */
 export function shortFieldName(subjectTable: string, name: string): string {

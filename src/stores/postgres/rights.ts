@@ -1,9 +1,11 @@
-import type { DataMap } from "../../datamap/schema";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { SubjectRef } from "../../subject/reference";
 import type { RightsKind, StoreRights } from "../rights-side";
 import type { StoreDeps } from "../store-kind";
+import { contactColumns } from "../../subject/contact";
+import { identityByName } from "../../subject/identity-match";
 import { qualified, quoteIdent } from "./ident";
+import { identityEqualsSql } from "./identity-sql";
 import { baseType } from "./rectify-plan";
 import { checkPostgresValues, rectifyPostgres, type RectifyStore } from "./rectify";
 import { postgresFieldRefs, postgresSubjectFields } from "./rights-fields";
@@ -14,21 +16,6 @@ import type { PostgresStoreSpec } from "./schema";
  * rectification (or an erasure of fields) applied in one transaction per store, and the
  * subject's contact address for notices. Only the subject store holds the subject's fields.
  */
-
-/** The column of identity `name` (`id`: the subject key). Identities may be written as a column or `{column, match}`. */
-export function identityColumn(map: DataMap, name: string): string | undefined {
-  if (name === "id") return map.subject.key;
-  const declared = (map.subject.identities as Record<string, unknown>)[name];
-  if (typeof declared === "string") return declared;
-  const column = (declared as { column?: unknown } | undefined)?.column;
-  return typeof column === "string" ? column : undefined;
-}
-
-/** The column mail goes to: `subject.contact.email`, else the `email` identity's column. */
-export function contactColumn(map: DataMap): string | undefined {
-  const contact = (map.subject as { contact?: { email?: unknown } }).contact;
-  return typeof contact?.email === "string" ? contact.email : identityColumn(map, "email");
-}
 
 function openPostgresRights(store: string, deps: StoreDeps): StoreRights {
   const spec = (): PostgresStoreSpec => deps.pools.spec(store);
@@ -56,15 +43,15 @@ function openPostgresRights(store: string, deps: StoreDeps): StoreRights {
     async contactOf(ref: SubjectRef) {
       if (!isSubjectStore) return null;
       const map = deps.dataMap;
-      const by = identityColumn(map, ref.name);
+      const by = identityByName(map.subject, ref.name);
       if (!by) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
-      const to = contactColumn(map);
+      const to = contactColumns(map).email;
       const schema = await deps.pools.schema(store);
-      const type = baseType(schema.tables.get(map.subject.table)?.columns.get(by)?.sqlType ?? "text");
+      const type = baseType(schema.tables.get(map.subject.table)?.columns.get(by.column)?.sqlType ?? "text");
       const res = await deps.pools
         .pool(store)
         .query<{ email: string | null }>(
-          `SELECT ${to ? `${quoteIdent(to)}::text` : "NULL::text"} AS email FROM ${qualified(spec().schema, map.subject.table)} WHERE ${quoteIdent(by)} = $1::text::${type} LIMIT 2`,
+          `SELECT ${to ? `${quoteIdent(to)}::text` : "NULL::text"} AS email FROM ${qualified(spec().schema, map.subject.table)} WHERE ${identityEqualsSql(by.column, "$1", by.match, type)} LIMIT 2`,
           [ref.value],
         );
       if (res.rows.length !== 1) return null;
