@@ -26,7 +26,9 @@ describe("LetheClient: the other rights", () => {
   it("rectifies, restricts and lifts, objects, grants and withdraws consent, and lists recipients", async () => {
     const s = await w.addRightsSubject("client");
     const rect = await app.rectify({ id: String(s.id) }, [{ field: "full_name", value: "Client Corrected" }], { idempotencyKey: `rect-${s.id}` });
-    expect((await app.rectify({ id: String(s.id) }, [{ field: "full_name", value: "Client Corrected" }], { idempotencyKey: `rect-${s.id}` })).replayed).toBe(true);
+    expect((await app.rectify({ id: String(s.id) }, [{ field: "full_name", value: "Client Corrected" }], { idempotencyKey: `rect-${s.id}` })).replayed).toBe(
+      true,
+    );
     expect((await app.waitUntilDone(rect.id, { timeoutMs: 60_000 })).status).toBe("completed");
     expect(await queryRows(w.h.appDb.url, `SELECT full_name FROM customers WHERE id = $1`, [s.id])).toEqual([{ full_name: "Client Corrected" }]);
     const conflict = await app.rectify({ id: String(s.id) }, [{ field: "birth_date", value: "31.02.soon" }]).catch((e: unknown) => e);
@@ -68,8 +70,14 @@ describe("LetheClient: the other rights", () => {
 
   it("lists an erasure's recipients: each processor's erase call and a manual task for the recipient without one", async () => {
     const s = await w.addRightsSubject("client-erase");
+    const restricted = await app.restrict({ id: String(s.id) }, { ground: "b" });
+    await app.waitUntilDone(restricted.id, { timeoutMs: 60_000 });
     const erased = await app.erase({ id: String(s.id) });
     expect((await app.waitUntilDone(erased.id, { timeoutMs: 60_000 })).status).toBe("completed");
+    // The erased subject's restriction ended with it: no key of theirs is left in the view.
+    const ended = (await app.getSubjectRights({ id: String(s.id) })).restrictions[0]!;
+    expect(ended).toEqual(expect.objectContaining({ status: "lifted", noticeSkippedReason: "the subject was erased (Art. 17)" }));
+    expect(await w.h.ds.query(`SELECT count(*)::int AS n FROM lethe.restricted_subject_keys WHERE subject_key = $1`, [String(s.id)])).toEqual([{ n: 0 }]);
     expect((await app.getRecipients(erased.id)).map((r) => [r.recipient, r.action, r.channel, r.status, r.idempotencyKey])).toEqual([
       ["crm", "erase", "webhook", "executed", `erase-${erased.id}-crm`],
       ["mailer", "erase", "webhook", "executed", `erase-${erased.id}-mailer`],
@@ -77,7 +85,11 @@ describe("LetheClient: the other rights", () => {
     ]);
     const impossible = await dpo.settleRecipient(erased.id, TAX_ADVISOR, { action: "erase", status: "impossible" }).catch((e: unknown) => e);
     expect((impossible as LetheApiError).status).toBe(400);
-    await dpo.settleRecipient(erased.id, TAX_ADVISOR, { action: "erase", status: "impossible", reason: "The advisor received no personal data of this customer." });
+    await dpo.settleRecipient(erased.id, TAX_ADVISOR, {
+      action: "erase",
+      status: "impossible",
+      reason: "The advisor received no personal data of this customer.",
+    });
     expect((await app.getRecipients(erased.id)).find((r) => r.recipient === TAX_ADVISOR)).toEqual(
       expect.objectContaining({ status: "impossible", reason: "The advisor received no personal data of this customer.", decidedBy: "dpo" }),
     );

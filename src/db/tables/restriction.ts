@@ -167,3 +167,22 @@ export async function restrictionCount(q: Sql): Promise<number> {
   const rows = (await q.query(`SELECT count(*)::int AS n FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`)) as Array<{ n: number }>;
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * The subject named by `subjectHash` was erased (request `requestId`): its restrictions in force
+ * end — there is nothing left to restrict, and their key in clear and sealed identities must not
+ * outlive the erasure — recorded with that reason and audited. Returns how many ended.
+ */
+export async function endRestrictionsOfErased(q: Sql, subjectHash: string, requestId: string): Promise<number> {
+  const rows = (await q.query(
+    `WITH u AS (
+       UPDATE lethe.restriction SET status = 'lifted', lifted_at = now(), subject_key = NULL, subject = NULL,
+              lift_reason = coalesce(lift_reason, 'the subject was erased'), notice_skipped_reason = 'the subject was erased (Art. 17)'
+        WHERE subject_hash = $1 AND status <> 'lifted' RETURNING id, subject_hash),
+     audit AS (
+       ${appendAuditSql({ event: "'restriction.ended'", requestId: "$2::uuid", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "u")})
+     SELECT count(*)::int AS n FROM u`,
+    [subjectHash, requestId],
+  )) as Array<{ n: number }>;
+  return rows[0]?.n ?? 0;
+}
