@@ -1,5 +1,5 @@
 import { Client, type PoolClient } from "pg";
-import { sweepExemptHashes } from "./exempt-subjects";
+import { sweepExemptHashes } from "../db/tables/legal-hold";
 import { finishRun, loadRun, recordPendingBatch, saveTotals, startRun, type LoadedRun, type RunTotals } from "../db/tables/retention-run";
 import type { PendingBatch } from "../db/entities/retention-run";
 import { newMaskKey } from "../stores/postgres/masking";

@@ -1,4 +1,3 @@
-import type { ClientBase } from "pg";
 import { appendAuditSql } from "./audit-log";
 import type { Sql } from "./sql";
 
@@ -156,11 +155,8 @@ export async function liftedAwaitingEvents(q: Sql): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** Keyed hashes of the subjects under a restriction in force (a sweep skips them, as it does held ones). */
-export async function restrictedHashes(db: Pick<ClientBase, "query">): Promise<string[]> {
-  const res = await db.query<{ subject_hash: string }>(`SELECT DISTINCT x.subject_hash FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`);
-  return res.rows.map((r) => r.subject_hash);
-}
+/** A query of the keyed hashes of the subjects under a restriction in force (a sweep skips them, as it does held ones). */
+export const RESTRICTED_HASHES_SQL = `SELECT x.subject_hash FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`;
 
 /** How many restrictions are in force (metrics). */
 export async function restrictionCount(q: Sql): Promise<number> {
