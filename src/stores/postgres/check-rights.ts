@@ -14,7 +14,21 @@ import type { PostgresStoreSpec } from "./schema";
  * must be nullable.
  */
 export function checkRightsFields(map: DataMap, at: string, name: string, store: PostgresStoreSpec, schema: SchemaInfo, add: AddProblem): void {
-  if (map.subject.store !== name) return;
+  if (map.subject.store !== name) {
+    // A rectification changes the subject's store only: a copy elsewhere would silently stay old.
+    for (const [table, t] of Object.entries(store.tables)) {
+      for (const [column, f] of Object.entries(t.fields)) {
+        if ("category" in f && f.mirrors !== undefined) {
+          add(
+            `${at}.tables.${table}.fields.${column}.mirrors`,
+            "rights-copy-unlinked",
+            `copies are supported in the subject's store ("${map.subject.store}") only`,
+          );
+        }
+      }
+    }
+    return;
+  }
   const subjectTable = map.subject.table;
   const links = linksOf(schema, store, map.subject);
   const linked = (table: string): boolean => table === subjectTable || links.some((l) => l.from.table === table && l.to.table === subjectTable);
