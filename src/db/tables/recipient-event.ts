@@ -19,9 +19,6 @@ export type RecipientChannel = "webhook" | "manual";
  */
 export type RecipientEventStatus = "pending" | "executed" | "accepted" | "skipped" | "unsupported" | "failed" | "open" | "done" | "impossible";
 
-/** Statuses after which an event needs nothing more. */
-export const ENDED_STATUSES: readonly RecipientEventStatus[] = ["executed", "accepted", "skipped", "unsupported", "done", "impossible"];
-
 /** Identifies an event. */
 export interface EventKey {
   requestId: string;

@@ -158,12 +158,6 @@ export async function liftedAwaitingEvents(q: Sql): Promise<string[]> {
 /** A query of the keyed hashes of the subjects under a restriction in force (a sweep skips them, as it does held ones). */
 export const RESTRICTED_HASHES_SQL = `SELECT x.subject_hash FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`;
 
-/** How many restrictions are in force (metrics). */
-export async function restrictionCount(q: Sql): Promise<number> {
-  const rows = (await q.query(`SELECT count(*)::int AS n FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`)) as Array<{ n: number }>;
-  return rows[0]?.n ?? 0;
-}
-
 /**
  * The subject named by `subjectHash` was erased (request `requestId`): its restrictions in force
  * end — there is nothing left to restrict, and their key in clear and sealed identities must not

@@ -404,11 +404,6 @@ export async function moveRequest(
   return rows[0]?.n === 1;
 }
 
-/** Reseals a running request's identities (the snapshot and, for a rectification, the new values). */
-export async function resealRequest(q: Sql, requestId: string, sealed: Buffer): Promise<void> {
-  await q.query(`UPDATE lethe.subject_request SET identities = $2, updated_at = now() WHERE id = $1 AND ${UNFINISHED}`, [requestId, sealed]);
-}
-
 /** The new due date of an extended request. */
 export async function setDueDate(q: Sql, requestId: string, dueAt: Date): Promise<void> {
   await q.query(`UPDATE lethe.subject_request SET due_at = $2, updated_at = now() WHERE id = $1`, [requestId, dueAt]);
