@@ -28,8 +28,7 @@ interface RightsMapView {
 export function subjectFieldsOf(map: RightsMapView): SubjectField[] {
   const spec = map.stores[map.subject.store];
   if (!spec) return [];
-  const fields = kindOf(spec).rights?.subjectFields;
-  return fields ? fields(map as never, map.subject.store, spec as never) : [];
+  return kindOf(spec).rights?.subjectFields?.(map as never, map.subject.store, spec as never) ?? [];
 }
 
 /** `customers.email` → `email` when `customers` is the subject table. */

@@ -11,6 +11,9 @@ import { markerLeaks } from "./leaks";
  * processor told once with only the fields it holds, the manual recipient's task open — and the
  * old and new values nowhere in Lethe's logs, Redis, job data or audit rows.
  */
+/** Code-point order of rows of text. */
+const byText = (a: string[], b: string[]): number => (a.join("\u0000") < b.join("\u0000") ? -1 : 1);
+
 jest.setTimeout(120_000);
 
 describe("rectification", () => {
@@ -101,7 +104,7 @@ describe("rectification", () => {
       `/v1/requests/${res.json.id}/recipients`,
     );
     expect(recipients.status).toBe(200);
-    expect(recipients.json.recipients.map((r) => [r.recipient, r.action, r.channel, r.status]).sort()).toEqual([
+    expect(recipients.json.recipients.map((r) => [r.recipient, r.action, r.channel, r.status]).sort(byText)).toEqual([
       [TAX_ADVISOR, "rectify", "manual", "open"],
       ["crm", "rectify", "webhook", "executed"],
       ["mailer", "rectify", "webhook", "executed"],
