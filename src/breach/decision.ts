@@ -28,10 +28,10 @@ export interface SuggestedDecision {
 }
 
 /**
- * Lethe's default reading of the ENISA bands against Art. 33/34 (a policy, not the law, and not
- * ENISA's text): low — people "will not be affected or may encounter a few inconveniences", treated
- * as unlikely to result in a risk: record only; medium — a risk: tell the authority; high and very
- * high — a high risk: tell the authority and the people.
+ * Lethe's default reading of the ENISA bands against Art. 33/34 — a policy, not the law and not
+ * ENISA's text (the method grades impact on people; it does not say whom to notify): low — at most
+ * minor inconvenience, treated as unlikely to result in a risk: record only; medium — a risk: tell
+ * the authority; high and very high — a high risk: tell the authority and the people.
  */
 export const BAND_SUGGESTIONS: Readonly<Record<SeverityBand, SuggestedDecision>> = {
   low: { notifyAuthority: false, notifySubjects: false },
