@@ -48,7 +48,11 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
   // Stream the zip, at most LETHE_EXPORT_CONCURRENCY at once per process.
   export: (config, ms) => ({ concurrency: config.exportConcurrency, ...lock(ms ?? config.lockDurationMs) }),
   // One pooled SMTP transport per process; the limiter matches LETHE_SMTP_RATE_PER_S.
-  mail: (config, ms) => ({ concurrency: SMTP_POOL_SIZE, limiter: limiterFor(config.smtpRatePerS), ...lock(ms ?? config.lockDurationMs) }),
+  mail: (config, ms) => ({
+    concurrency: Math.max(SMTP_POOL_SIZE, config.mailConcurrency),
+    limiter: limiterFor(config.smtpRatePerS),
+    ...lock(ms ?? config.lockDurationMs),
+  }),
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
 };
 
