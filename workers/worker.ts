@@ -54,10 +54,12 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
     ...lock(ms ?? config.lockDurationMs),
   }),
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
+  // Freezing a scope reads the application's database at length; two at once per process.
+  breach: (config, ms) => ({ concurrency: 2, ...lock(ms ?? config.lockDurationMs) }),
 };
 
 /** Queues in the order their workers start. */
-const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.maintenance];
+const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.breach, QUEUES.maintenance];
 
 /**
  * Starts Lethe's workers: config → connections (refusing an unmigrated database and a data map

@@ -35,7 +35,7 @@ export interface AffectedSqlInput {
   subjectKey: string;
   contact: ContactColumns;
   /** How a link's values compare (`via` links may compare normalized e-mail addresses). */
-  matchOf(link: Link): "normalized" | "exact";
+  matchOf: (link: Link) => "normalized" | "exact";
 }
 
 /** The compiled statements. */
