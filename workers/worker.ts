@@ -68,7 +68,7 @@ const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QU
  */
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2) });
+  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2, config.mailConcurrency + 2) });
   await ds.initialize();
   const connections: Redis[] = [];
   const workers: Worker[] = [];

@@ -23,7 +23,7 @@ export async function seedBreachApp(url: string, customers: number): Promise<voi
     `
     CREATE TABLE addresses (id serial PRIMARY KEY, line1 text NOT NULL, city text NOT NULL);
     CREATE TABLE customers (
-      id serial PRIMARY KEY, email text NOT NULL, full_name text NOT NULL, preferred_language text, country text,
+      id serial PRIMARY KEY, email text NOT NULL UNIQUE, full_name text NOT NULL, preferred_language text, country text,
       address_id integer REFERENCES addresses(id));
     CREATE TABLE products (id serial PRIMARY KEY, name text NOT NULL);
     CREATE TABLE orders (

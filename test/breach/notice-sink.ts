@@ -95,6 +95,8 @@ export async function startNoticeSink(options: NoticeSinkOptions = {}): Promise<
     server.once("error", rej);
     server.listen(port, "127.0.0.1", () => res());
   });
+  // A client killed mid-conversation resets its connection; that is the test's doing, not a failure.
+  server.on("error", () => undefined);
   const forget = trackHandle("notice sink", `on port ${port}`);
   return {
     port,
