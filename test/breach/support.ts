@@ -1,5 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { buildServer } from "../../src/http/server";
+import type { Logger } from "../../src/logger";
 import { openServices, type OpenServices } from "../../src/services";
 import { createHarness, type LetheHarness } from "../helpers/harness";
 import { waitFor } from "../helpers/wait";
@@ -31,6 +32,8 @@ export interface BreachHarnessOptions {
   customers: number;
   env?: Record<string, string>;
   sink?: NoticeSinkOptions;
+  /** Logger of the in-process workers (Default: silent). */
+  logger?: Logger;
 }
 
 /** Builds a {@link BreachHarness}; pair with `cleanup()`. */
@@ -49,6 +52,7 @@ export async function createBreachHarness(options: BreachHarnessOptions): Promis
     h = await createHarness({
       map: BREACH_MAP,
       prepare: (url) => seedBreachApp(url, options.customers),
+      ...(options.logger ? { logger: options.logger } : {}),
       env: {
         SMTP_URL: sink.url,
         LETHE_MAIL_FROM: "Breach Test Shop <privacy@shop.example>",
