@@ -155,6 +155,9 @@ export async function closeIncident(
   by: string,
 ): Promise<IncidentRow> {
   const body = parseBreachInput("close", CloseSchema, input);
+  if (body.status === "not_a_breach" && !body.rationale) {
+    throw new BreachInputError("close", [{ field: "rationale", message: "say why the incident is not a breach (it stays in the register)" }]);
+  }
   return ds.transaction(async (m) => {
     const row = await requireIncident(m, id, true);
     const facts = await transitionFacts(m, row);
