@@ -88,6 +88,21 @@ describe("breach scope: the people breached rows belong to, found through the da
     expect(items.categories).toEqual({});
   });
 
+  it("a table partitioned by month is one logical table: a window across both partitions", async () => {
+    const scope = parseScope({
+      kind: "rows",
+      store: "app",
+      table: "events",
+      window: { column: "at", from: "2025-02-25T00:00:00Z", until: "2025-03-05T00:00:00Z" },
+    });
+    const counts = await locator.count(scope, OPTS);
+    const expected = await ids(`SELECT DISTINCT customer_id AS id FROM events WHERE at >= '2025-02-25T00:00:00Z' AND at < '2025-03-05T00:00:00Z'`);
+    const [inMarch] = await queryRows<{ n: number }>(app.url, `SELECT count(*)::int AS n FROM events_2025_03 WHERE at < '2025-03-05T00:00:00Z'`);
+    expect(inMarch!.n).toBeGreaterThan(0);
+    expect(counts.people).toBe(expected.length);
+    expect(counts.categories.online!.people).toBe(expected.length);
+  });
+
   it("tickets linked by e-mail only (via, normalized) and an uploaded identity list find their people", async () => {
     const tickets = await locator.count(parseScope({ kind: "rows", store: "app", table: "support_tickets", allRows: true }), OPTS);
     expect(tickets.people).toBe((await ids(`SELECT id FROM customers WHERE id % 3 = 0`)).length);

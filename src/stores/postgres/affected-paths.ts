@@ -13,8 +13,8 @@ import type { StorePlan } from "./store-plan";
  *   personal fields is not left downwards (a product the customer bought tells nothing about them).
  *
  * A path takes down hops, then up hops (once owned, a row is reached only by owned links), never
- * visits a table twice, never enters a table whose rows are other people's (`owner: "others"`),
- * and ends at the subject table. Paths share prefixes: they form a tree of {@link PathNode}s.
+ * visits a table twice, never enters a table whose rows are other people's (`owner: "others"`:
+ * not in the plan), and ends at the subject table. Paths share prefixes: they form a tree of {@link PathNode}s.
  */
 
 /** One hop: from the rows of the node above to the rows of `table` whose `there` columns hold the `here` values. */
@@ -46,11 +46,6 @@ export class AffectedPathError extends Error {
   override readonly name = "AffectedPathError";
 }
 
-/** Whether a table's rows are other people's (discovery's `owner: "others"`). */
-export function isOthersTable(plan: StorePlan, table: string): boolean {
-  return (plan.tables.get(table)?.spec as { owner?: string } | undefined)?.owner === "others";
-}
-
 /** Whether a table declares personal fields (a field with a category). */
 export function hasPersonalFields(plan: StorePlan, table: string): boolean {
   const spec = plan.tables.get(table)?.spec;
@@ -71,7 +66,8 @@ export function affectedPaths(plan: StorePlan, table: string): PathNode {
         out.push({ hop: { link, direction: "down", here: link.to.columns, there: link.from.columns }, table: link.from.table });
       }
     }
-    return out.filter((h) => !isOthersTable(plan, h.table));
+    // Only planned tables: `owner: "others"` tables, ignored and undeclared ones are not the subject's.
+    return out.filter((h) => plan.tables.has(h.table));
   };
   /** Builds the subtree below (t, owned), or null when no path from it reaches the subject table. */
   const build = (t: string, owned: boolean, hop: Hop | null, visited: ReadonlySet<string>): PathNode | null => {

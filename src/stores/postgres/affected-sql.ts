@@ -1,6 +1,6 @@
 import { nodesOf, type PathNode } from "./affected-paths";
-import type { Link } from "./graph";
 import { qualified, quoteIdent } from "./ident";
+import { matchedColumnSql } from "./identity-sql";
 import type { StorePlan } from "./store-plan";
 
 /**
@@ -34,8 +34,6 @@ export interface AffectedSqlInput {
   categories: Array<{ category: string; columns: string[] }>;
   subjectKey: string;
   contact: ContactColumns;
-  /** How a link's values compare (`via` links may compare normalized e-mail addresses). */
-  matchOf: (link: Link) => "normalized" | "exact";
 }
 
 /** The compiled statements. */
@@ -60,14 +58,14 @@ function maskSql(categories: AffectedSqlInput["categories"]): string {
 }
 
 /** `x = y` for one column pair of a hop: the same type compares directly, else as text; a normalized `via` compares lower(btrim()). */
-function eq(plan: StorePlan, node: PathNode, i: number, matchOf: AffectedSqlInput["matchOf"]): string {
+function eq(plan: StorePlan, node: PathNode, i: number): string {
   const hop = node.hop!;
   const hereTable = hop.direction === "up" ? hop.link.from.table : hop.link.to.table;
   const a = hop.there[i]!;
   const b = hop.here[i]!;
   const typeA = plan.schema.tables.get(node.table)?.columns.get(a)?.sqlType;
   const typeB = plan.schema.tables.get(hereTable)?.columns.get(b)?.sqlType;
-  if (matchOf(hop.link) === "normalized") return `lower(btrim(y.${q(a)}::text)) = lower(btrim(x.${q(b)}::text))`;
+  if (hop.link.match === "normalized") return `${matchedColumnSql(`y.${q(a)}`, "normalized")} = ${matchedColumnSql(`x.${q(b)}`, "normalized")}`;
   if (typeA !== undefined && typeA === typeB) return `y.${q(a)} = x.${q(b)}`;
   return `y.${q(a)}::text = x.${q(b)}::text`;
 }
@@ -84,7 +82,7 @@ const alias = (n: PathNode): string => (n.hop === null ? "b" : `n${n.id}`);
 
 /** Compiles the three statements (see {@link AffectedSql}). */
 export function compileAffectedSql(input: AffectedSqlInput): AffectedSql {
-  const { plan, root, predicate, categories, subjectKey, contact, matchOf } = input;
+  const { plan, root, predicate, categories, subjectKey, contact } = input;
   const schema = plan.schemaName;
   const nodes = nodesOf(root);
   const rootCarry = carryOf(root, subjectKey);
@@ -99,7 +97,7 @@ export function compileAffectedSql(input: AffectedSqlInput): AffectedSql {
     const carry = carryOf(node, subjectKey);
     const grouped = `SELECT ${here.map((c) => q(c)).join(", ")}, bit_or(m) AS m FROM ${alias(parent)}
                       WHERE ${here.map((c) => `${q(c)} IS NOT NULL`).join(" AND ")} GROUP BY ${here.map((c) => q(c)).join(", ")}`;
-    const on = here.map((_, i) => eq(plan, node, i, matchOf)).join(" AND ");
+    const on = here.map((_, i) => eq(plan, node, i)).join(" AND ");
     ctes.push(
       `${alias(node)} AS (SELECT ${[...carry.map((c) => `y.${q(c)}`), "bit_or(x.m) AS m"].join(", ")}
          FROM ${qualified(schema, node.table)} AS y JOIN (${grouped}) AS x ON ${on}

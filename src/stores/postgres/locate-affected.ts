@@ -2,14 +2,16 @@ import type { Pool, PoolClient } from "pg";
 import { BreachInputError } from "../../breach/input-error";
 import type { Scope, ScopeCondition } from "../../breach/scope";
 import type { DataMap } from "../../datamap/schema";
-import { contactColumnsOf, identityOf, normalizeIdentity } from "../../subject/contact-columns";
+import { contactColumns } from "../../subject/contact";
+import { identityByName, identitySpecs } from "../../subject/identity-match";
 import type { AffectedCounts, AffectedLocator, AffectedPerson, AffectedRunOptions } from "../affected";
 import type { StoreDeps } from "../store-kind";
-import { AffectedPathError, affectedPaths, isOthersTable } from "./affected-paths";
+import { AffectedPathError, affectedPaths } from "./affected-paths";
 import { compileAffectedSql, type AffectedSql } from "./affected-sql";
-import type { Link } from "./graph";
 import { quoteIdent } from "./ident";
+import { identityInSql } from "./identity-sql";
 import type { ColumnInfo } from "./introspect";
+import { isOthersTable } from "./schema";
 import { buildStorePlan, type StorePlan } from "./store-plan";
 
 /**
@@ -32,21 +34,20 @@ function predicateOf(plan: StorePlan, map: DataMap, scope: Scope): { table: stri
     return `$${params.length}`;
   };
   if (scope.kind === "identities") {
-    const rule = identityOf(map, scope.identity);
-    if (!rule)
-      fail("scope.identity", `the data map declares no identity "${scope.identity}" (known: ${Object.keys(map.subject.identities).join(", ") || "none"})`);
-    const { column, match } = rule!;
-    const values = [...new Set(scope.values.map((v) => normalizeIdentity(v, match)))];
-    const where =
-      match === "normalized"
-        ? `lower(btrim(t.${quoteIdent(column)}::text)) = ANY(${param(values)}::text[])`
-        : `t.${quoteIdent(column)}::text = ANY(${param(values)}::text[])`;
-    return { table: plan.subjectTable, where, params };
+    const rule = scope.identity === "id" ? undefined : identityByName(map.subject, scope.identity);
+    if (!rule) {
+      const known = identitySpecs(map.subject).map((i) => i.name);
+      fail("scope.identity", `the data map declares no identity "${scope.identity}" (known: ${known.join(", ") || "none"})`);
+    }
+    const type = plan.tables.get(plan.subjectTable)!.info.columns.get(rule!.column)?.sqlType ?? "text";
+    return { table: plan.subjectTable, where: identityInSql(rule!.column, param([...new Set(scope.values)]), rule!.match, type, "t"), params };
   }
   if (scope.store !== plan.store) fail("scope.store", `store "${scope.store}" is not this store`);
+  if (isOthersTable(plan.spec.tables[scope.table])) {
+    fail("scope.table", `table "${scope.table}" holds other people's data (owner: others); its rows belong to no subject of the data map`);
+  }
   const planned = plan.tables.get(scope.table);
   if (!planned) fail("scope.table", `table "${scope.table}" is not declared in store "${scope.store}" (or not reachable from the subject)`);
-  if (isOthersTable(plan, scope.table)) fail("scope.table", `table "${scope.table}" holds other people's data (owner: others); its rows belong to no subject`);
   const columnOf = (name: string, field: string): ColumnInfo => {
     const c = planned!.info.columns.get(name);
     if (!c) fail(field, `table "${scope.table}" has no column "${name}"`);
@@ -112,29 +113,10 @@ function compile(plan: StorePlan, map: DataMap, scope: Scope): { sql: AffectedSq
     throw err;
   }
   const categories = categoriesOf(plan, table);
-  const contact = contactColumnsOf(map);
-  const sql = compileAffectedSql({
-    plan,
-    root: root!,
-    predicate: { where, params },
-    categories,
-    subjectKey: map.subject.key,
-    contact,
-    matchOf: (l) => matchOf(plan, map, l),
-  });
+  const columns = contactColumns(map);
+  const contact = { email: columns.email ?? null, locale: columns.locale ?? null, country: columns.country ?? null };
+  const sql = compileAffectedSql({ plan, root: root!, predicate: { where, params }, categories, subjectKey: map.subject.key, contact });
   return { sql, table, categories: categories.map((c) => c.category), hasCountry: contact.country !== null };
-}
-
-/**
- * How a link's values compare: its declared `match`, else — for a `via` link to an identity column of
- * the subject table — that identity's rule (e-mail addresses: normalized), else exact.
- */
-function matchOf(plan: StorePlan, map: DataMap, link: Link): "normalized" | "exact" {
-  const declared = (link as { match?: "normalized" | "exact" }).match;
-  if (declared) return declared;
-  if (link.kind !== "via" || link.to.table !== plan.subjectTable || link.to.columns.length !== 1) return "exact";
-  const identity = Object.keys(map.subject.identities).find((name) => identityOf(map, name)?.column === link.to.columns[0]);
-  return identity ? identityOf(map, identity)!.match : "exact";
 }
 
 /** Runs `fn` in a read-only REPEATABLE READ transaction with the statement timeout, in UTC. */
