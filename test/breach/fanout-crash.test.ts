@@ -4,7 +4,6 @@ import type { ScopeView } from "../../src/incidents/scopes";
 import type { TsChild } from "../helpers/child-process";
 import { killHard } from "../helpers/crash";
 import { queryRows } from "../helpers/db";
-import { waitFor } from "../helpers/wait";
 import { MARKER } from "./fixture";
 import { CONTACT, createBreachHarness, HIGH_SEVERITY, NOTICE_TEXTS, waitForBody, type BreachHarness } from "./support";
 
