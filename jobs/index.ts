@@ -1,8 +1,10 @@
 import type { QueueName } from "../src/queues/names";
+import { breachTick } from "./breach-tick";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
 import { finalizeErasure } from "./finalize-erasure";
+import { freezeScopeJob } from "./freeze-scope";
 import type { JobHandler } from "./handler";
 import { notifyApp } from "./notify-app";
 import { purgeExports } from "./purge-exports";
@@ -10,6 +12,8 @@ import { reconcile } from "./reconcile";
 import { retentionSweep } from "./retention-sweep";
 import { sealAudit } from "./seal-audit";
 import { sendMail } from "./send-mail";
+import { sendNoticeJob } from "./send-notice";
+import { syncNotices } from "./sync-notices";
 
 /** The job table: every job Lethe runs, with its processor. The worker dispatches from it; a new job adds one line. */
 export const JOBS: readonly JobHandler[] = [
@@ -23,6 +27,10 @@ export const JOBS: readonly JobHandler[] = [
   sealAudit,
   purgeExports,
   notifyApp,
+  freezeScopeJob,
+  syncNotices,
+  sendNoticeJob,
+  breachTick,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

@@ -101,6 +101,12 @@ export const ERROR_CODES = {
   processorDeadlineExceeded: "processor_deadline_exceeded",
   /** The application's callback URL answered a 4xx (other than 408/429). */
   callbackRejected: "callback_rejected",
+  /** A breach scope the data map or the live schema no longer allows: it cannot be frozen. */
+  scopeFailed: "scope_failed",
+  /** An affected person has no contact address (or it was wiped): their notice cannot be sent. */
+  noContact: "no_contact",
+  /** The mail server throttled the sending (421, 454); the queue slowed down and the message waits. */
+  smtpThrottled: "smtp_throttled",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -18,6 +18,7 @@ export interface Queues {
   export: Queue;
   mail: Queue;
   retention: Queue;
+  breach: Queue;
 }
 
 /** What sending mail needs: one pooled SMTP transport per process, templates loaded (and checked) at start-up. */
@@ -84,6 +85,7 @@ export function openServices(
     export: queue(QUEUES.export),
     mail: queue(QUEUES.mail),
     retention: queue(QUEUES.retention),
+    breach: queue(QUEUES.breach),
   };
   const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
   if (producer) flows.on("error", (err: Error) => logger.warn({ err }, "flow producer error"));

@@ -1,5 +1,6 @@
 import type { Logger } from "../src/logger";
 import { reconcileRequests } from "../src/erasure/reconcile-requests";
+import { BREACH_TICK } from "../src/queues/jobs/breach-tick";
 import { PURGE_EXPORTS } from "../src/queues/jobs/purge-exports";
 import { RECONCILE } from "../src/queues/jobs/reconcile";
 import { SEAL_AUDIT } from "../src/queues/jobs/seal-audit";
@@ -11,7 +12,7 @@ import type { Services } from "../src/services";
 export type StopSchedule = () => void;
 
 /**
- * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports) in Redis:
+ * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports, breach-tick) in Redis:
  * upserted now and again every reconcile interval, so even a Redis that lost everything gets them
  * back; runs one reconcile pass right away.
  */
@@ -22,6 +23,7 @@ export async function keepMaintenanceSchedules(services: Services, logger: Logge
       RECONCILE.schedule(queues.maintenance, RECONCILE.name, { every: config.reconcileEveryMs }, config, {}),
       SEAL_AUDIT.schedule(queues.maintenance, SEAL_AUDIT.name, { every: config.auditSealEveryMs }, config, {}),
       PURGE_EXPORTS.schedule(queues.maintenance, PURGE_EXPORTS.name, { every: config.exportPurgeEveryMs }, config, {}),
+      BREACH_TICK.schedule(queues.maintenance, BREACH_TICK.name, { every: config.breachTickEveryMs }, config, {}),
     ]);
   await schedule();
   await reconcileRequests(services, logger.child({ job: RECONCILE.name }));

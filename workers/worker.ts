@@ -48,12 +48,18 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
   // Stream the zip, at most LETHE_EXPORT_CONCURRENCY at once per process.
   export: (config, ms) => ({ concurrency: config.exportConcurrency, ...lock(ms ?? config.lockDurationMs) }),
   // One pooled SMTP transport per process; the limiter matches LETHE_SMTP_RATE_PER_S.
-  mail: (config, ms) => ({ concurrency: SMTP_POOL_SIZE, limiter: limiterFor(config.smtpRatePerS), ...lock(ms ?? config.lockDurationMs) }),
+  mail: (config, ms) => ({
+    concurrency: Math.max(SMTP_POOL_SIZE, config.mailConcurrency),
+    limiter: limiterFor(config.smtpRatePerS),
+    ...lock(ms ?? config.lockDurationMs),
+  }),
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
+  // Freezing a scope reads the application's database at length; two at once per process.
+  breach: (config, ms) => ({ concurrency: 2, ...lock(ms ?? config.lockDurationMs) }),
 };
 
 /** Queues in the order their workers start. */
-const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.maintenance];
+const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.breach, QUEUES.maintenance];
 
 /**
  * Starts Lethe's workers: config → connections (refusing an unmigrated database and a data map
@@ -62,7 +68,7 @@ const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QU
  */
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2) });
+  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2, config.mailConcurrency + 2) });
   await ds.initialize();
   const connections: Redis[] = [];
   const workers: Worker[] = [];

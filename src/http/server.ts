@@ -6,6 +6,8 @@ import { callbackRoutes } from "./routes/callbacks";
 import { exportRoutes } from "./routes/exports";
 import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
+import { incidentNoticeRoutes } from "./routes/incident-notices";
+import { incidentRoutes } from "./routes/incidents";
 import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
 import { retentionRoutes } from "./routes/retention";
@@ -45,6 +47,8 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
   await app.register(retentionRoutes, { prefix: "/v1" });
+  await app.register(incidentRoutes, { prefix: "/v1" });
+  await app.register(incidentNoticeRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
   return app;

@@ -9,7 +9,7 @@ import type { Queues, Services } from "../services";
  */
 export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger"> & {
   queues: Pick<Queues, "erasure" | "maintenance"> & Partial<Queues>;
-};
+} & Partial<Pick<Services, "pools" | "stores">>;
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -20,5 +20,11 @@ declare module "fastify" {
 
 /** The queues the dashboard and `/metrics` show: erasure, maintenance, and export and mail where present. */
 export function shownQueues(queues: HttpServices["queues"]): Queue[] {
-  return [queues.erasure, queues.maintenance, ...(queues.export ? [queues.export] : []), ...(queues.mail ? [queues.mail] : [])];
+  return [
+    queues.erasure,
+    queues.maintenance,
+    ...(queues.export ? [queues.export] : []),
+    ...(queues.mail ? [queues.mail] : []),
+    ...(queues.breach ? [queues.breach] : []),
+  ];
 }

@@ -6,6 +6,7 @@ import type { Services } from "../services";
 import type { SubjectRef } from "../subject/reference";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
+import type { AffectedLocator } from "./affected";
 import type { ExportSink, ManifestEntry } from "./export-sink";
 
 /**
@@ -176,4 +177,6 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   exporter?(store: string, deps: StoreDeps): StoreExporter;
   /** What the export's info sheet says of the store, given the archive's entries of this store. */
   describe(store: string, spec: z.output<Schema>, entries: ManifestEntry[]): StoreDescription;
+  /** Breach: finds the people breached rows of this store belong to. Absent: a breach scope cannot name a store of this kind. */
+  affected?(store: string, deps: StoreDeps): AffectedLocator;
 }

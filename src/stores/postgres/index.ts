@@ -2,6 +2,7 @@ import type { StoreKind } from "../store-kind";
 import { postgresAdapter } from "./adapter";
 import { checkPostgresStore, POSTGRES_CHECK_RULES, type PostgresCheckRule } from "./check";
 import { postgresExporter } from "./exporter";
+import { postgresAffectedLocator } from "./locate-affected";
 import { POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
 
 /**
@@ -24,6 +25,7 @@ export const postgresKind: StoreKind<typeof POSTGRES_STORE_SCHEMA, PostgresCheck
   summary: (spec) => `${Object.keys(spec.tables).length} tables, ${Object.keys(spec.ignore).length} ignored`,
   adapter: postgresAdapter,
   exporter: postgresExporter,
+  affected: postgresAffectedLocator,
   describe(store, spec, entries) {
     const rows = Object.entries(spec.tables).map(([table, t]) => {
       const categories = new Map<string, string[]>();
