@@ -101,6 +101,8 @@ export const ERROR_CODES = {
   processorDeadlineExceeded: "processor_deadline_exceeded",
   /** The application's callback URL answered a 4xx (other than 408/429). */
   callbackRejected: "callback_rejected",
+  /** The request was submitted under another data map (or mapped schema) than this worker runs: deploy one map everywhere. */
+  mapMismatch: "map_mismatch",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -13,6 +13,7 @@ import { RequestHolds1764000000002 } from "./migrations/1764000000002-request-ho
 import { Retention1764000000010 } from "./migrations/1764000000010-retention";
 import { Exports1764000000020 } from "./migrations/1764000000020-exports";
 import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
+import { MapFingerprint1764000000100 } from "./migrations/1764000000100-map-fingerprint";
 
 /*
  * TypeORM is used here for the DataSource (the connection pool of Lethe's own database), the
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   Retention1764000000010,
   Exports1764000000020,
   ProcessorCalls1764000000030,
+  MapFingerprint1764000000100,
 ];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */

@@ -168,6 +168,12 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   readonly checkRules: readonly Rule[];
   /** `lethe check`: the declaration against the live store. Every problem at once; names objects, never values. */
   check(map: DataMap, name: string, spec: z.output<Schema>, options: CheckOptions): Promise<Array<StoreCheckProblem<Rule>>>;
+  /**
+   * What the data map's fingerprint includes of the live store besides its declaration: for a
+   * database, which one it is (no credentials) and the shape of the mapped schema. JSON-able.
+   * Absent: the declaration alone (secrets left out) identifies the store.
+   */
+  fingerprint?(spec: z.output<Schema>, options: CheckOptions): Promise<unknown>;
   /** What `lethe check` prints of a store that checks clean, e.g. "12 tables, 2 ignored". */
   summary(spec: z.output<Schema>): string;
   /** The erase side of store `store`; built once per process. */

@@ -2,6 +2,7 @@ import type { StoreKind } from "../store-kind";
 import { postgresAdapter } from "./adapter";
 import { checkPostgresStore, POSTGRES_CHECK_RULES, type PostgresCheckRule } from "./check";
 import { postgresExporter } from "./exporter";
+import { postgresFingerprint } from "./fingerprint";
 import { POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
 
 /**
@@ -21,6 +22,7 @@ export const postgresKind: StoreKind<typeof POSTGRES_STORE_SCHEMA, PostgresCheck
   },
   checkRules: POSTGRES_CHECK_RULES,
   check: checkPostgresStore,
+  fingerprint: postgresFingerprint,
   summary: (spec) => `${Object.keys(spec.tables).length} tables, ${Object.keys(spec.ignore).length} ignored`,
   adapter: postgresAdapter,
   exporter: postgresExporter,
