@@ -1,4 +1,5 @@
 import type { QueueName } from "../src/queues/names";
+import { auditLeftoversJob } from "./audit-leftovers";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
@@ -23,6 +24,7 @@ export const JOBS: readonly JobHandler[] = [
   sealAudit,
   purgeExports,
   notifyApp,
+  auditLeftoversJob,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

@@ -97,6 +97,10 @@ const ENV_SCHEMA = z.object({
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
+  LETHE_LEFTOVER_AUDIT_CRON: z
+    .string()
+    .regex(/^$|^off$|^(\S+\s+){4}\S+$/, "must be a five-field cron pattern, or off")
+    .default("0 4 * * *"),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -147,6 +151,8 @@ export type Config = Readonly<{
   exportConcurrency: number;
   /** How often expired export files are deleted, in ms. (Default: 60000) */
   exportPurgeEveryMs: number;
+  /** When the scheduled leftover audit runs (cron, UTC), or null when off. (Default: `0 4 * * *`, daily) */
+  leftoverAuditCron: string | null;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -200,5 +206,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
     exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
     exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
+    leftoverAuditCron: e.LETHE_LEFTOVER_AUDIT_CRON === "" || e.LETHE_LEFTOVER_AUDIT_CRON === "off" ? null : e.LETHE_LEFTOVER_AUDIT_CRON,
   });
 }

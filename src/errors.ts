@@ -103,6 +103,8 @@ export const ERROR_CODES = {
   callbackRejected: "callback_rejected",
   /** The request was submitted under another data map (or mapped schema) than this worker runs: deploy one map everywhere. */
   mapMismatch: "map_mismatch",
+  /** The leftover audit found erased subjects' identities still present (names and counts in the message). */
+  leftoversFound: "leftovers_found",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

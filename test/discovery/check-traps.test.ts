@@ -55,7 +55,12 @@ describe("check on the trap shop", () => {
   it("item 1: introspection and init see the partitioned table as one table, the parent, with every partition's foreign keys", async () => {
     const c = new Client({ connectionString: db.url });
     await c.connect();
-    const schema = await introspect(c, "public").finally(() => c.end());
+    let schema: Awaited<ReturnType<typeof introspect>>;
+    try {
+      schema = await introspect(c, "public");
+    } finally {
+      await c.end();
+    }
     expect(schema.tables.get("payments")!.children).toEqual(["payments_2024_01", "payments_2024_02", "payments_2024_03"]);
     expect([...schema.tables.keys()].filter((t) => t.startsWith("payments"))).toEqual(["payments"]);
     expect(schema.foreignKeys.filter((fk) => fk.from.table === "payments").map((fk) => [fk.to.table, fk.declaredOn])).toEqual([

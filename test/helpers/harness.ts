@@ -86,6 +86,8 @@ export function testEnv(databaseUrl: string, extra: Record<string, string> = {})
     LETHE_BACKOFF_MS: "100",
     LETHE_RECONCILE_EVERY_MS: "1000",
     LETHE_SHUTDOWN_TIMEOUT_MS: "5000",
+    // Tests run the leftover audit themselves, never on the daily schedule.
+    LETHE_LEFTOVER_AUDIT_CRON: "off",
     LOG_LEVEL: "silent",
     ...extra,
   };
