@@ -3,7 +3,7 @@ import { postgresAdapter } from "./adapter";
 import { checkPostgresStore, POSTGRES_CHECK_RULES, type PostgresCheckRule } from "./check";
 import { postgresExporter } from "./exporter";
 import { postgresFingerprint } from "./fingerprint";
-import { POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
+import { isOthersTable, POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
 
 /**
  * The postgres store kind: an application database whose tables are declared with erase actions
@@ -27,22 +27,25 @@ export const postgresKind: StoreKind<typeof POSTGRES_STORE_SCHEMA, PostgresCheck
   adapter: postgresAdapter,
   exporter: postgresExporter,
   describe(store, spec, entries) {
-    const rows = Object.entries(spec.tables).map(([table, t]) => {
-      const categories = new Map<string, string[]>();
-      for (const [column, field] of Object.entries(t.fields)) {
-        if ("category" in field) categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
-      }
-      const files = entries.filter((e) => e.table === table);
-      return {
-        table,
-        purpose: t.purpose,
-        categories,
-        ...(t.retention !== undefined ? { period: t.retention } : {}),
-        ...(t.action === "keep" && t.ground ? { keptFor: t.ground } : {}),
-        rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
-        files,
-      };
-    });
+    // Other people's tables hold nothing of the subject's (and are never exported): not on the sheet.
+    const rows = Object.entries(spec.tables)
+      .filter(([, t]) => !isOthersTable(t))
+      .map(([table, t]) => {
+        const categories = new Map<string, string[]>();
+        for (const [column, field] of Object.entries(t.fields)) {
+          if ("category" in field) categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
+        }
+        const files = entries.filter((e) => e.table === table);
+        return {
+          table,
+          purpose: t.purpose,
+          categories,
+          ...(t.retention !== undefined ? { period: t.retention } : {}),
+          ...(t.action === "keep" && t.ground ? { keptFor: t.ground } : {}),
+          rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
+          files,
+        };
+      });
     return { rows };
   },
 };
