@@ -1,5 +1,6 @@
 import type { QueueName } from "../src/queues/names";
 import { breachTick } from "./breach-tick";
+import { auditLeftoversJob } from "./audit-leftovers";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
@@ -31,6 +32,7 @@ export const JOBS: readonly JobHandler[] = [
   syncNotices,
   sendNoticeJob,
   breachTick,
+  auditLeftoversJob,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

@@ -108,6 +108,10 @@ const ENV_SCHEMA = z.object({
   LETHE_BREACH_TICK_EVERY_MS: int(60_000, 100),
   LETHE_SMTP_THROTTLE_MS: int(60_000, 10),
   LETHE_MAIL_CONCURRENCY: int(3, 1),
+  LETHE_LEFTOVER_AUDIT_CRON: z
+    .string()
+    .regex(/^$|^off$|^(\S+\s+){4}\S+$/, "must be a five-field cron pattern, or off")
+    .default("0 4 * * *"),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -172,6 +176,8 @@ export type Config = Readonly<{
   smtpThrottleMs: number;
   /** Mail jobs each worker process runs at once, over the pooled SMTP connections. (Default: 3) */
   mailConcurrency: number;
+  /** When the scheduled leftover audit runs (cron, UTC), or null when off. (Default: `0 4 * * *`, daily) */
+  leftoverAuditCron: string | null;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -232,5 +238,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breachTickEveryMs: e.LETHE_BREACH_TICK_EVERY_MS,
     smtpThrottleMs: e.LETHE_SMTP_THROTTLE_MS,
     mailConcurrency: e.LETHE_MAIL_CONCURRENCY,
+    leftoverAuditCron: e.LETHE_LEFTOVER_AUDIT_CRON === "" || e.LETHE_LEFTOVER_AUDIT_CRON === "off" ? null : e.LETHE_LEFTOVER_AUDIT_CRON,
   });
 }

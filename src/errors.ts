@@ -107,6 +107,10 @@ export const ERROR_CODES = {
   noContact: "no_contact",
   /** The mail server throttled the sending (421, 454); the queue slowed down and the message waits. */
   smtpThrottled: "smtp_throttled",
+  /** The request was submitted under another data map (or mapped schema) than this worker runs: deploy one map everywhere. */
+  mapMismatch: "map_mismatch",
+  /** The leftover audit found erased subjects' identities still present (names and counts in the message). */
+  leftoversFound: "leftovers_found",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -5,6 +5,7 @@ import type { JobContext } from "../jobs/handler";
 import { configOrExit } from "../src/cli/config-or-exit";
 import type { Config } from "../src/config";
 import { assertDataMapReady } from "../src/datamap/check";
+import { fingerprintAtStart } from "../src/datamap/fingerprint";
 import { loadDataMap } from "../src/datamap/load";
 import type { DataMap } from "../src/datamap/schema";
 import { assertMigrated, createDataSource } from "../src/db/data-source";
@@ -88,7 +89,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     await assertMigrated(ds);
     const dataMap = options.dataMap ?? loadDataMap(config.dataMapPath);
     if (!options.dataMap) await assertDataMapReady(dataMap, config.dataMapPath);
-    services = openServices(config, { ds, dataMap, logger }, { role: "worker", storePoolSize: config.workerConcurrency + 2 });
+    const fingerprint = await fingerprintAtStart(dataMap, options.dataMap !== undefined, logger);
+    services = openServices(config, { ds, dataMap, logger, mapFingerprint: fingerprint }, { role: "worker", storePoolSize: config.workerConcurrency + 2 });
     const wanted = new Set<QueueName>((options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>)).map((q) => QUEUES[q]));
     if (wanted.has(QUEUES.mail)) {
       // Templates are loaded and checked now: a bad template stops the worker at start, not a request later.
@@ -117,7 +119,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     for (const w of workers) {
       w.on("error", (err) => logger.error({ err, queue: w.name }, "worker error"));
     }
-    logger.info({ queues: [...wanted], concurrency: config.workerConcurrency }, "worker started");
+    logger.info({ queues: [...wanted], concurrency: config.workerConcurrency, mapFingerprint: fingerprint }, "worker started");
     return { services: running, workers, close };
   } catch (err) {
     await close();

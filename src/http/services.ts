@@ -7,7 +7,7 @@ import type { Queues, Services } from "../services";
  * without the export queue export requests wait for the reconciler, and without the retention
  * queue the retention routes make their own on `redis`.
  */
-export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger"> & {
+export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger" | "mapFingerprint"> & {
   queues: Pick<Queues, "erasure" | "maintenance"> & Partial<Queues>;
 } & Partial<Pick<Services, "pools" | "stores">>;
 
