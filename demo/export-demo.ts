@@ -1,48 +1,9 @@
 import { Client } from "pg";
 import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import type { Manifest } from "../src/exports/manifest";
 import type { DemoContext } from "./context";
+import { catcherOf } from "./smtp-catcher";
 import { listZip, readZipEntry } from "./zip-listing";
-
-/** One message the demo's SMTP catcher received. */
-interface Caught {
-  to: string[];
-  raw: string;
-}
-
-/**
- * Starts a local SMTP catcher where the worker's SMTP_URL points (the demo's stand-in for the
- * subject's mailbox); closed at tear-down.
- */
-async function startCatcher(ctx: DemoContext): Promise<Caught[]> {
-  const url = new URL(ctx.config.smtpUrl);
-  const caught: Caught[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    hideSTARTTLS: true,
-    disabledCommands: ["AUTH"],
-    logger: false,
-    closeTimeout: 100,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", () => {
-        caught.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString("utf8") });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(url.port), url.hostname, resolve);
-  });
-  ctx.onTearDown("stop the SMTP catcher", async () => {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return "stopped the SMTP catcher";
-  });
-  return caught;
-}
 
 /**
  * The export section of `npm run demo` (Art. 15 access / Art. 20 portability): a customer asks
@@ -51,7 +12,7 @@ async function startCatcher(ctx: DemoContext): Promise<Caught[]> {
  * shows the manifest, and shows that an altered link is refused.
  */
 export async function runExportDemo(ctx: DemoContext): Promise<void> {
-  const caught = await startCatcher(ctx);
+  const caught = await catcherOf(ctx);
   const customer = await (async () => {
     const db = new Client({ connectionString: ctx.shopUrl });
     await db.connect();

@@ -21,6 +21,7 @@ import type { DemoContext, DemoSection } from "./context";
 import { countMentions, findCustomerRowIds, readCustomerRows, type CustomerRowIds, type CustomerRows } from "./customer-rows";
 import { Printer, truncate } from "./print";
 import { TearDownList } from "./tear-down-list";
+import { runBreachDemo } from "./breach-demo";
 import { runExportDemo } from "./export-demo";
 import { runRightsDemo } from "./rights-demo";
 import { runSweepDemo } from "./sweep";
@@ -58,6 +59,7 @@ const DEMO_SECTIONS: DemoSection[] = [
     },
   },
   { name: "export", run: (ctx) => runExportDemo(ctx) },
+  { name: "breach", run: (ctx) => runBreachDemo(ctx) },
   { name: "rights", run: (ctx) => runRightsDemo(ctx) },
 ];
 

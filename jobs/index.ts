@@ -1,9 +1,12 @@
 import type { QueueName } from "../src/queues/names";
+import { breachTick } from "./breach-tick";
+import { auditLeftoversJob } from "./audit-leftovers";
 import { applyRightsJob } from "./apply-rights";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
 import { finalizeErasure } from "./finalize-erasure";
+import { freezeScopeJob } from "./freeze-scope";
 import type { JobHandler } from "./handler";
 import { notifyApp } from "./notify-app";
 import { purgeExports } from "./purge-exports";
@@ -11,6 +14,8 @@ import { reconcile } from "./reconcile";
 import { retentionSweep } from "./retention-sweep";
 import { sealAudit } from "./seal-audit";
 import { sendMail } from "./send-mail";
+import { sendNoticeJob } from "./send-notice";
+import { syncNotices } from "./sync-notices";
 import { tellRecipientJob } from "./tell-recipient";
 
 /** The job table: every job Lethe runs, with its processor. The worker dispatches from it; a new job adds one line. */
@@ -25,6 +30,11 @@ export const JOBS: readonly JobHandler[] = [
   sealAudit,
   purgeExports,
   notifyApp,
+  freezeScopeJob,
+  syncNotices,
+  sendNoticeJob,
+  breachTick,
+  auditLeftoversJob,
   applyRightsJob,
   tellRecipientJob,
 ];

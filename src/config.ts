@@ -3,10 +3,10 @@ import { z } from "zod";
 
 /**
  * Scopes an API key can carry. `admin` implies every other scope and opens the dashboard; `dpo`
- * takes the controller's decisions on requests (extensions, refusals, approvals, objection
- * decisions, lifting restrictions, recipients settled by hand).
+ * takes the controller's decisions (extensions, refusals, approvals, objection decisions, lifting
+ * restrictions, recipients settled by hand; incident decisions).
  */
-export const API_SCOPES = ["requests.write", "requests.read", "dpo", "admin"] as const;
+export const API_SCOPES = ["requests.write", "requests.read", "admin", "incidents.write", "incidents.read", "dpo"] as const;
 /** One scope of {@link API_SCOPES}. */
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -101,6 +101,21 @@ const ENV_SCHEMA = z.object({
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
+  LETHE_BREACH_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
+  LETHE_BREACH_STATEMENT_TIMEOUT_MS: int(120_000, 1000),
+  LETHE_BREACH_CONTACT_WIPE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
+  LETHE_BREACH_UNDELIVERABLE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.05),
+  LETHE_BREACH_TICK_EVERY_MS: int(60_000, 100),
+  LETHE_SMTP_THROTTLE_MS: int(60_000, 10),
+  LETHE_MAIL_CONCURRENCY: int(3, 1),
+  LETHE_LEFTOVER_AUDIT_CRON: z
+    .string()
+    .regex(/^$|^off$|^(\S+\s+){4}\S+$/, "must be a five-field cron pattern, or off")
+    .default("0 4 * * *"),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -151,6 +166,22 @@ export type Config = Readonly<{
   exportConcurrency: number;
   /** How often expired export files are deleted, in ms. (Default: 60000) */
   exportPurgeEveryMs: number;
+  /** Largest body of the breach routes (an uploaded list of keys or identities), in bytes. (Default: 32 MiB) */
+  breachBodyLimitBytes: number;
+  /** Statement timeout of the read-only transaction that finds the people of a breach scope, in ms. (Default: 120000) */
+  breachStatementTimeoutMs: number;
+  /** Hours after an incident closes before the sealed contacts of its affected people are wiped. (Default: 24) */
+  breachContactWipeHours: number;
+  /** Share of undeliverable notices above which an incident advises a public notice (Art. 34(3)(c)). (Default: 0.05) */
+  breachUndeliverableThreshold: number;
+  /** How often the breach clock ticks (marks, fan-out completion, contact wipes), in ms. (Default: 60000) */
+  breachTickEveryMs: number;
+  /** How long the mail queue pauses after the SMTP server throttles (421, 454), in ms. (Default: 60000) */
+  smtpThrottleMs: number;
+  /** Mail jobs each worker process runs at once, over the pooled SMTP connections. (Default: 3) */
+  mailConcurrency: number;
+  /** When the scheduled leftover audit runs (cron, UTC), or null when off. (Default: `0 4 * * *`, daily) */
+  leftoverAuditCron: string | null;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -204,5 +235,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
     exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
     exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
+    breachBodyLimitBytes: e.LETHE_BREACH_BODY_LIMIT_BYTES,
+    breachStatementTimeoutMs: e.LETHE_BREACH_STATEMENT_TIMEOUT_MS,
+    breachContactWipeHours: e.LETHE_BREACH_CONTACT_WIPE_HOURS,
+    breachUndeliverableThreshold: e.LETHE_BREACH_UNDELIVERABLE_THRESHOLD,
+    breachTickEveryMs: e.LETHE_BREACH_TICK_EVERY_MS,
+    smtpThrottleMs: e.LETHE_SMTP_THROTTLE_MS,
+    mailConcurrency: e.LETHE_MAIL_CONCURRENCY,
+    leftoverAuditCron: e.LETHE_LEFTOVER_AUDIT_CRON === "" || e.LETHE_LEFTOVER_AUDIT_CRON === "off" ? null : e.LETHE_LEFTOVER_AUDIT_CRON,
   });
 }

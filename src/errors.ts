@@ -102,6 +102,16 @@ export const ERROR_CODES = {
   processorDeadlineExceeded: "processor_deadline_exceeded",
   /** The application's callback URL answered a 4xx (other than 408/429). */
   callbackRejected: "callback_rejected",
+  /** A breach scope the data map or the live schema no longer allows: it cannot be frozen. */
+  scopeFailed: "scope_failed",
+  /** An affected person has no contact address (or it was wiped): their notice cannot be sent. */
+  noContact: "no_contact",
+  /** The mail server throttled the sending (421, 454); the queue slowed down and the message waits. */
+  smtpThrottled: "smtp_throttled",
+  /** The request was submitted under another data map (or mapped schema) than this worker runs: deploy one map everywhere. */
+  mapMismatch: "map_mismatch",
+  /** The leftover audit found erased subjects' identities still present (names and counts in the message). */
+  leftoversFound: "leftovers_found",
   /** A recipient (a processor) could not be told of a rectification, restriction, objection or withdrawal. */
   recipientFailed: "recipient_failed",
 } as const;

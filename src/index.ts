@@ -37,6 +37,20 @@ export type {
   SubjectRightsView,
 } from "./client/types";
 
+// The breach register through the client (`lethe.incidents`): its methods and wire types.
+export type { IncidentClient } from "./client/incidents";
+export type {
+  FanoutProgress,
+  IncidentInput,
+  IncidentView,
+  NoticeVersion,
+  NotificationPage,
+  RenderedNotice,
+  ReportVersion,
+  ScopeInput,
+  ScopeView,
+} from "./client/types";
+
 // Receipts: check the signed statement of an erasure (canonical JSON, Ed25519).
 export { canonicalJson, verifyReceipt, type Receipt, type ReceiptPublicKey, type SignedReceipt } from "./receipts/verify-receipt";
 

@@ -19,6 +19,7 @@ export interface Queues {
   export: Queue;
   mail: Queue;
   retention: Queue;
+  breach: Queue;
   rights: Queue;
 }
 
@@ -53,6 +54,12 @@ export interface Services {
   stores: StoreSet;
   /** Mail, in a worker that runs the `mail` queue. */
   mail?: MailServices;
+  /**
+   * Fingerprint of the data map and the mapped schemas (`datamap/fingerprint`), computed at
+   * start-up: recorded on each request this process submits, compared with a request's by the
+   * worker (`map_mismatch`), shown by `/readyz`. Absent in a process that did not compute it.
+   */
+  mapFingerprint?: string;
 }
 
 /** Services plus the means to close what {@link openServices} opened. */
@@ -68,7 +75,7 @@ export interface OpenServices extends Services {
  */
 export function openServices(
   config: Config,
-  base: { ds: DataSource; dataMap: DataMap; logger: Logger },
+  base: { ds: DataSource; dataMap: DataMap; logger: Logger; mapFingerprint?: string },
   options: { role: "worker" | "producer"; storePoolSize?: number },
 ): OpenServices {
   const { ds, dataMap, logger } = base;
@@ -86,6 +93,7 @@ export function openServices(
     export: queue(QUEUES.export),
     mail: queue(QUEUES.mail),
     retention: queue(QUEUES.retention),
+    breach: queue(QUEUES.breach),
     rights: queue(QUEUES.rights),
   };
   const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
@@ -103,6 +111,7 @@ export function openServices(
     flows,
     pools,
     stores,
+    ...(base.mapFingerprint ? { mapFingerprint: base.mapFingerprint } : {}),
     close() {
       closing ??= (async () => {
         await Promise.all([...Object.values(queues), flows].map((q) => q.close().catch(() => undefined)));

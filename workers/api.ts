@@ -2,6 +2,8 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { configOrExit } from "../src/cli/config-or-exit";
 import type { Config } from "../src/config";
+import { assertDataMapReady } from "../src/datamap/check";
+import { fingerprintAtStart } from "../src/datamap/fingerprint";
 import { loadDataMap } from "../src/datamap/load";
 import type { DataMap } from "../src/datamap/schema";
 import { assertMigrated, createDataSource } from "../src/db/data-source";
@@ -53,9 +55,10 @@ async function closeAll(steps: Array<() => Promise<unknown>>): Promise<void> {
 }
 
 /**
- * Starts `lethe api`: config → connections (the data map, Lethe's database — refusing an
- * unmigrated one —, the fail-fast producer Redis connection and the queues) → the HTTP server on
- * `config.host:config.port` → signals.
+ * Starts `lethe api`: config → connections (the data map — refusing one that fails `lethe check`,
+ * as the worker does —, its fingerprint, Lethe's database — refusing an unmigrated one —, the
+ * fail-fast producer Redis connection and the queues) → the HTTP server on `config.host:config.port`
+ * → signals.
  */
 export async function startApi(config: Config, opts: StartApiOptions = {}): Promise<ApiHandle> {
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -66,8 +69,11 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
     await ds.initialize();
     opened.unshift(() => ds.destroy());
     await assertMigrated(ds);
+    // Fail closed like the worker: a map that fails `lethe check` never takes requests.
+    if (!opts.dataMap) await assertDataMapReady(dataMap, config.dataMapPath);
+    const fingerprint = await fingerprintAtStart(dataMap, opts.dataMap !== undefined, logger);
 
-    const services = openServices(config, { ds, dataMap, logger }, { role: "producer" });
+    const services = openServices(config, { ds, dataMap, logger, mapFingerprint: fingerprint }, { role: "producer" });
     opened.unshift(() => services.close());
     // A queue whose connection was never ready waits for it on every add; wait here instead.
     await withTimeout(
@@ -95,7 +101,7 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
     };
     if (opts.handleSignals ?? true) removeSignals = onShutdownSignal(logger, close, { forceExitAfterMs: config.shutdownTimeoutMs });
 
-    logger.info({ address }, "api listening");
+    logger.info({ address, mapFingerprint: fingerprint }, "api listening");
     return { app, services, address, url: `http://${host}:${bound.port}`, close };
   } catch (err) {
     await closeAll(opened).catch((closeErr: unknown) => logger.warn({ err: closeErr }, "cleanup after a failed start failed"));

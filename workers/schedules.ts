@@ -1,5 +1,7 @@
 import type { Logger } from "../src/logger";
 import { reconcileRequests } from "../src/erasure/reconcile-requests";
+import { BREACH_TICK } from "../src/queues/jobs/breach-tick";
+import { AUDIT_LEFTOVERS } from "../src/queues/jobs/audit-leftovers";
 import { PURGE_EXPORTS } from "../src/queues/jobs/purge-exports";
 import { RECONCILE } from "../src/queues/jobs/reconcile";
 import { SEAL_AUDIT } from "../src/queues/jobs/seal-audit";
@@ -11,7 +13,8 @@ import type { Services } from "../src/services";
 export type StopSchedule = () => void;
 
 /**
- * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports) in Redis:
+ * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports, breach-tick, and
+ * the leftover audit unless `LETHE_LEFTOVER_AUDIT_CRON` is off) in Redis:
  * upserted now and again every reconcile interval, so even a Redis that lost everything gets them
  * back; runs one reconcile pass right away.
  */
@@ -22,6 +25,10 @@ export async function keepMaintenanceSchedules(services: Services, logger: Logge
       RECONCILE.schedule(queues.maintenance, RECONCILE.name, { every: config.reconcileEveryMs }, config, {}),
       SEAL_AUDIT.schedule(queues.maintenance, SEAL_AUDIT.name, { every: config.auditSealEveryMs }, config, {}),
       PURGE_EXPORTS.schedule(queues.maintenance, PURGE_EXPORTS.name, { every: config.exportPurgeEveryMs }, config, {}),
+      BREACH_TICK.schedule(queues.maintenance, BREACH_TICK.name, { every: config.breachTickEveryMs }, config, {}),
+      config.leftoverAuditCron
+        ? AUDIT_LEFTOVERS.schedule(queues.maintenance, AUDIT_LEFTOVERS.name, { pattern: config.leftoverAuditCron, tz: "UTC" }, config, {})
+        : queues.maintenance.removeJobScheduler(AUDIT_LEFTOVERS.name),
     ]);
   await schedule();
   await reconcileRequests(services, logger.child({ job: RECONCILE.name }));

@@ -5,6 +5,7 @@ import type { JobContext } from "../jobs/handler";
 import { configOrExit } from "../src/cli/config-or-exit";
 import type { Config } from "../src/config";
 import { assertDataMapReady } from "../src/datamap/check";
+import { fingerprintAtStart } from "../src/datamap/fingerprint";
 import { loadDataMap } from "../src/datamap/load";
 import type { DataMap } from "../src/datamap/schema";
 import { assertMigrated, createDataSource } from "../src/db/data-source";
@@ -49,13 +50,19 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
   // Stream the zip, at most LETHE_EXPORT_CONCURRENCY at once per process.
   export: (config, ms) => ({ concurrency: config.exportConcurrency, ...lock(ms ?? config.lockDurationMs) }),
   // One pooled SMTP transport per process; the limiter matches LETHE_SMTP_RATE_PER_S.
-  mail: (config, ms) => ({ concurrency: SMTP_POOL_SIZE, limiter: limiterFor(config.smtpRatePerS), ...lock(ms ?? config.lockDurationMs) }),
+  mail: (config, ms) => ({
+    concurrency: Math.max(SMTP_POOL_SIZE, config.mailConcurrency),
+    limiter: limiterFor(config.smtpRatePerS),
+    ...lock(ms ?? config.lockDurationMs),
+  }),
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
+  // Freezing a scope reads the application's database at length; two at once per process.
+  breach: (config, ms) => ({ concurrency: 2, ...lock(ms ?? config.lockDurationMs) }),
   rights: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
 };
 
 /** Queues in the order their workers start. */
-const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.rights, QUEUES.maintenance];
+const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.breach, QUEUES.rights, QUEUES.maintenance];
 
 /**
  * Starts Lethe's workers: config → connections (refusing an unmigrated database and a data map
@@ -64,7 +71,7 @@ const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QU
  */
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2) });
+  const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2, config.mailConcurrency + 2) });
   await ds.initialize();
   const connections: Redis[] = [];
   const workers: Worker[] = [];
@@ -84,7 +91,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     await assertMigrated(ds);
     const dataMap = options.dataMap ?? loadDataMap(config.dataMapPath);
     if (!options.dataMap) await assertDataMapReady(dataMap, config.dataMapPath);
-    services = openServices(config, { ds, dataMap, logger }, { role: "worker", storePoolSize: config.workerConcurrency + 2 });
+    const fingerprint = await fingerprintAtStart(dataMap, options.dataMap !== undefined, logger);
+    services = openServices(config, { ds, dataMap, logger, mapFingerprint: fingerprint }, { role: "worker", storePoolSize: config.workerConcurrency + 2 });
     const wanted = new Set<QueueName>((options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>)).map((q) => QUEUES[q]));
     if (wanted.has(QUEUES.mail)) {
       // Templates are loaded and checked now: a bad template stops the worker at start, not a request later.
@@ -116,7 +124,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     for (const w of workers) {
       w.on("error", (err) => logger.error({ err, queue: w.name }, "worker error"));
     }
-    logger.info({ queues: [...wanted], concurrency: config.workerConcurrency }, "worker started");
+    logger.info({ queues: [...wanted], concurrency: config.workerConcurrency, mapFingerprint: fingerprint }, "worker started");
     return { services: running, workers, close };
   } catch (err) {
     await close();

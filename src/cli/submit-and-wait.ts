@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { mapFingerprint } from "../datamap/fingerprint";
 import { loadDataMap } from "../datamap/load";
 import { assertMigrated, createDataSource } from "../db/data-source";
 import { createLogger } from "../logger";
@@ -34,7 +35,8 @@ export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wai
   try {
     await assertMigrated(ds);
     const dataMap = loadDataMap(config.dataMapPath);
-    services = openServices(config, { ds, dataMap, logger: createLogger(config.logLevel) }, { role: "worker", storePoolSize: 2 });
+    const fingerprint = await mapFingerprint(dataMap);
+    services = openServices(config, { ds, dataMap, logger: createLogger(config.logLevel), mapFingerprint: fingerprint }, { role: "worker", storePoolSize: 2 });
     const { request } = await submitRequest(services, { ...input, requestedBy: "cli" });
     const view = wait.wait ? await waitForFinal(ds, request.id, wait.timeoutSec * 1000) : await getRequestView(ds, request.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);

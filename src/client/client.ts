@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LetheTimeoutError } from "./errors";
+import { IncidentClient } from "./incidents";
 import { Transport, type ClientOptions } from "./transport";
 import type {
   ConsentEventView,
@@ -44,9 +45,12 @@ const DONE_RUN = new Set(["completed", "failed"]);
  */
 export class LetheClient {
   private readonly http: Transport;
+  /** The breach register (`/v1/incidents`): incidents, scopes, severity, reports, notices. */
+  readonly incidents: IncidentClient;
 
   constructor(options: ClientOptions) {
     this.http = new Transport(options);
+    this.incidents = new IncidentClient(this.http);
   }
 
   /** `POST /v1/requests` (scope `requests.write`): records an erasure or export request; answers at once (202). */

@@ -94,3 +94,73 @@ export interface ExportDownload {
   filename: string | null;
   sizeBytes: number | null;
 }
+
+/** The breach register's wire types (types only). */
+export type { IncidentView } from "../incidents/incident-view";
+export type { ScopeView } from "../incidents/scopes";
+export type { FanoutProgress } from "../incidents/fanout";
+export type { RenderedNotice } from "../breach/notice-templates";
+
+/** Body of `POST /v1/incidents`. */
+export interface IncidentInput {
+  title: string;
+  description: string;
+  kinds: Array<"confidentiality" | "integrity" | "availability">;
+  /** ISO 8601 with offset. */
+  detectedAt: string;
+  /** When the controller became aware: starts the 72-hour clock. */
+  awareAt: string;
+  occurred?: { from: string; until: string | null };
+  stores?: string[];
+  systems?: string[];
+}
+
+/** A breach scope: rows of a table (conditions, a time window or all), a list of keys, or a list of identities. */
+export type ScopeInput =
+  | {
+      kind: "rows";
+      store: string;
+      table: string;
+      where?: Array<{ column: string; op: string; value?: unknown }>;
+      window?: { column: string; from?: string; until?: string };
+      allRows?: true;
+    }
+  | { kind: "keys"; store: string; table: string; column?: string; values: Array<string | number> }
+  | { kind: "identities"; identity: string; values: string[] };
+
+/** A report version as the API returns it. */
+export interface ReportVersion {
+  version: number;
+  kind: "initial" | "follow_up" | "withdrawal";
+  final: boolean;
+  report: Record<string, unknown>;
+  /** What changed since the previous version (null for version 1). */
+  changes?: Array<{ path: string; before?: unknown; after?: unknown }> | null;
+}
+
+/** A stored notice version. */
+export interface NoticeVersion {
+  version: number;
+  locales: string[];
+  fallbackLocale: string;
+  notices: Record<string, { locale: string; subject: string; text: string; html: string }>;
+  createdAt: string;
+}
+
+/** A page of per-person notice statuses. */
+export interface NotificationPage {
+  notifications: Array<{
+    id: string;
+    subjectHash: string;
+    noticeVersion: number;
+    status: "queued" | "sending" | "sent" | "undeliverable";
+    attempts: number;
+    resentInDoubt: boolean;
+    smtpCode: number | null;
+    smtpResponse: string | null;
+    errorCode: string | null;
+    sentAt: string | null;
+    updatedAt: string;
+  }>;
+  next: string | null;
+}

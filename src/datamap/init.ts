@@ -33,7 +33,7 @@ export class DraftError extends Error {
 }
 
 type DraftField = { todo: string } | { personal: false; note: string };
-type DraftVia = { column: string; references: { table: string; column: string } };
+type DraftVia = { column: string; references: { table: string; column: string }; match?: "normalized" };
 type DraftTable =
   | { action: "delete" | "anonymize"; owner?: "subject"; reason?: string; fields: Record<string, DraftField>; via?: DraftVia[] }
   | { owner: "others"; reason: string };
@@ -120,7 +120,9 @@ export function draftDataMap(schema: SchemaInfo, subject: DraftSubject, opts: Dr
   const addVia = (r: ReferenceColumn): boolean => {
     const list = vias.get(r.table) ?? [];
     if (list.some((v) => v.column === r.column)) return false;
-    vias.set(r.table, [...list, { column: r.column, references: r.references }]);
+    // Found by its (email) values but pointing at a column that is no identity (the contact): say how it compares.
+    const match = r.by === "values" && r.identity === "contact" ? { match: "normalized" as const } : {};
+    vias.set(r.table, [...list, { column: r.column, references: r.references, ...match }]);
     return true;
   };
   for (const r of opts.valueReferences ?? []) addVia(r);

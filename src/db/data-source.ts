@@ -13,6 +13,8 @@ import { RequestHolds1764000000002 } from "./migrations/1764000000002-request-ho
 import { Retention1764000000010 } from "./migrations/1764000000010-retention";
 import { Exports1764000000020 } from "./migrations/1764000000020-exports";
 import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
+import { MapFingerprint1764000000100 } from "./migrations/1764000000100-map-fingerprint";
+import { Incidents1764000000400 } from "./migrations/1764000000400-incidents";
 import { Rights1764000000500 } from "./migrations/1764000000500-rights";
 
 /*
@@ -41,6 +43,8 @@ export const MIGRATIONS = [
   Retention1764000000010,
   Exports1764000000020,
   ProcessorCalls1764000000030,
+  MapFingerprint1764000000100,
+  Incidents1764000000400,
   Rights1764000000500,
 ];
 

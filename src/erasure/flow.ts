@@ -1,4 +1,5 @@
 import { ERROR_CODES, PermanentError } from "../errors";
+import { assertSameMap } from "../datamap/fingerprint";
 import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
 import { markStoreDone, recordedSteps, recordStore } from "../db/tables/request-store";
@@ -15,12 +16,16 @@ import { isPermanentSqlState, publicError } from "./public-error";
 import { identityHashes } from "../subject/hashes";
 
 /** What the erasure uses of the process's services. */
-type ErasureServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "flows">;
+type ErasureServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "flows" | "mapFingerprint">;
 
-/** Loads a request; a permanent error when there is none (a job for an unknown id never succeeds). */
-async function loadRequest(ds: ErasureServices["ds"], requestId: string): Promise<LoadedRequest> {
-  const request = await loadRow(ds, requestId);
+/**
+ * Loads a request; a permanent error when there is none (a job for an unknown id never succeeds)
+ * or when an unfinished one was submitted under another data map (`map_mismatch`).
+ */
+async function loadRequest(rt: Pick<ErasureServices, "ds" | "mapFingerprint">, requestId: string): Promise<LoadedRequest> {
+  const request = await loadRow(rt.ds, requestId);
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
+  if (!isFinal(request.status)) assertSameMap(request.mapFingerprint, rt.mapFingerprint);
   return request;
 }
 
@@ -86,7 +91,7 @@ function contextOf(rt: ErasureServices, requestId: string, store: string, snapsh
  * flow — one child per store not yet done, a parent that verifies and finalizes.
  */
 export async function startErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<StartOutcome> {
-  const request = await loadRequest(rt.ds, requestId);
+  const request = await loadRequest(rt, requestId);
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
@@ -148,7 +153,7 @@ export function storeOfError(err: unknown): string | undefined {
 
 /** One store's erasure: resumable, idempotent, recorded. */
 export async function eraseOneStore(rt: ErasureServices, requestId: string, store: string, log: Logger): Promise<StoreOutcome> {
-  const request = await loadRequest(rt.ds, requestId);
+  const request = await loadRequest(rt, requestId);
   if (isFinal(request.status)) return { state: "skipped" };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
   if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot; its entry job must run first");
@@ -202,7 +207,7 @@ async function eraseStoreOf(
  * queried again.
  */
 export async function finalizeErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<{ state: "completed" | "skipped"; rows: number }> {
-  const request = await loadRequest(rt.ds, requestId);
+  const request = await loadRequest(rt, requestId);
   if (isFinal(request.status)) return { state: "skipped", rows: 0 };
   const snapshot = request.identities ? snapshotOf(openIdentities(rt.config.encryptionKey, request.identities)) : null;
   if (!snapshot) throw new PermanentError(ERROR_CODES.badPayload, "the request has no snapshot");

@@ -1,6 +1,7 @@
 import { resumeEndedHolds, unfinishedErasures, wipeStaleIdentities } from "../db/tables/subject-request";
 import { ERROR_CODES, PermanentError } from "../errors";
 import { reconcileExports } from "../exports/reconcile-exports";
+import { reconcileIncidents } from "../incidents/reconcile-incidents";
 import type { Logger } from "../logger";
 import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
 import { finalizeJobId } from "../queues/jobs/finalize-erasure";
@@ -22,7 +23,7 @@ export interface ReconcileOutcome {
  * jobs are missing (Redis lost them, or the API died between its insert and its enqueue) — its
  * entry job re-adds the flow for the stores not done — resumes requests whose legal hold ended,
  * fails visibly any whose job failed for good, then does the same for export requests
- * (`exports/reconcile-exports`). Idempotent: job ids are deterministic. `logger` names the job.
+ * (`exports/reconcile-exports`) and the breach register (`incidents/reconcile-incidents`). Idempotent: job ids are deterministic. `logger` names the job.
  */
 export async function reconcileRequests(services: Pick<Services, "ds" | "config" | "queues">, logger: Logger): Promise<ReconcileOutcome> {
   const { ds, config, queues } = services;
@@ -58,6 +59,10 @@ export async function reconcileRequests(services: Pick<Services, "ds" | "config"
   outcome.checked += exports.checked;
   outcome.enqueued += exports.enqueued;
   outcome.failed += exports.failed;
+  const incidents = await reconcileIncidents(services, GRACE_MS);
+  outcome.checked += incidents.checked;
+  outcome.enqueued += incidents.enqueued;
+  outcome.failed += incidents.failed;
   if (outcome.enqueued + outcome.failed > 0) logger.info({ ...outcome }, "reconciled");
   return outcome;
 }

@@ -10,6 +10,7 @@ import { openIdentities, sealIdentities, type SealedIdentities } from "../subjec
 import type { Services } from "../services";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { matchOfIdentity } from "../subject/identity-match";
+import { assertSameMap } from "../datamap/fingerprint";
 import { ensureExportDir, exportFileName, exportFilePath } from "./files";
 import { linkExpiry } from "./link-token";
 import { writeExportZip } from "./write-export";
@@ -33,7 +34,7 @@ export type BuildOutcome =
   { status: "skipped" } | { status: "completed"; subjectFound: false } | { status: "ready"; exportId: string; rows: number; bytes: number; rebuilt: boolean };
 
 /** What building an export uses of the process's services. */
-type ExportServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "queues">;
+type ExportServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "queues" | "mapFingerprint">;
 
 /** Marks the request running and, the first time, resolves and seals the subject's snapshot. */
 async function snapshotOnce(rt: ExportServices, requestId: string, sealed: SealedIdentities): Promise<SubjectSnapshot | null> {
@@ -76,6 +77,7 @@ export async function runBuildExport(rt: ExportServices, requestId: string, log:
   if (!request) throw new PermanentError(ERROR_CODES.unknownRequest, "unknown request id");
   if (request.type !== "export") throw new PermanentError(ERROR_CODES.badPayload, "the request is not an export");
   if (request.status === "completed" || request.status === "failed") return { status: "skipped" };
+  assertSameMap(request.map_fingerprint, rt.mapFingerprint);
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
 
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);

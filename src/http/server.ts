@@ -6,6 +6,8 @@ import { callbackRoutes } from "./routes/callbacks";
 import { exportRoutes } from "./routes/exports";
 import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
+import { incidentNoticeRoutes } from "./routes/incident-notices";
+import { incidentRoutes } from "./routes/incidents";
 import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
 import { restrictionRoutes } from "./routes/restrictions";
@@ -47,6 +49,8 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
   await app.register(retentionRoutes, { prefix: "/v1" });
+  await app.register(incidentRoutes, { prefix: "/v1" });
+  await app.register(incidentNoticeRoutes, { prefix: "/v1" });
   await app.register(rightsRequestRoutes, { prefix: "/v1" });
   await app.register(restrictionRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);

@@ -7,11 +7,9 @@ import type { Queues, Services } from "../services";
  * without the export queue export requests wait for the reconciler, and without the retention
  * queue the retention routes make their own on `redis`.
  */
-export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger"> & {
+export type HttpServices = Pick<Services, "ds" | "config" | "dataMap" | "redis" | "logger" | "mapFingerprint"> & {
   queues: Pick<Queues, "erasure" | "maintenance"> & Partial<Queues>;
-  /** The stores (the rights routes look the subject up); without them the rights routes make their own. */
-  stores?: Services["stores"];
-};
+} & Partial<Pick<Services, "pools" | "stores">>;
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -22,5 +20,11 @@ declare module "fastify" {
 
 /** The queues the dashboard and `/metrics` show: erasure, maintenance, and export and mail where present. */
 export function shownQueues(queues: HttpServices["queues"]): Queue[] {
-  return [queues.erasure, queues.maintenance, ...(queues.export ? [queues.export] : []), ...(queues.mail ? [queues.mail] : [])];
+  return [
+    queues.erasure,
+    queues.maintenance,
+    ...(queues.export ? [queues.export] : []),
+    ...(queues.mail ? [queues.mail] : []),
+    ...(queues.breach ? [queues.breach] : []),
+  ];
 }

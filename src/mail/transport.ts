@@ -14,8 +14,8 @@ export interface OutgoingMail {
 
 /** The process's SMTP transport. */
 export interface MailTransport {
-  /** Sends one message; rejects with nodemailer's error (classify it with `smtp-error`). */
-  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  /** Sends one message; rejects with nodemailer's error (classify it with `smtp-error`). `response`: the server's final answer. */
+  send(mail: OutgoingMail): Promise<{ messageId: string; response?: string }>;
   /** Closes the pooled connections. */
   close(): void;
 }
@@ -51,7 +51,7 @@ export function createMailTransport(config: Pick<Config, "smtpUrl" | "mailFrom">
         messageId: mail.messageId,
         headers: { "Auto-Submitted": "auto-generated", ...mail.headers },
       });
-      return { messageId: info.messageId };
+      return { messageId: info.messageId, ...(typeof info.response === "string" ? { response: info.response } : {}) };
     },
     close() {
       transporter.close();

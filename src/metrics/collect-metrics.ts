@@ -5,6 +5,7 @@ import { unsealedCount } from "../db/tables/audit-log";
 import { activeHoldCount } from "../db/tables/legal-hold";
 import { rowsChangedByPolicy } from "../db/tables/retention-run";
 import { deadlineCounts, requestCounts } from "../db/tables/subject-request";
+import { defineIncidentGauges } from "./incident-metrics";
 
 /**
  * Prometheus metrics, computed from the source of truth at scrape time (Postgres, and BullMQ's
@@ -16,7 +17,11 @@ export class LetheMetrics {
   private readonly refresh: () => Promise<void>;
 
   constructor(ds: DataSource, queues: Queue[]) {
-    this.refresh = defineGauges(this.registry, ds, queues);
+    const refreshRequests = defineGauges(this.registry, ds, queues);
+    const refreshIncidents = defineIncidentGauges(this.registry, ds);
+    this.refresh = async () => {
+      await Promise.all([refreshRequests(), refreshIncidents()]);
+    };
   }
 
   /** Refreshes the gauges and renders them in the Prometheus text format. */

@@ -10,6 +10,8 @@ export const QUEUES = {
   mail: "mail",
   /** Retention sweeps: one `retention-sweep` job per run, scheduled per policy. */
   retention: "retention",
+  /** Breach notification: freezing an incident's scope, feeding its notices to the mail queue. */
+  breach: "breach",
   /** The other rights: a rectification's (or a withdrawal's) stores, and one job per recipient event. */
   rights: "rights",
 } as const;

@@ -22,7 +22,9 @@ import { toRequestView, type RequestView } from "./view";
  * What submitting a request uses of the process's services: the erasure queue, and the export
  * queue where the process has one (without it an export request waits for the reconciler).
  */
-export type RequestServices = Pick<Services, "ds" | "config" | "dataMap" | "logger"> & { queues: Pick<Queues, "erasure"> & Partial<Pick<Queues, "export">> };
+export type RequestServices = Pick<Services, "ds" | "config" | "dataMap" | "logger" | "mapFingerprint"> & {
+  queues: Pick<Queues, "erasure"> & Partial<Pick<Queues, "export">>;
+};
 
 /** A new request as the API or the CLI received it. */
 export interface SubmitInput {
@@ -57,6 +59,7 @@ export async function submitRequest(ctx: RequestServices, input: SubmitInput): P
       identities: sealIdentities(ctx.config.encryptionKey, { ref }),
       requestedBy: input.requestedBy,
       idempotencyKey: input.idempotencyKey ?? null,
+      mapFingerprint: ctx.mapFingerprint ?? null,
     },
     { type: input.type, dryRun: input.dryRun ?? false, by: ref.name },
   );

@@ -3,6 +3,8 @@ import { postgresStoreOf } from "../stores/postgres/schema";
 import { linksOf } from "../stores/postgres/graph";
 import type { SchemaInfo } from "../stores/postgres/introspect";
 import { qualified, quoteIdent } from "../stores/postgres/ident";
+import { matchedColumnSql } from "../stores/postgres/identity-sql";
+import type { MatchRule } from "../subject/identity-match";
 
 /**
  * How a swept row is tied to its subject, so rows of subjects under legal hold are skipped.
@@ -15,6 +17,8 @@ import { qualified, quoteIdent } from "../stores/postgres/ident";
 export interface HoldHop {
   from: { table: string; columns: string[] };
   to: { table: string; columns: string[] };
+  /** The link's match rule: a `via` to an email compares `lower(btrim(…))` on both sides (`identity-sql`). */
+  match?: MatchRule;
 }
 
 /**
@@ -27,9 +31,9 @@ export function holdPath(map: DataMap, storeName: string, schema: SchemaInfo, ta
   const goal = map.subject.table;
   if (table === goal) return [];
   const hops: HoldHop[] = [];
-  for (const l of linksOf(schema, store)) {
+  for (const l of linksOf(schema, store, map.subject)) {
     if (l.from.table === l.to.table) continue;
-    hops.push({ from: l.from, to: l.to }, { from: l.to, to: l.from });
+    hops.push({ from: l.from, to: l.to, match: l.match }, { from: l.to, to: l.from, match: l.match });
   }
   const usable = (t: string) => store.tables[t] !== undefined && schema.tables.has(t);
   const came = new Map<string, HoldHop | null>([[table, null]]);
@@ -66,13 +70,14 @@ export function heldSql(path: readonly HoldHop[], subjectKey: string, schemaName
   if (shortcut) hops.pop();
   const keyOf = (a: string) => `${a}.${quoteIdent(shortcut ? last.from.columns[0]! : subjectKey)}`;
   if (hops.length === 0) return hashed(keyOf(alias));
-  const eq = (l: string, lc: string[], r: string, rc: string[]) => lc.map((c, i) => `${l}.${quoteIdent(c)} = ${r}.${quoteIdent(rc[i]!)}`).join(" AND ");
+  const eq = (l: string, lc: string[], r: string, rc: string[], match: MatchRule = "exact") =>
+    lc.map((c, i) => `${matchedColumnSql(`${l}.${quoteIdent(c)}`, match)} = ${matchedColumnSql(`${r}.${quoteIdent(rc[i]!)}`, match)}`).join(" AND ");
   const joins: string[] = [];
   const where: string[] = [];
   hops.forEach((hop, i) => {
     const a = `h${i + 1}`;
     const prev = i === 0 ? alias : `h${i}`;
-    const on = eq(a, hop.to.columns, prev, hop.from.columns);
+    const on = eq(a, hop.to.columns, prev, hop.from.columns, hop.match);
     if (i === 0) {
       joins.push(`${qualified(schemaName, hop.to.table)} ${a}`);
       where.push(on);

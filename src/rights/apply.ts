@@ -1,3 +1,4 @@
+import { assertSameMap } from "../datamap/fingerprint";
 import { asPermanentIfHopeless, tagStore } from "../erasure/flow";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";

@@ -5,6 +5,6 @@ import type { Queues, Services } from "../services";
  * stores (their rights sides), a logger, the rights and mail queues (events, store jobs,
  * notices), and the maintenance queue where there is one (the application's callback).
  */
-export type RightsServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "logger"> & {
+export type RightsServices = Pick<Services, "ds" | "config" | "dataMap" | "stores" | "logger" | "mapFingerprint"> & {
   queues: Pick<Queues, "rights" | "mail"> & Partial<Pick<Queues, "maintenance">>;
 };

@@ -132,6 +132,7 @@ export async function submitRight(s: RightsServices, input: SubmitRightInput): P
         identities: sealIdentities(s.config.encryptionKey, sealed),
         requestedBy: by,
         idempotencyKey: input.idempotencyKey ?? null,
+        mapFingerprint: s.mapFingerprint ?? null,
       },
       auditDetailOf(right, ref.name, changes),
     );

@@ -6,6 +6,7 @@ import type { Services } from "../services";
 import type { SubjectRef } from "../subject/reference";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
+import type { AffectedLocator } from "./affected";
 import type { ExportSink, ManifestEntry } from "./export-sink";
 import type { RightsKind } from "./rights-side";
 
@@ -63,6 +64,12 @@ export interface StoreAdapter {
    * Absent for stores whose erase is idempotent by nature.
    */
   transactionStatus?(xid: string): Promise<string | null>;
+  /**
+   * The leftover audit: reads every text-like value of the store, hands each to `matches` (a
+   * keyed-hash test against the erasure ledger) and returns table, column and count of the
+   * matches, never a value. Absent: the kind is not audited (the report says so).
+   */
+  scanLeftovers?(options: LeftoverScanOptions): Promise<LeftoverScanResult>;
   /** For stores holding a connection of their own (redis): closes it. A later call reconnects lazily. */
   close?(): Promise<void>;
 }
@@ -102,6 +109,34 @@ export interface StoreCheckProblem<Rule extends string = string> {
   message: string;
   /** `warning`: reported by `lethe check` but does not make the map unusable. (Default: an error.) */
   severity?: "warning";
+}
+
+/** How the leftover audit reads a store. */
+export interface LeftoverScanOptions {
+  /** True when the value (as stored) is an erased subject's identity by its keyed hash. */
+  matches(value: string): boolean;
+  /** Rows per read (memory stays at one batch). */
+  batchSize: number;
+  /** Statement timeout of each read. */
+  statementTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Where the leftover audit found erased subjects' identities: names and counts only. */
+export interface LeftoverFinding {
+  store: string;
+  table: string;
+  column: string;
+  count: number;
+}
+
+/** What one store's leftover scan read and found. */
+export interface LeftoverScanResult {
+  findings: LeftoverFinding[];
+  /** Rows read. */
+  rows: number;
+  /** Values compared (rows × text columns). */
+  values: number;
 }
 
 /** A connection a check opened to a SQL store (a `pg` Client or Pool); the check ends it. */
@@ -169,6 +204,12 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   readonly checkRules: readonly Rule[];
   /** `lethe check`: the declaration against the live store. Every problem at once; names objects, never values. */
   check(map: DataMap, name: string, spec: z.output<Schema>, options: CheckOptions): Promise<Array<StoreCheckProblem<Rule>>>;
+  /**
+   * What the data map's fingerprint includes of the live store besides its declaration: for a
+   * database, which one it is (no credentials) and the shape of the mapped schema. JSON-able.
+   * Absent: the declaration alone (secrets left out) identifies the store.
+   */
+  fingerprint?(spec: z.output<Schema>, options: CheckOptions): Promise<unknown>;
   /** What `lethe check` prints of a store that checks clean, e.g. "12 tables, 2 ignored". */
   summary(spec: z.output<Schema>): string;
   /** The erase side of store `store`; built once per process. */
@@ -177,6 +218,8 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   exporter?(store: string, deps: StoreDeps): StoreExporter;
   /** What the export's info sheet says of the store, given the archive's entries of this store. */
   describe(store: string, spec: z.output<Schema>, entries: ManifestEntry[]): StoreDescription;
+  /** Breach: finds the people breached rows of this store belong to. Absent: a breach scope cannot name a store of this kind. */
+  affected?(store: string, deps: StoreDeps): AffectedLocator;
   /** The other rights (rectification, restriction, objection, consent withdrawal; `stores/rights-side`). Absent: nothing to do here. */
   readonly rights?: RightsKind<z.output<Schema>>;
 }

@@ -1,5 +1,7 @@
 import { ERROR_CODES, PermanentError } from "../errors";
 import { kindOf } from "./registry";
+import { BreachInputError } from "../breach/input-error";
+import type { AffectedLocator } from "./affected";
 import type { StoreRights } from "./rights-side";
 import type { StoreAdapter, StoreDeps, StoreExporter } from "./store-kind";
 
@@ -10,6 +12,7 @@ import type { StoreAdapter, StoreDeps, StoreExporter } from "./store-kind";
 export class StoreSet {
   private readonly adapters = new Map<string, StoreAdapter>();
   private readonly exporters = new Map<string, StoreExporter>();
+  private readonly locators = new Map<string, AffectedLocator>();
   private readonly rightsSides = new Map<string, StoreRights>();
 
   constructor(private readonly deps: StoreDeps) {}
@@ -47,6 +50,24 @@ export class StoreSet {
     return e;
   }
 
+  /** The breach locator of `store`; a `BreachInputError` (400) when the store is unknown or its kind cannot find people from rows. */
+  affected(store: string): AffectedLocator {
+    let l = this.locators.get(store);
+    if (!l) {
+      const spec = this.deps.dataMap.stores[store];
+      if (!spec) throw new BreachInputError("scope", [{ field: "scope.store", message: `store "${store}" is not in the data map` }]);
+      const kind = kindOf(spec);
+      if (!kind.affected) {
+        throw new BreachInputError("scope", [
+          { field: "scope.store", message: `store "${store}" is of kind "${spec.kind}", which cannot find the people its rows belong to` },
+        ]);
+      }
+      l = kind.affected(store, this.deps);
+      this.locators.set(store, l);
+    }
+    return l;
+  }
+
   /** The rights side of `store` (rectification, processors' events), or null when its kind has nothing to do for them. */
   rights(store: string): StoreRights | null {
     let r = this.rightsSides.get(store);
@@ -67,6 +88,7 @@ export class StoreSet {
     this.adapters.clear();
     this.exporters.clear();
     this.rightsSides.clear();
+    this.locators.clear();
     await Promise.all(all.flatMap((a) => (a.close ? [a.close()] : [])));
   }
 }

@@ -19,6 +19,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LETHE_QUEUE_PREFIX: `lt${randomBytes(4).toString("hex")}`,
     LETHE_BACKOFF_MS: "100",
     LETHE_RECONCILE_EVERY_MS: "1000",
+    LETHE_LEFTOVER_AUDIT_CRON: "off",
     LOG_LEVEL: "silent",
     ...env,
   });

@@ -13,5 +13,8 @@ export const SHOP_MAP: MapFile = { path: join(REPO_ROOT, "demo", "lethe.config.j
 /** The Chinook fixture's data map and the variable its store URL comes from. */
 export const CHINOOK_MAP: MapFile = { path: join(REPO_ROOT, "test", "fixtures", "chinook", "lethe.config.json"), urlVar: "CHINOOK_DATABASE_URL" };
 
+/** The trap shop's data map (test/fixtures/traps, issue 9) and the variable its store URL comes from. */
+export const TRAPS_MAP: MapFile = { path: join(REPO_ROOT, "test", "fixtures", "traps", "lethe.config.json"), urlVar: "TRAPS_DATABASE_URL" };
+
 /** A data map as read from its JSON file, before validation. */
-export type RawDataMap = Record<string, unknown> & { subject: { identities: Record<string, string> } };
+export type RawDataMap = Record<string, unknown> & { subject: { identities: Record<string, unknown> } };

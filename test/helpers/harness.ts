@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { DataSource } from "typeorm";
@@ -86,6 +88,8 @@ export function testEnv(databaseUrl: string, extra: Record<string, string> = {})
     LETHE_BACKOFF_MS: "100",
     LETHE_RECONCILE_EVERY_MS: "1000",
     LETHE_SHUTDOWN_TIMEOUT_MS: "5000",
+    // Tests run the leftover audit themselves, never on the daily schedule.
+    LETHE_LEFTOVER_AUDIT_CRON: "off",
     LOG_LEVEL: "silent",
     ...extra,
   };
@@ -116,7 +120,11 @@ export async function createHarness(options: HarnessOptions): Promise<LetheHarne
   const handles: WorkerHandle[] = [];
   let redis: Redis | undefined;
   let queues: Queue[] = [];
-  const env = { ...testEnv(letheDb.url, options.env), LETHE_DATA_MAP: options.map.path, [options.map.urlVar]: appDb.url };
+  // An edited map is written to a file of its own, so child processes (`lethe …`) run the same map
+  // as the in-process workers (one map per deployment: a different one fails with map_mismatch).
+  const mapDir = options.editMap ? mkdtempSync(join(tmpdir(), "lethe-map-")) : null;
+  const mapPath = mapDir ? join(mapDir, "lethe.config.json") : options.map.path;
+  const env = { ...testEnv(letheDb.url, options.env), LETHE_DATA_MAP: mapPath, [options.map.urlVar]: appDb.url };
   const config = testConfig(env);
   const forget = trackHandle("harness", `(Lethe database ${letheDb.name}, prefix ${config.queuePrefix})`);
 
@@ -131,6 +139,7 @@ export async function createHarness(options: HarnessOptions): Promise<LetheHarne
     if (ds.isInitialized) await ds.destroy();
     await appDb.drop();
     await letheDb.drop();
+    if (mapDir) rmSync(mapDir, { recursive: true, force: true });
     forget();
   };
 
@@ -138,7 +147,8 @@ export async function createHarness(options: HarnessOptions): Promise<LetheHarne
     if (options.prepare) await options.prepare(appDb.url);
     const raw = JSON.parse(readFileSync(options.map.path, "utf8")) as RawDataMap;
     options.editMap?.(raw);
-    const dataMap = parseDataMap(raw, options.map.path, env);
+    if (mapDir) writeFileSync(mapPath, JSON.stringify(raw));
+    const dataMap = parseDataMap(raw, mapPath, env);
     const logger = options.logger ?? createLogger("silent");
     redis = createRedis(config.redisUrl, "worker");
     const erasureQueue = new Queue(QUEUES.erasure, { connection: redis, prefix: config.queuePrefix });

@@ -11,7 +11,7 @@ import { withClient } from "./db";
 export type Checksums = Map<string, Map<string, string>>;
 
 /** The tables of schema `public` and their primary-key columns (empty when a table has none). */
-async function publicTables(c: Client): Promise<Array<{ table: string; pk: string[] }>> {
+export async function publicTables(c: Client): Promise<Array<{ table: string; pk: string[] }>> {
   const res = await c.query<{ table: string; pk: string[] | null }>(
     `SELECT t.relname AS table,
             (SELECT array_agg(a.attname::text ORDER BY k.ord)
@@ -28,7 +28,7 @@ async function publicTables(c: Client): Promise<Array<{ table: string; pk: strin
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** SQL of a row's key as text: the primary key value (a JSON array when composite). */
-function keySql(pk: string[]): string {
+export function keySql(pk: string[]): string {
   if (pk.length === 1) return `t.${ident(pk[0]!)}::text`;
   if (pk.length > 1) return `json_build_array(${pk.map((c) => `t.${ident(c)}::text`).join(", ")})::text`;
   return `'md5:' || md5(row_to_json(t)::text)`;

@@ -9,7 +9,7 @@ import { startApi } from "../../workers/api";
 import { TimeoutError } from "../../src/http/with-timeout";
 import { createLogger } from "../../src/logger";
 import { TEST_KEYS, testConfig } from "../helpers/config";
-import { createScratchDb, migratedLetheDb, type ScratchDb } from "../helpers/db";
+import { createScratchDb, migratedLetheDb, runSql, type ScratchDb } from "../helpers/db";
 import { waitFor } from "../helpers/wait";
 import { testDataMap } from "./harness";
 
@@ -127,13 +127,16 @@ describe("lethe api", () => {
   }
 
   it("serves until SIGTERM, then shuts down cleanly with exit code 0", async () => {
+    // The API checks its data map at start (as the worker does), so the map names a real store.
+    const app = await createScratchDb("lethe_api_app");
+    await runSql(app.url, `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL UNIQUE)`);
     const mapFile = join(dir, "lethe.config.json");
     writeFileSync(
       mapFile,
       JSON.stringify({
         version: 1,
         subject: { store: "shop", table: "customers", key: "id", identities: { email: "email" } },
-        stores: { shop: { kind: "postgres", url: "postgres://unused", tables: { customers: { action: "delete", fields: {} } } } },
+        stores: { shop: { kind: "postgres", url: app.url, tables: { customers: { action: "delete", fields: { email: { category: "contact" } } } } } },
       }),
     );
     const prefix = `ltcli${process.pid}`;
@@ -176,6 +179,7 @@ describe("lethe api", () => {
       if (child.exitCode === null) child.kill("SIGKILL");
       await exited;
       await dropPrefix(REDIS_URL, prefix);
+      await app.drop();
     }
   });
 

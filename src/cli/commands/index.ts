@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { register as registerApi } from "./api";
+import { register as registerBreach } from "./breach";
+import { register as registerAuditLeftovers } from "./audit-leftovers";
 import { register as registerCheck } from "./check";
 import { register as registerInit } from "./init";
 import { register as registerMigrate } from "./migrate";
@@ -24,6 +26,8 @@ export interface ProcessEntries {
  */
 export function registerCommands(program: Command, processes: ProcessEntries): void {
   registerApi(program, processes.api);
+  registerBreach(program);
+  registerAuditLeftovers(program);
   registerCheck(program);
   registerInit(program);
   registerMigrate(program);

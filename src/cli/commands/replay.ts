@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type * as Fingerprint from "../../datamap/fingerprint";
 import type * as DataMapLoad from "../../datamap/load";
 import type * as DataSourceModule from "../../db/data-source";
 import type * as AuditLog from "../../db/tables/audit-log";
@@ -31,12 +32,18 @@ export function register(program: Command): void {
       const { submitRequest } = require("../../requests/service") as typeof RequestService;
       const { openServices } = require("../../services") as typeof ServicesModule;
       const { waitForFinal } = require("../submit-and-wait") as typeof SubmitAndWait;
+      const { mapFingerprint } = require("../../datamap/fingerprint") as typeof Fingerprint;
       const dataMap = loadDataMap(config.dataMapPath);
       if (opts.store !== dataMap.subject.store)
         throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
+      const fingerprint = await mapFingerprint(dataMap);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
       await ds.initialize();
-      const services = openServices(config, { ds, dataMap, logger: createLogger(config.logLevel) }, { role: "worker", storePoolSize: 2 });
+      const services = openServices(
+        config,
+        { ds, dataMap, logger: createLogger(config.logLevel), mapFingerprint: fingerprint },
+        { role: "worker", storePoolSize: 2 },
+      );
       try {
         await assertMigrated(ds);
         const ledger = await erasedSubjectHashes(ds);

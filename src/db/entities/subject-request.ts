@@ -27,6 +27,8 @@ export interface SubjectRequest {
   result: { steps: StepCount[]; subjectFound: boolean } | null;
   /** The legal hold this request waits for (status `held`). */
   holdId: string | null;
+  /** Fingerprint of the data map the request was submitted under (`datamap/fingerprint`); null before issue 9. */
+  mapFingerprint: string | null;
   updatedAt: Date;
 }
 
@@ -52,6 +54,7 @@ export const SubjectRequestEntity = new EntitySchema<SubjectRequest>({
     errorMessage: { type: "text", name: "error_message", nullable: true },
     result: { type: "jsonb", nullable: true },
     holdId: { type: "uuid", name: "hold_id", nullable: true },
+    mapFingerprint: { type: "text", name: "map_fingerprint", nullable: true },
     updatedAt: { type: "timestamptz", name: "updated_at", updateDate: true },
   },
 });

@@ -132,3 +132,10 @@ export async function erasedSubjectHashes(ds: Sql): Promise<Set<string>> {
   }
   return set;
 }
+
+/** The audit trail of one incident (rows whose `detail.incidentId` names it), oldest first. */
+export async function incidentAuditRows(m: Sql, incidentId: string): Promise<AuditRow[]> {
+  return (await m.query(`SELECT ${ROW_COLUMNS} FROM lethe.audit_log a WHERE a.detail->>'incidentId' = $1 AND a.detail ? 'incidentId' ORDER BY a.id`, [
+    incidentId,
+  ])) as AuditRow[];
+}

@@ -36,6 +36,7 @@ interface RequestRow {
   error_message: string | null;
   result: SubjectRequest["result"];
   hold_id: string | null;
+  map_fingerprint: string | null;
   updated_at: Date;
 }
 
@@ -57,6 +58,7 @@ function fromRow(r: RequestRow): SubjectRequest {
     errorMessage: r.error_message,
     result: r.result,
     holdId: r.hold_id,
+    mapFingerprint: r.map_fingerprint,
     updatedAt: r.updated_at,
   };
 }
@@ -64,18 +66,31 @@ function fromRow(r: RequestRow): SubjectRequest {
 /** A new request, `queued`, with its audit entry, in one statement; undefined when the idempotency key was used already. */
 export async function insertRequest(
   ds: Sql,
-  r: Pick<SubjectRequest, "type" | "dryRun" | "receivedAt" | "dueAt" | "subjectHash" | "identities" | "requestedBy" | "idempotencyKey">,
+  r: Pick<SubjectRequest, "type" | "dryRun" | "receivedAt" | "dueAt" | "subjectHash" | "identities" | "requestedBy" | "idempotencyKey"> & {
+    mapFingerprint?: string | null;
+  },
   auditDetail: Record<string, unknown>,
 ): Promise<SubjectRequest | undefined> {
   const rows = (await ds.query(
     `WITH ins AS (
-       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key)
-       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
+       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key, map_fingerprint)
+       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10)
        ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING *),
      audit AS (
        ${appendAuditSql({ event: "'request.received'", requestId: "id", subjectHash: "subject_hash", actor: "requested_by", detail: "$9" }, "ins")})
      SELECT * FROM ins`,
-    [r.type, r.dryRun, r.receivedAt, r.dueAt, r.subjectHash, r.identities, r.requestedBy, r.idempotencyKey, JSON.stringify(auditDetail)],
+    [
+      r.type,
+      r.dryRun,
+      r.receivedAt,
+      r.dueAt,
+      r.subjectHash,
+      r.identities,
+      r.requestedBy,
+      r.idempotencyKey,
+      JSON.stringify(auditDetail),
+      r.mapFingerprint ?? null,
+    ],
   )) as RequestRow[];
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
@@ -100,12 +115,14 @@ export interface LoadedRequest {
   identities: Buffer | null;
   result: SubjectRequest["result"];
   stores: Array<{ store: string; status: string; xid: string | null }>;
+  /** The data map's fingerprint at submission (null: made before fingerprints). */
+  mapFingerprint: string | null;
 }
 
 /** Loads a request with its stores; undefined when there is none. */
 export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
   const rows = (await ds.query(
-    `SELECT r.id, r.type, r.status, r.dry_run AS "dryRun", r.subject_hash AS "subjectHash", r.identities, r.result,
+    `SELECT r.id, r.type, r.status, r.dry_run AS "dryRun", r.subject_hash AS "subjectHash", r.identities, r.result, r.map_fingerprint AS "mapFingerprint",
             ${storesJsonSql("r")} AS stores
        FROM lethe.subject_request r WHERE r.id = $1`,
     [requestId],
@@ -239,11 +256,12 @@ export interface ExportRequestRow {
   status: string;
   subject_hash: string;
   identities: Buffer | null;
+  map_fingerprint: string | null;
 }
 
 /** A request as an export's build reads it. */
 export async function exportRequest(ds: Sql, requestId: string): Promise<ExportRequestRow | undefined> {
-  const rows = (await ds.query(`SELECT id, type, status, subject_hash, identities FROM lethe.subject_request WHERE id = $1`, [
+  const rows = (await ds.query(`SELECT id, type, status, subject_hash, identities, map_fingerprint FROM lethe.subject_request WHERE id = $1`, [
     requestId,
   ])) as ExportRequestRow[];
   return rows[0];

@@ -1,5 +1,6 @@
 import type { StoreAdapter, StoreDeps } from "../store-kind";
 import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "./erase";
+import { scanLeftovers } from "./scan-leftovers";
 import { scanSubjects } from "./scan-subjects";
 import { buildStorePlan, type StorePlan } from "./store-plan";
 
@@ -37,6 +38,9 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     },
     transactionStatus(xid) {
       return transactionStatus(pool(), xid);
+    },
+    async scanLeftovers(options) {
+      return scanLeftovers(pool(), await deps.pools.schema(store), store, options);
     },
   };
 }

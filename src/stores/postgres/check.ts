@@ -1,7 +1,7 @@
-import { Client } from "pg";
 import type { DataMap } from "../../datamap/schema";
 import { checkRetentionPolicies } from "../../retention/check-policies";
 import type { CheckOptions, SqlConnection } from "../store-kind";
+import { connectStore, describeError } from "./connect";
 import { checkUnlinkedReferences } from "./check-links";
 import { checkOrphaningDeletes, checkReach } from "./check-reach";
 import { checkRightsFields } from "./check-rights";
@@ -15,47 +15,13 @@ import type { PostgresStoreSpec } from "./schema";
 
 export { POSTGRES_CHECK_RULES, type PostgresCheckRule } from "./check-rules";
 
-const CONNECT_TIMEOUT_MS = 10_000;
-
-const CODE_TEXT: Readonly<Record<string, string>> = {
-  "3D000": "the database does not exist",
-  "28P01": "authentication failed",
-  "28000": "authentication rejected",
-  "57P03": "the server is starting up or shutting down",
-  "53300": "too many connections",
-  ECONNREFUSED: "connection refused",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host lookup failed",
-  ETIMEDOUT: "connection timed out",
-  ECONNRESET: "connection reset",
-};
-
-async function defaultConnect(url: string): Promise<SqlConnection> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw err;
-  }
-  return client;
-}
-
-/** The error's pg/Node code with a short description. Never the message: it may echo the URL. */
-function describeError(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return "no error code";
-  const text = CODE_TEXT[code];
-  return text ? `${code}, ${text}` : code;
-}
-
 /**
  * `lethe check` for one postgres store: connects, makes sure the schema exists, introspects it,
  * samples columns for the subject's identity values (the subject's store only; see
  * `identity-overlap`), checks the declarations ({@link checkStore}) and closes the connection.
  */
 export async function checkPostgresStore(map: DataMap, name: string, store: PostgresStoreSpec, opts: CheckOptions = {}): Promise<PostgresCheckProblem[]> {
-  const connect = opts.connect ?? defaultConnect;
+  const connect = opts.connect ?? connectStore;
   let db: SqlConnection;
   try {
     db = await connect(store.url);

@@ -2,8 +2,10 @@ import type { StoreKind } from "../store-kind";
 import { postgresAdapter } from "./adapter";
 import { checkPostgresStore, POSTGRES_CHECK_RULES, type PostgresCheckRule } from "./check";
 import { postgresExporter } from "./exporter";
+import { postgresAffectedLocator } from "./locate-affected";
+import { postgresFingerprint } from "./fingerprint";
+import { isOthersTable, POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
 import { POSTGRES_RIGHTS } from "./rights";
-import { POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
 
 /**
  * The postgres store kind: an application database whose tables are declared with erase actions
@@ -22,27 +24,32 @@ export const postgresKind: StoreKind<typeof POSTGRES_STORE_SCHEMA, PostgresCheck
   },
   checkRules: POSTGRES_CHECK_RULES,
   check: checkPostgresStore,
+  fingerprint: postgresFingerprint,
   summary: (spec) => `${Object.keys(spec.tables).length} tables, ${Object.keys(spec.ignore).length} ignored`,
   adapter: postgresAdapter,
   exporter: postgresExporter,
+  affected: postgresAffectedLocator,
   rights: POSTGRES_RIGHTS,
   describe(store, spec, entries) {
-    const rows = Object.entries(spec.tables).map(([table, t]) => {
-      const categories = new Map<string, string[]>();
-      for (const [column, field] of Object.entries(t.fields)) {
-        if ("category" in field) categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
-      }
-      const files = entries.filter((e) => e.table === table);
-      return {
-        table,
-        purpose: t.purpose,
-        categories,
-        ...(t.retention !== undefined ? { period: t.retention } : {}),
-        ...(t.action === "keep" && t.ground ? { keptFor: t.ground } : {}),
-        rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
-        files,
-      };
-    });
+    // Other people's tables hold nothing of the subject's (and are never exported): not on the sheet.
+    const rows = Object.entries(spec.tables)
+      .filter(([, t]) => !isOthersTable(t))
+      .map(([table, t]) => {
+        const categories = new Map<string, string[]>();
+        for (const [column, field] of Object.entries(t.fields)) {
+          if ("category" in field) categories.set(field.category, [...(categories.get(field.category) ?? []), column]);
+        }
+        const files = entries.filter((e) => e.table === table);
+        return {
+          table,
+          purpose: t.purpose,
+          categories,
+          ...(t.retention !== undefined ? { period: t.retention } : {}),
+          ...(t.action === "keep" && t.ground ? { keptFor: t.ground } : {}),
+          rows: files.find((f) => f.contentType === "application/json")?.rows ?? files[0]?.rows ?? 0,
+          files,
+        };
+      });
     return { rows };
   },
 };
