@@ -23,6 +23,7 @@ import { Printer, truncate } from "./print";
 import { TearDownList } from "./tear-down-list";
 import { runBreachDemo } from "./breach-demo";
 import { runExportDemo } from "./export-demo";
+import { runRightsDemo } from "./rights-demo";
 import { runSweepDemo } from "./sweep";
 import { seedShop } from "./seed";
 
@@ -59,6 +60,7 @@ const DEMO_SECTIONS: DemoSection[] = [
   },
   { name: "export", run: (ctx) => runExportDemo(ctx) },
   { name: "breach", run: (ctx) => runBreachDemo(ctx) },
+  { name: "rights", run: (ctx) => runRightsDemo(ctx) },
 ];
 
 const tearDownList = new TearDownList();

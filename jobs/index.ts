@@ -1,6 +1,7 @@
 import type { QueueName } from "../src/queues/names";
 import { breachTick } from "./breach-tick";
 import { auditLeftoversJob } from "./audit-leftovers";
+import { applyRightsJob } from "./apply-rights";
 import { buildExport } from "./build-export";
 import { eraseRequest } from "./erase-request";
 import { eraseStore } from "./erase-store";
@@ -15,6 +16,7 @@ import { sealAudit } from "./seal-audit";
 import { sendMail } from "./send-mail";
 import { sendNoticeJob } from "./send-notice";
 import { syncNotices } from "./sync-notices";
+import { tellRecipientJob } from "./tell-recipient";
 
 /** The job table: every job Lethe runs, with its processor. The worker dispatches from it; a new job adds one line. */
 export const JOBS: readonly JobHandler[] = [
@@ -33,6 +35,8 @@ export const JOBS: readonly JobHandler[] = [
   sendNoticeJob,
   breachTick,
   auditLeftoversJob,
+  applyRightsJob,
+  tellRecipientJob,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

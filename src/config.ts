@@ -1,7 +1,11 @@
 import { resolve as resolvePath } from "node:path";
 import { z } from "zod";
 
-/** Scopes an API key can carry. `admin` implies every other scope and opens the dashboard. */
+/**
+ * Scopes an API key can carry. `admin` implies every other scope and opens the dashboard; `dpo`
+ * takes the controller's decisions (extensions, refusals, approvals, objection decisions, lifting
+ * restrictions, recipients settled by hand; incident decisions).
+ */
 export const API_SCOPES = ["requests.write", "requests.read", "admin", "incidents.write", "incidents.read", "dpo"] as const;
 /** One scope of {@link API_SCOPES}. */
 export type ApiScope = (typeof API_SCOPES)[number];

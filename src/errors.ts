@@ -2,7 +2,7 @@ import { UnrecoverableError } from "bullmq";
 
 /**
  * Postgres SQLSTATEs and Node error codes a retry can fix: serialization failure, deadlock,
- * cannot-connect-now, admin shutdown, connection resets. Everything else is judged by its kind.
+ * cannot-connect-now, admin shutdown, a lock wait that timed out, connection resets. Everything else is judged by its kind.
  */
 export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "40001",
@@ -11,6 +11,7 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "57P02",
   "57P03",
   "53300",
+  "55P03",
   "08000",
   "08003",
   "08006",
@@ -111,6 +112,8 @@ export const ERROR_CODES = {
   mapMismatch: "map_mismatch",
   /** The leftover audit found erased subjects' identities still present (names and counts in the message). */
   leftoversFound: "leftovers_found",
+  /** A recipient (a processor) could not be told of a rectification, restriction, objection or withdrawal. */
+  recipientFailed: "recipient_failed",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

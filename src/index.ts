@@ -25,6 +25,17 @@ export type {
   Submitted,
   WaitOptions,
 } from "./client/types";
+// The other rights (issue 13): inputs and views of rectification, restriction, objection, consent.
+export type {
+  ConsentEventView,
+  FieldChangeInput,
+  NoticeView,
+  RecipientView,
+  RestrictionView,
+  RightsSubmitInput,
+  RightsView,
+  SubjectRightsView,
+} from "./client/types";
 
 // The breach register through the client (`lethe.incidents`): its methods and wire types.
 export type { IncidentClient } from "./client/incidents";
@@ -54,6 +65,7 @@ export {
   type ProcessorAction,
   type ProcessorCallBody,
   type ProcessorStatusBody,
+  type RecipientEventBody,
 } from "./webhook/protocol";
 
 // Data maps: editor completion for `lethe.config.ts` files.

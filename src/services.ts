@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import type { Config } from "./config";
 import type { DataMap } from "./datamap/schema";
 import type { Logger } from "./logger";
+import type { NoticeKind } from "./db/tables/rights-notice";
 import type { MailTemplates } from "./mail/templates";
 import type { MailTransport } from "./mail/transport";
 import { createRedis } from "./queues/connection";
@@ -19,13 +20,14 @@ export interface Queues {
   mail: Queue;
   retention: Queue;
   breach: Queue;
+  rights: Queue;
 }
 
 /** What sending mail needs: one pooled SMTP transport per process, templates loaded (and checked) at start-up. */
 export interface MailServices {
   transport: MailTransport;
-  /** Templates by message kind. */
-  templates: { export: MailTemplates };
+  /** Templates by message kind; `notices` by notice kind (absent: this process sends no rights notices). */
+  templates: { export: MailTemplates; notices?: Record<NoticeKind, MailTemplates> };
 }
 
 /**
@@ -92,6 +94,7 @@ export function openServices(
     mail: queue(QUEUES.mail),
     retention: queue(QUEUES.retention),
     breach: queue(QUEUES.breach),
+    rights: queue(QUEUES.rights),
   };
   const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
   if (producer) flows.on("error", (err: Error) => logger.warn({ err }, "flow producer error"));

@@ -10,7 +10,8 @@
  * - data map: the declarative file (`lethe.config.json|ts|js`) that lists the subject, the
  *   stores and what each holds (tables with erase actions and personal fields, key patterns,
  *   paths), retention policies and transparency facts. Validated by one zod schema.
- * - request: one data-subject request (erasure or export), a row in Lethe's own database.
+ * - request: one data-subject request (erasure, export, rectification, restriction, objection,
+ *   consent withdrawal), a row in Lethe's own database.
  * - step: what one request did (or would do) to one table (key pattern, path, processor) of one
  *   store: action and row count.
  * - sweep: one run of a retention policy over a table, in checkpointed batches.
@@ -26,11 +27,14 @@ export type EraseAction = "delete" | "anonymize" | "keep";
  */
 export type StepAction = EraseAction | "shared" | "notified";
 
-/** Lifecycle of a request; `held` waits for a legal hold to end. */
-export type RequestStatus = "queued" | "running" | "completed" | "failed" | "held";
+/**
+ * Lifecycle of a request; `held` waits for a legal hold to end, `awaiting_decision` for the
+ * controller (a rectification's approval, an objection's decision), `refused` ended under Art. 12(4).
+ */
+export type RequestStatus = "queued" | "running" | "completed" | "failed" | "held" | "awaiting_decision" | "refused";
 
-/** Request kinds Lethe accepts. */
-export type RequestType = "erasure" | "export";
+/** Request kinds Lethe accepts: erasure and export, and the other rights (`rights/`). */
+export type RequestType = "erasure" | "export" | "rectification" | "restriction" | "objection" | "consent-withdrawal";
 
 /** One table's counts in a plan or a receipt. No personal values, ever. */
 export interface StepCount {

@@ -14,6 +14,7 @@ import { EXPORT_TEMPLATE_VARS } from "../src/exports/send-export-mail";
 import { onShutdownSignal, runMain } from "../src/lifecycle";
 import { createLogger, type Logger } from "../src/logger";
 import { loadTemplates } from "../src/mail/templates";
+import { loadNoticeTemplates } from "../src/rights/notices";
 import { createMailTransport, SMTP_POOL_SIZE } from "../src/mail/transport";
 import { createRedis } from "../src/queues/connection";
 import { limiterFor } from "../src/queues/limiter";
@@ -57,10 +58,11 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
   // Freezing a scope reads the application's database at length; two at once per process.
   breach: (config, ms) => ({ concurrency: 2, ...lock(ms ?? config.lockDurationMs) }),
+  rights: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
 };
 
 /** Queues in the order their workers start. */
-const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.breach, QUEUES.maintenance];
+const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QUEUES.retention, QUEUES.breach, QUEUES.rights, QUEUES.maintenance];
 
 /**
  * Starts Lethe's workers: config → connections (refusing an unmigrated database and a data map
@@ -94,7 +96,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     const wanted = new Set<QueueName>((options.queues ?? (Object.keys(QUEUES) as Array<keyof typeof QUEUES>)).map((q) => QUEUES[q]));
     if (wanted.has(QUEUES.mail)) {
       // Templates are loaded and checked now: a bad template stops the worker at start, not a request later.
-      services.mail = { templates: { export: loadTemplates("export", config.mailTemplatesDir, EXPORT_TEMPLATE_VARS) }, transport: createMailTransport(config) };
+      services.mail = {
+        templates: { export: loadTemplates("export", config.mailTemplatesDir, EXPORT_TEMPLATE_VARS), notices: loadNoticeTemplates(config.mailTemplatesDir) },
+        transport: createMailTransport(config),
+      };
     }
     const running = services;
     for (const queue of START_ORDER.filter((q) => wanted.has(q))) {

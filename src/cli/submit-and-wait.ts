@@ -9,7 +9,7 @@ import { openServices, type OpenServices } from "../services";
 import { configOrExit } from "./config-or-exit";
 
 /** Statuses after which a request changes no more. */
-const FINAL = new Set(["completed", "failed"]);
+const FINAL = new Set(["completed", "failed", "refused"]);
 
 /** Polls a request until it is completed or failed, or `timeoutMs` passed; returns its last view. */
 export async function waitForFinal(ds: DataSource, id: string, timeoutMs: number): Promise<RequestView | null> {

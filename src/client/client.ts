@@ -4,7 +4,12 @@ import { LetheTimeoutError } from "./errors";
 import { IncidentClient } from "./incidents";
 import { Transport, type ClientOptions } from "./transport";
 import type {
+  ConsentEventView,
   ExportDownload,
+  FieldChangeInput,
+  RecipientView,
+  RestrictionView,
+  SubjectRightsView,
   HoldInput,
   HoldView,
   ReceiptPublicKey,
@@ -23,7 +28,7 @@ import type {
 const seg = (id: string): string => encodeURIComponent(id);
 
 /** Request statuses after which nothing more happens without a new call (`held` waits for its hold). */
-const DONE_REQUEST = new Set(["completed", "failed"]);
+const DONE_REQUEST = new Set(["completed", "failed", "refused"]);
 /** Retention run statuses that are final. */
 const DONE_RUN = new Set(["completed", "failed"]);
 
@@ -73,13 +78,107 @@ export class LetheClient {
     return this.submit({ type: "export", subject }, options);
   }
 
+  /** A rectification (Art. 16): {@link submit} with `type: "rectification"`; `contested` restricts the subject until it is done (Art. 18(1)(a)). */
+  rectify(subject: SubjectRef, changes: FieldChangeInput[], options: SubmitOptions & { contested?: boolean } = {}): Promise<Submitted> {
+    const { contested, ...rest } = options;
+    return this.submit({ type: "rectification", subject, changes, ...(contested === undefined ? {} : { contested }) }, rest);
+  }
+
+  /** A restriction (Art. 18) on ground `a`–`d` of 18(1), optionally for one purpose: in force when this resolves. */
+  restrict(subject: SubjectRef, restriction: { ground: "a" | "b" | "c" | "d"; purpose?: string }, options: SubmitOptions = {}): Promise<Submitted> {
+    return this.submit({ type: "restriction", subject, ...restriction }, options);
+  }
+
+  /** An objection (Art. 21) to the processing for `purpose`: to direct marketing it is in force when this resolves; under 21(1) it awaits a `dpo` decision. */
+  object(subject: SubjectRef, purpose: string, options: SubmitOptions = {}): Promise<Submitted> {
+    return this.submit({ type: "objection", subject, purpose }, options);
+  }
+
+  /** A withdrawal of consent (Art. 7(3)) to `purpose`, recorded in the consent ledger with where it came from. */
+  withdrawConsent(subject: SubjectRef, consent: { purpose: string; source: string }, options: SubmitOptions = {}): Promise<Submitted> {
+    return this.submit({ type: "consent-withdrawal", subject, ...consent }, options);
+  }
+
+  /** `POST /v1/consents` (`requests.write`): records a consent given (an event of the ledger). */
+  grantConsent(input: { subject: SubjectRef; purpose: string; source: string }): Promise<ConsentEventView> {
+    return this.http.json({ method: "POST", path: "/v1/consents", body: input, repeatable: false });
+  }
+
+  /** `GET /v1/subjects/restrictions?…` (`requests.read`): whether the subject is restricted, what it objected to, its consents. */
+  getSubjectRights(subject: SubjectRef): Promise<SubjectRightsView> {
+    return this.http.json({ method: "GET", path: `/v1/subjects/restrictions?${new URLSearchParams(subject).toString()}`, repeatable: true });
+  }
+
+  /** `GET /v1/subjects/consents?…` (`requests.read`): the subject's consent ledger, oldest first. */
+  async getConsents(subject: SubjectRef): Promise<ConsentEventView[]> {
+    const body = await this.http.json<{ events: ConsentEventView[] }>({
+      method: "GET",
+      path: `/v1/subjects/consents?${new URLSearchParams(subject).toString()}`,
+      repeatable: true,
+    });
+    return body.events;
+  }
+
+  /** `GET /v1/restrictions/:id` (`requests.read`). */
+  getRestriction(id: string): Promise<RestrictionView> {
+    return this.http.json({ method: "GET", path: `/v1/restrictions/${seg(id)}`, repeatable: true });
+  }
+
+  /**
+   * `POST /v1/restrictions/:id/lift` (`dpo`): queues the notice to the person; the restriction ends
+   * once it was sent (Art. 18(3)). `noticeNotPossible`: after the notice failed, why they cannot be told.
+   */
+  liftRestriction(id: string, lift: { reason: string; noticeNotPossible?: string }): Promise<RestrictionView & { noticeId?: string }> {
+    return this.http.json({ method: "POST", path: `/v1/restrictions/${seg(id)}/lift`, body: lift, repeatable: false });
+  }
+
+  /** `POST /v1/requests/:id/extend` (`dpo`): the one Art. 12(3) extension, before the due date, with the reason; the person is told. */
+  extend(id: string, extension: { months: 1 | 2; reason: string }): Promise<{ id: string; dueAt: string; noticeId: string }> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/extend`, body: extension, repeatable: false });
+  }
+
+  /** `POST /v1/requests/:id/refuse` (`dpo`): the Art. 12(4) refusal with its reason; the person is told, with their right to complain. */
+  refuse(id: string, reason: string): Promise<{ id: string; status: "refused"; noticeId: string }> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/refuse`, body: { reason }, repeatable: false });
+  }
+
+  /** `POST /v1/requests/:id/approve` (`dpo`): a rectification that waits for approval runs. */
+  approve(id: string, reason?: string): Promise<{ id: string; status: "queued" }> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/approve`, body: reason === undefined ? {} : { reason }, repeatable: false });
+  }
+
+  /** `POST /v1/requests/:id/reject` (`dpo`): a rectification that waits for approval is refused with the reason. */
+  reject(id: string, reason: string): Promise<{ id: string; status: "refused"; noticeId: string }> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/reject`, body: { reason }, repeatable: false });
+  }
+
+  /** `POST /v1/requests/:id/decision` (`dpo`): the outcome of an objection under Art. 21(1), with the grounds; the person is told. */
+  decideObjection(id: string, decision: { outcome: "upheld" | "rejected"; grounds: string }): Promise<{ id: string; outcome: string; noticeId: string }> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/decision`, body: decision, repeatable: false });
+  }
+
+  /** `GET /v1/requests/:id/recipients` (`requests.read`): every recipient of the request and how it was told (Art. 19). */
+  async getRecipients(id: string): Promise<RecipientView[]> {
+    const body = await this.http.json<{ recipients: RecipientView[] }>({ method: "GET", path: `/v1/requests/${seg(id)}/recipients`, repeatable: true });
+    return body.recipients;
+  }
+
+  /** `POST /v1/requests/:id/recipients/:recipient` (`dpo`): a recipient told by hand (`done`), or `impossible` with the reason. */
+  settleRecipient(
+    id: string,
+    recipient: string,
+    settle: { action: RecipientView["action"]; status: "done" | "impossible"; reason?: string },
+  ): Promise<unknown> {
+    return this.http.json({ method: "POST", path: `/v1/requests/${seg(id)}/recipients/${seg(recipient)}`, body: settle, repeatable: false });
+  }
+
   /** `GET /v1/requests/:id` (`requests.read`): status, steps, error, and an export's state. */
   getRequest(id: string, signal?: AbortSignal): Promise<RequestView> {
     return this.http.json({ method: "GET", path: `/v1/requests/${seg(id)}`, repeatable: true, ...(signal ? { signal } : {}) });
   }
 
   /**
-   * Polls {@link getRequest} until the request is `completed` or `failed` and returns that view
+   * Polls {@link getRequest} until the request is `completed`, `failed` or `refused` and returns that view
    * (check `status`: a failed request is returned, not thrown). `held` keeps waiting. Rejects with
    * `LetheTimeoutError` after `timeoutMs`.
    */

@@ -11,13 +11,35 @@ export type { ReceiptPublicKey, Receipt, SignedReceipt } from "../receipts/verif
 /** A subject reference: exactly one identity of the data map (`{ id: "42" }`, `{ email: "a@b.c" }`). */
 export type SubjectRef = Record<string, string>;
 
-/** Body of `POST /v1/requests`. */
-export interface SubmitInput {
-  type: RequestType;
-  subject: SubjectRef;
-  /** Preview only: count what would be done, change nothing. */
-  dryRun?: boolean;
+/** Body of `POST /v1/requests`: an erasure or an export, or one of the other rights ({@link RightsSubmitInput}). */
+export type SubmitInput =
+  | {
+      type: Extract<RequestType, "erasure" | "export">;
+      subject: SubjectRef;
+      /** Preview only: count what would be done, change nothing. */
+      dryRun?: boolean;
+    }
+  | RightsSubmitInput;
+
+/** One change of a rectification: a personal field of the subject table and its new value (null: empty it). */
+export interface FieldChangeInput {
+  field: string;
+  value: string | null;
 }
+
+/** Body of `POST /v1/requests` for the other rights (Art. 16, 18, 21, 7(3)). */
+export type RightsSubmitInput =
+  | { type: "rectification"; subject: SubjectRef; changes: FieldChangeInput[]; contested?: boolean }
+  | { type: "restriction"; subject: SubjectRef; ground: "a" | "b" | "c" | "d"; purpose?: string }
+  | { type: "objection"; subject: SubjectRef; purpose: string }
+  | { type: "consent-withdrawal"; subject: SubjectRef; purpose: string; source: string };
+
+export type { RecipientView } from "../rights/recipient-list";
+export type { SubjectRightsView } from "../rights/subject-status";
+export type { RestrictionView } from "../db/tables/restriction";
+export type { ConsentEventView } from "../db/tables/consent-event";
+export type { NoticeView } from "../db/tables/rights-notice";
+export type { RightsView } from "../rights/view-types";
 
 /** Options of a submit. */
 export interface SubmitOptions {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RETENTION_POLICY_SCHEMA } from "./retention-policy";
+import { RECTIFICATION_SCHEMA, refineRights } from "./rights";
 import { TRANSPARENCY_KEYS } from "./transparency";
 import { kindOf, STORE_KINDS, STORE_SCHEMA } from "../stores/registry";
 import { IDENTIFIER } from "../stores/postgres/schema";
@@ -67,6 +68,8 @@ export const DATA_MAP_SCHEMA = z
     retention: z.array(RETENTION_POLICY_SCHEMA).default([]),
     /** Controller, purposes, recipients, sources: what the export's info sheet tells the subject. */
     ...TRANSPARENCY_KEYS,
+    /** How rectifications (Art. 16) are handled. (Default: applied without approval) */
+    rectification: RECTIFICATION_SCHEMA.default({ requiresApproval: false }),
   })
   .strict()
   .superRefine((map, ctx) => {
@@ -94,6 +97,7 @@ export const DATA_MAP_SCHEMA = z
     for (const [storeName, store] of Object.entries(map.stores)) {
       kindOf(store).refine?.(store, (path, message) => ctx.addIssue({ code: "custom", path: ["stores", storeName, ...path], message }));
     }
+    refineRights(map, (path, message) => ctx.addIssue({ code: "custom", path, message }));
     const policyNames = new Set<string>();
     map.retention.forEach((policy, i) => {
       if (policyNames.has(policy.name)) ctx.addIssue({ code: "custom", path: ["retention", i, "name"], message: `policy name "${policy.name}" is used twice` });

@@ -22,6 +22,15 @@ export const CONTROLLER_SCHEMA = z
 /** A controller declaration. */
 export type ControllerSpec = z.infer<typeof CONTROLLER_SCHEMA>;
 
+/**
+ * The lawful bases of Art. 6(1): (a) consent, (b) contract, (c) legal obligation, (d) vital
+ * interests, (e) public task, (f) legitimate interests. Objections (Art. 21(1)) concern (e) and
+ * (f); consent can be withdrawn (Art. 7(3)) only where the basis is (a).
+ */
+export const LAWFUL_BASES = ["6(1)(a)", "6(1)(b)", "6(1)(c)", "6(1)(d)", "6(1)(e)", "6(1)(f)"] as const;
+/** One of {@link LAWFUL_BASES}. */
+export type LawfulBasis = (typeof LAWFUL_BASES)[number];
+
 /** One purpose of the processing (Art. 15(1)(a)) and its legal basis (Art. 6). */
 export const PURPOSE_SCHEMA = z
   .object({
@@ -29,6 +38,18 @@ export const PURPOSE_SCHEMA = z
     description: z.string().min(1).optional(),
     /** E.g. "contract (Art. 6(1)(b))". */
     legalBasis: z.string().min(1).optional(),
+    /** The lawful basis as Lethe acts on it: objections (Art. 21) and consent withdrawal (Art. 7(3)) check it. */
+    basis: z.enum(LAWFUL_BASES).optional(),
+    /** Processors (webhook stores) that serve this purpose: told of objections and withdrawals concerning it. (Default: none) */
+    processors: z.array(z.string().min(1)).default([]),
+    /** Direct marketing (Art. 21(2)): an objection to it is absolute and takes effect at once. (Default: false) */
+    directMarketing: z.boolean().default(false),
+    /**
+     * Fields of the subject held only on this purpose's basis (data-map field names, e.g.
+     * `newsletter_email` or `preferences.topics`): a withdrawal of consent erases them (masked, or
+     * NULL). (Default: none)
+     */
+    erasedOnWithdrawal: z.array(z.string().min(1)).default([]),
   })
   .strict();
 /** A purpose declaration. */
@@ -43,6 +64,12 @@ export const RECIPIENT_SCHEMA = z
     thirdCountry: z.string().min(1).optional(),
     /** Safeguards of that transfer (Art. 46), e.g. "standard contractual clauses". */
     safeguards: z.string().min(1).optional(),
+    /**
+     * The processor (webhook store) through which this recipient is told of erasures,
+     * rectifications and restrictions (Art. 19). Absent: the controller tells it by hand, and each
+     * request records a manual task for it.
+     */
+    store: z.string().min(1).optional(),
   })
   .strict();
 /** A recipient declaration. */

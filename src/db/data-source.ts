@@ -15,6 +15,7 @@ import { Exports1764000000020 } from "./migrations/1764000000020-exports";
 import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processor-calls";
 import { MapFingerprint1764000000100 } from "./migrations/1764000000100-map-fingerprint";
 import { Incidents1764000000400 } from "./migrations/1764000000400-incidents";
+import { Rights1764000000500 } from "./migrations/1764000000500-rights";
 
 /*
  * TypeORM is used here for the DataSource (the connection pool of Lethe's own database), the
@@ -44,6 +45,7 @@ export const MIGRATIONS = [
   ProcessorCalls1764000000030,
   MapFingerprint1764000000100,
   Incidents1764000000400,
+  Rights1764000000500,
 ];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */

@@ -1,6 +1,7 @@
 import type { DataMap } from "../datamap/schema";
 import { escapeHtml } from "../html-escape";
 import type { ManifestEntry } from "../stores/export-sink";
+import type { ExportRestriction } from "./manifest";
 import { kindOf } from "../stores/registry";
 import type { InfoSheetRow } from "../stores/store-kind";
 
@@ -17,6 +18,8 @@ export interface InfoSheetInput {
   generatedAt: Date;
   /** The data entries already in the archive. */
   entries: ManifestEntry[];
+  /** Restrictions of processing in force for the subject (Art. 18): the sheet marks all their data as restricted. */
+  restrictions?: ExportRestriction[];
 }
 
 const CATEGORY_LABELS: Record<string, string> = {
@@ -162,6 +165,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:t
 <p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR), files we keep about you as they are stored,, and the information below.</p>
 <p class="meta">Generated ${esc(input.generatedAt.toISOString())} · request <code>${esc(input.requestId)}</code> · checksums of every file are in <a href="manifest.json">manifest.json</a>.</p>
 
+${restrictionNotice(input.restrictions ?? [])}
 <h2>Who is responsible</h2>
 ${
   controller
@@ -214,4 +218,26 @@ ${controller ? `<p>To exercise these rights, contact ${esc(controller.contact)}.
 </body>
 </html>
 `;
+}
+
+/** The grounds of Art. 18(1), as the info sheet names them. */
+const RESTRICTION_GROUNDS: Record<string, string> = {
+  a: "you contested the accuracy of the data, while we check it (Art. 18(1)(a))",
+  b: "the processing was unlawful and you asked for restriction instead of erasure (Art. 18(1)(b))",
+  c: "you need the data for legal claims (Art. 18(1)(c))",
+  d: "you objected, while we weigh our grounds against yours (Art. 18(1)(d))",
+};
+
+/** The marked section of a restricted subject's archive: every file in it is restricted data (only stored). */
+function restrictionNotice(restrictions: readonly ExportRestriction[]): string {
+  if (restrictions.length === 0) return "";
+  const items = restrictions.map(
+    (r) =>
+      `<li>${escapeHtml(RESTRICTION_GROUNDS[r.ground] ?? r.ground)}${r.purpose ? `, for the purpose: ${escapeHtml(r.purpose)}` : ""}, since ${escapeHtml(r.since.slice(0, 10))}</li>`,
+  );
+  return `<section class="restricted" style="border:2px solid #a40;padding:.5rem 1rem;margin:1rem 0">
+<h2 style="border:0;margin-top:0">Restricted data</h2>
+<p>Processing of your personal data is restricted (Art. 18 GDPR): all data in this archive is only stored, and not otherwise processed without your consent, except for legal claims, to protect another person's rights, or for an important public interest.</p>
+<ul>${items.join("")}</ul>
+</section>`;
 }

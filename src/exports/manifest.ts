@@ -14,10 +14,29 @@ export interface Manifest {
   /** Records per store and table. */
   totals: { entries: number; rows: number };
   entries: ManifestEntry[];
+  /**
+   * Restrictions of processing in force for the subject when the archive was made (Art. 18): all
+   * of their data in it is restricted (only stored). Absent when there is none.
+   */
+  restrictions?: ExportRestriction[];
+}
+
+/** A restriction as the archive marks it: ground (Art. 18(1)(a)–(d)), purpose, since when. */
+export interface ExportRestriction {
+  ground: string;
+  purpose: string | null;
+  since: string;
 }
 
 /** Builds the manifest; `rows` counts each table once (its JSON file), not its CSV twin. */
-export function buildManifest(input: { exportId: string; requestId: string; generatedAt: Date; version: string; entries: ManifestEntry[] }): Manifest {
+export function buildManifest(input: {
+  exportId: string;
+  requestId: string;
+  generatedAt: Date;
+  version: string;
+  entries: ManifestEntry[];
+  restrictions?: ExportRestriction[];
+}): Manifest {
   const rows = input.entries.filter((e) => e.contentType !== "text/csv").reduce((n, e) => n + (e.rows ?? 0), 0);
   return {
     format: MANIFEST_FORMAT,
@@ -27,5 +46,6 @@ export function buildManifest(input: { exportId: string; requestId: string; gene
     generator: { name: "lethe", version: input.version },
     totals: { entries: input.entries.length, rows },
     entries: input.entries,
+    ...(input.restrictions && input.restrictions.length > 0 ? { restrictions: input.restrictions } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { QueryRunner } from "typeorm";
 import { withSessionLock } from "../db/session-lock";
 import { createBuildingExport, exportOfRequest, markExportReady, setExportPath } from "../db/tables/export";
+import { restrictionsOfSubject } from "../db/tables/restriction";
 import { completeWithoutSubject, exportRequest, markRunning, type ExportRequestRow } from "../db/tables/subject-request";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
@@ -117,7 +118,12 @@ async function buildOnce(
   await ensureExportDir(rt.config.exportDir);
 
   const started = Date.now();
+  // Art. 18: restricted data is marked in the archive (manifest and info sheet).
+  const restrictions = (await restrictionsOfSubject(db, subjectHash(rt.config.hmacKey, "id", snapshot.identities.id!)))
+    .filter((r) => r.status !== "lifted")
+    .map((r) => ({ ground: r.ground, purpose: r.purpose, since: r.openedAt }));
   const written = await writeExportZip({
+    restrictions,
     file: exportFilePath(rt.config.exportDir, path),
     exportId,
     requestId,

@@ -4,7 +4,7 @@ import type { StoreSet } from "../stores/store-set";
 import type { SubjectSnapshot } from "../subject/snapshot";
 import { LETHE_VERSION } from "../version";
 import { renderInfoSheet } from "./info-sheet";
-import { buildManifest, type Manifest } from "./manifest";
+import { buildManifest, type ExportRestriction, type Manifest } from "./manifest";
 import { ZipFileWriter, type ZipResult } from "./zip-writer";
 
 /** What {@link writeExportZip} needs. */
@@ -21,6 +21,8 @@ export interface WriteExportInput {
   signal?: AbortSignal;
   /** zlib level. (Default: 6) */
   level?: number;
+  /** Restrictions in force for the subject (Art. 18): marked in the manifest and the info sheet. */
+  restrictions?: ExportRestriction[];
 }
 
 /** The written zip and its manifest. */
@@ -45,9 +47,17 @@ export async function writeExportZip(input: WriteExportInput): Promise<WrittenEx
         zip,
       );
     }
-    const html = renderInfoSheet({ dataMap: input.dataMap, requestId: input.requestId, generatedAt, entries: zip.entriesSoFar() });
+    const restrictions = input.restrictions ?? [];
+    const html = renderInfoSheet({ dataMap: input.dataMap, requestId: input.requestId, generatedAt, entries: zip.entriesSoFar(), restrictions });
     await zip.add({ path: "index.html", contentType: "text/html", source: html });
-    const manifest = buildManifest({ exportId: input.exportId, requestId: input.requestId, generatedAt, version: LETHE_VERSION, entries: zip.entriesSoFar() });
+    const manifest = buildManifest({
+      exportId: input.exportId,
+      requestId: input.requestId,
+      generatedAt,
+      version: LETHE_VERSION,
+      entries: zip.entriesSoFar(),
+      restrictions,
+    });
     await zip.add({ path: "manifest.json", contentType: "application/json", source: `${JSON.stringify(manifest, null, 2)}\n` });
     return { ...(await zip.finish()), manifest };
   } catch (err) {

@@ -10,7 +10,9 @@ import { incidentNoticeRoutes } from "./routes/incident-notices";
 import { incidentRoutes } from "./routes/incidents";
 import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
+import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
+import { rightsRequestRoutes } from "./routes/rights-requests";
 import { shownQueues, type HttpServices } from "./services";
 
 /**
@@ -49,6 +51,8 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(retentionRoutes, { prefix: "/v1" });
   await app.register(incidentRoutes, { prefix: "/v1" });
   await app.register(incidentNoticeRoutes, { prefix: "/v1" });
+  await app.register(rightsRequestRoutes, { prefix: "/v1" });
+  await app.register(restrictionRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
   return app;

@@ -1,8 +1,11 @@
+import { RIGHTS_NOTICE_TEMPLATES } from "../rights/notice-templates";
+
 /**
  * Built-in mail templates. An operator replaces any of them by putting a file of the same name
  * in LETHE_MAIL_TEMPLATES_DIR. `{{name}}` is replaced (HTML-escaped in `.html` templates).
  */
 export const DEFAULT_TEMPLATES: Readonly<Record<string, string>> = {
+  ...RIGHTS_NOTICE_TEMPLATES,
   "export.subject.txt": "Your personal data from {{controllerName}}",
   "export.txt": `Hello,
 

@@ -12,6 +12,8 @@ export const QUEUES = {
   retention: "retention",
   /** Breach notification: freezing an incident's scope, feeding its notices to the mail queue. */
   breach: "breach",
+  /** The other rights: a rectification's (or a withdrawal's) stores, and one job per recipient event. */
+  rights: "rights",
 } as const;
 
 /** A queue name of {@link QUEUES}. */

@@ -5,6 +5,8 @@ import { holdSummary } from "../db/tables/legal-hold";
 import { stepsOfRequest } from "../db/tables/request-store";
 import { findRequest, insertRequest, requestByIdempotencyKey } from "../db/tables/subject-request";
 import { getExportView } from "../exports/export-view";
+import { openErasureTasks } from "../rights/recipient-list";
+import { rightsSectionsOf } from "../rights/view";
 import { BUILD_EXPORT } from "../queues/jobs/build-export";
 import { enqueueRequest } from "../queues/jobs/erase-request";
 import type { Queues, Services } from "../services";
@@ -62,6 +64,8 @@ export async function submitRequest(ctx: RequestServices, input: SubmitInput): P
     { type: input.type, dryRun: input.dryRun ?? false, by: ref.name },
   );
   if (!row) return { request: await requestByIdempotencyKey(ctx.ds, input.requestedBy, input.idempotencyKey!), created: false };
+  // Art. 19: each recipient declared without a processor gets a manual task (processors get the erase call).
+  if (input.type === "erasure" && !input.dryRun) await openErasureTasks(ctx.ds, ctx.dataMap, row.id);
   try {
     if (input.type === "export") {
       if (!ctx.queues.export) throw new Error("no export queue");
@@ -86,5 +90,5 @@ export async function getRequestView(ds: DataSource, id: string): Promise<Reques
     const hold = await holdSummary(ds, request.holdId);
     if (hold) view.hold = { id: hold.id, ground: hold.ground, until: hold.until ? hold.until.toISOString() : null };
   }
-  return view;
+  return { ...view, ...(await rightsSectionsOf(ds, request)) };
 }

@@ -1,6 +1,8 @@
 import type { RequestStep } from "../db/entities/request-step";
 import type { SubjectRequest } from "../db/entities/subject-request";
 import type { ExportView } from "../exports/export-view";
+import type { NoticeView } from "../db/tables/rights-notice";
+import type { ExtensionSection, RecipientCounts, RightsView } from "../rights/view-types";
 import type { RequestStatus, RequestType, StepAction } from "../types";
 
 /** The public shape of a request (`GET /v1/requests/:id`, `lethe status`). No personal data. */
@@ -18,6 +20,14 @@ export interface RequestView {
   export?: ExportView | null;
   /** The legal hold a `held` request waits for (no personal data: the ground and its end). */
   hold?: { id: string; ground: string; until: string | null };
+  /** A rectification, restriction, objection or consent withdrawal: what it does (`rights/`). */
+  rights?: RightsView;
+  /** The Art. 12(3) extension and its notice, when the request was extended. */
+  extension?: ExtensionSection;
+  /** Notices sent (or to send) to the person: extension, refusal, restriction lifted, objection decision. */
+  notices?: NoticeView[];
+  /** Recipients told of the request (Art. 19), by status; details at `GET /v1/requests/:id/recipients`. */
+  recipients?: RecipientCounts;
 }
 
 /** Builds a {@link RequestView}; a preview shows its planned counts as steps. */

@@ -1,5 +1,5 @@
 import { Client, type PoolClient } from "pg";
-import { activeHoldHashes } from "../db/tables/legal-hold";
+import { sweepExemptHashes } from "../db/tables/legal-hold";
 import { finishRun, loadRun, recordPendingBatch, saveTotals, startRun, type LoadedRun, type RunTotals } from "../db/tables/retention-run";
 import type { PendingBatch } from "../db/entities/retention-run";
 import { newMaskKey } from "../stores/postgres/masking";
@@ -146,7 +146,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     let nextHi = upperKey(lo);
     for (;;) {
       if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
-      const [hi, holds] = await Promise.all([nextHi, activeHoldHashes(lethe)]);
+      const [hi, holds] = await Promise.all([nextHi, sweepExemptHashes(lethe)]);
       if (hi === null) {
         const rest = anyAfterSql(plan, lo);
         if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;

@@ -8,6 +8,7 @@ import type { SubjectSnapshot } from "../subject/snapshot";
 import type { StepCount } from "../types";
 import type { AffectedLocator } from "./affected";
 import type { ExportSink, ManifestEntry } from "./export-sink";
+import type { RightsKind } from "./rights-side";
 
 /**
  * The one interface every store kind implements (postgres, redis, files, webhook). A kind is one
@@ -219,4 +220,6 @@ export interface StoreKind<Schema extends StoreSchema = StoreSchema, Rule extend
   describe(store: string, spec: z.output<Schema>, entries: ManifestEntry[]): StoreDescription;
   /** Breach: finds the people breached rows of this store belong to. Absent: a breach scope cannot name a store of this kind. */
   affected?(store: string, deps: StoreDeps): AffectedLocator;
+  /** The other rights (rectification, restriction, objection, consent withdrawal; `stores/rights-side`). Absent: nothing to do here. */
+  readonly rights?: RightsKind<z.output<Schema>>;
 }

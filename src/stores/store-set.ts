@@ -2,6 +2,7 @@ import { ERROR_CODES, PermanentError } from "../errors";
 import { kindOf } from "./registry";
 import { BreachInputError } from "../breach/input-error";
 import type { AffectedLocator } from "./affected";
+import type { StoreRights } from "./rights-side";
 import type { StoreAdapter, StoreDeps, StoreExporter } from "./store-kind";
 
 /**
@@ -12,6 +13,7 @@ export class StoreSet {
   private readonly adapters = new Map<string, StoreAdapter>();
   private readonly exporters = new Map<string, StoreExporter>();
   private readonly locators = new Map<string, AffectedLocator>();
+  private readonly rightsSides = new Map<string, StoreRights>();
 
   constructor(private readonly deps: StoreDeps) {}
 
@@ -66,11 +68,27 @@ export class StoreSet {
     return l;
   }
 
+  /** The rights side of `store` (rectification, processors' events), or null when its kind has nothing to do for them. */
+  rights(store: string): StoreRights | null {
+    let r = this.rightsSides.get(store);
+    if (!r) {
+      const spec = this.deps.dataMap.stores[store];
+      if (!spec) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not in the data map`);
+      const kind = kindOf(spec);
+      if (!kind.rights) return null;
+      r = kind.rights.open(store, this.deps);
+      this.rightsSides.set(store, r);
+    }
+    return r;
+  }
+
   /** Closes the adapters' and exporters' own connections (redis stores); at process shutdown. */
   async close(): Promise<void> {
-    const all = [...this.adapters.values(), ...this.exporters.values()];
+    const all = [...this.adapters.values(), ...this.exporters.values(), ...this.rightsSides.values()];
     this.adapters.clear();
     this.exporters.clear();
+    this.rightsSides.clear();
+    this.locators.clear();
     await Promise.all(all.flatMap((a) => (a.close ? [a.close()] : [])));
   }
 }

@@ -94,7 +94,7 @@ describe("POST /v1/requests: bad input is a 400 naming the field", () => {
     ["unknown identity", { type: "erasure", subject: { phone: "+4915112345678" } }, "subject.phone"],
     ["two identities", { type: "erasure", subject: { id: "1", email: "a@example.org" } }, "subject"],
     ["empty subject", { type: "erasure", subject: {} }, "subject"],
-    ["unsupported type", { type: "rectification", subject: { id: "1" } }, "type"],
+    ["unsupported type", { type: "deletion", subject: { id: "1" } }, "type"],
     ["missing type", { subject: { id: "1" } }, "type"],
     ["non-string subject value", { type: "erasure", subject: { id: 42 } }, "subject.id"],
     ["empty subject value", { type: "erasure", subject: { email: "" } }, "subject.email"],

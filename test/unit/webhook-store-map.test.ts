@@ -38,6 +38,7 @@ describe("webhook store data map", () => {
       deadline: "P3D",
       timeoutMs: 10_000,
       pollIntervalMs: 5000,
+      fields: [],
     });
   });
 

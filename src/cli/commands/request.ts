@@ -1,10 +1,12 @@
 import type { Command } from "commander";
 import type * as SubmitAndWait from "../submit-and-wait";
 import { registerExportRequest } from "./request-export";
+import { registerRightsRequests } from "./request-rights";
 /** `lethe request erasure --subject <id>`: records and enqueues a request, optionally waits for it. */
 export function register(program: Command): void {
   const request = program.command("request").description("make a data-subject request");
   registerExportRequest(request);
+  registerRightsRequests(request);
   request
     .command("erasure")
     .description("erase a subject from every store of the data map")

@@ -1,5 +1,6 @@
 import type { ClientBase } from "pg";
 import { appendAuditSql } from "./audit-log";
+import { RESTRICTED_HASHES_SQL } from "./restriction";
 import type { Sql } from "./sql";
 
 /** Owner of `lethe.legal_hold`. A hold names its subject by keyed hash only. */
@@ -81,6 +82,15 @@ export async function holdSummary(ds: Sql, id: string): Promise<{ id: string; gr
 /** Keyed hashes of the subjects under an active legal hold (on a sweep's own connection). */
 export async function activeHoldHashes(db: Pick<ClientBase, "query">): Promise<string[]> {
   const res = await db.query<{ subject_hash: string }>(`SELECT DISTINCT h.subject_hash FROM lethe.legal_hold h WHERE ${ACTIVE_HOLD_SQL}`);
+  return res.rows.map((r) => r.subject_hash);
+}
+
+/**
+ * Keyed hashes of the subjects a sweep must skip, in one round trip: under an active legal hold,
+ * or under a restriction in force (`restriction.RESTRICTED_HASHES_SQL`, Art. 18).
+ */
+export async function sweepExemptHashes(db: Pick<ClientBase, "query">): Promise<string[]> {
+  const res = await db.query<{ subject_hash: string }>(`SELECT h.subject_hash FROM lethe.legal_hold h WHERE ${ACTIVE_HOLD_SQL} UNION ${RESTRICTED_HASHES_SQL}`);
   return res.rows.map((r) => r.subject_hash);
 }
 

@@ -16,7 +16,7 @@ import type { Sql } from "./sql";
  */
 
 /** Request statuses after which a request changes no more. */
-const UNFINISHED = `status NOT IN ('completed', 'failed')`;
+const UNFINISHED = `status NOT IN ('completed', 'failed', 'refused')`;
 
 /** A `lethe.subject_request` row as the driver returns it. */
 interface RequestRow {
@@ -375,4 +375,117 @@ export async function deadlineCounts(ds: Sql): Promise<Array<{ type: string; ove
     `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
        FROM lethe.subject_request WHERE ${UNFINISHED} GROUP BY type`,
   )) as Array<{ type: string; overdue: number; soon: number }>;
+}
+
+// ── The other rights (issue 13): rectification, restriction, objection, consent withdrawal;
+//    the Art. 12(3) extension and the Art. 12(4) refusal of any request. ──
+
+/** A request as a rights decision reads it, locked (`FOR UPDATE`) inside the caller's transaction. */
+export interface LockedRequest {
+  id: string;
+  type: SubjectRequest["type"];
+  status: SubjectRequest["status"];
+  receivedAt: Date;
+  dueAt: Date;
+  subjectHash: string;
+  identities: Buffer | null;
+}
+
+/** Locks a request row for a decision (extension, refusal, approval); undefined when there is none. */
+export async function lockRequest(q: Sql, requestId: string): Promise<LockedRequest | undefined> {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(requestId)) return undefined;
+  const rows = (await q.query(
+    `SELECT id, type, status, received_at AS "receivedAt", due_at AS "dueAt", subject_hash AS "subjectHash", identities
+       FROM lethe.subject_request WHERE id = $1 FOR UPDATE`,
+    [requestId],
+  )) as LockedRequest[];
+  return rows[0];
+}
+
+/** Moves a request from one of `from` to `to`, audited as `event` when given; false when it was in another status. */
+export async function moveRequest(
+  q: Sql,
+  requestId: string,
+  m: { from: readonly SubjectRequest["status"][]; to: SubjectRequest["status"]; event?: string; actor?: string; detail?: Record<string, unknown> },
+): Promise<boolean> {
+  const rows = (await q.query(
+    `WITH u AS (
+       UPDATE lethe.subject_request SET status = $3, started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+              error_code = CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE error_code END,
+              error_message = CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE error_message END, updated_at = now()
+        WHERE id = $1 AND status = ANY($2::text[]) RETURNING id, subject_hash),
+     audit AS (
+       ${appendAuditSql({ event: "$4", requestId: "id", subjectHash: "subject_hash", actor: "$5", detail: "$6" }, "u WHERE $4::text IS NOT NULL")})
+     SELECT count(*)::int AS n FROM u`,
+    [requestId, m.from, m.to, m.event ?? null, m.actor ?? "worker", JSON.stringify(m.detail ?? {})],
+  )) as Array<{ n: number }>;
+  return rows[0]?.n === 1;
+}
+
+/** The new due date of an extended request. */
+export async function setDueDate(q: Sql, requestId: string, dueAt: Date): Promise<void> {
+  await q.query(`UPDATE lethe.subject_request SET due_at = $2, updated_at = now() WHERE id = $1`, [requestId, dueAt]);
+}
+
+/**
+ * Refuses a request (Art. 12(4)) in one statement: `refused`, its identities wiped (the notice
+ * keeps its own sealed copy), audited by `by`. False when it had started changing stores or ended.
+ */
+export async function refuseRequestRow(q: Sql, requestId: string, by: string, noticeId: string): Promise<boolean> {
+  const rows = (await q.query(
+    `WITH u AS (
+       UPDATE lethe.subject_request SET status = 'refused', completed_at = now(), identities = NULL, updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'held', 'awaiting_decision') RETURNING id, subject_hash, type),
+     audit AS (
+       ${appendAuditSql({ event: "'request.refused'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "jsonb_build_object('type', type, 'noticeId', $3::uuid)" }, "u")})
+     SELECT count(*)::int AS n FROM u`,
+    [requestId, by, noticeId],
+  )) as Array<{ n: number }>;
+  return rows[0]?.n === 1;
+}
+
+/**
+ * Completes a running rights request when everything it does is done — its stores
+ * (`storesDone`), and none of its processor events pending or failed (the caller's SQL
+ * conditions on `r.id`) — in one statement with its audit entry; its identities wiped.
+ */
+export async function completeWhenSettled(q: Sql, requestId: string, c: { conditions: string[]; result: Record<string, unknown> }): Promise<boolean> {
+  const rows = (await q.query(
+    `WITH u AS (
+       UPDATE lethe.subject_request r SET status = 'completed', completed_at = now(), identities = NULL, result = $2,
+              error_code = NULL, error_message = NULL, updated_at = now()
+        WHERE r.id = $1 AND r.status = 'running' AND ${c.conditions.join(" AND ")} RETURNING r.id, r.subject_hash, r.type),
+     audit AS (
+       ${appendAuditSql({ event: "type || '.completed'", requestId: "id", subjectHash: "subject_hash", actor: "'worker'", detail: "$2" }, "u")})
+     SELECT count(*)::int AS n FROM u`,
+    [requestId, JSON.stringify(c.result)],
+  )) as Array<{ n: number }>;
+  return rows[0]?.n === 1;
+}
+
+/** Unfinished rights requests of `types` not touched for `graceMs`, oldest first (the reconciler). */
+export async function staleRightsRequests(q: Sql, types: readonly string[], graceMs: number): Promise<Array<{ id: string; type: string; status: string }>> {
+  return (await q.query(
+    `SELECT id, type, status FROM lethe.subject_request
+      WHERE type = ANY($1::text[]) AND status IN ('queued', 'running') AND updated_at < now() - ($2 || ' milliseconds')::interval
+      ORDER BY received_at LIMIT 10000`,
+    [types, String(graceMs)],
+  )) as Array<{ id: string; type: string; status: string }>;
+}
+
+/** The request a caller made with an idempotency key, or null (a replay is answered without checking anything again). */
+export async function findRequestByIdempotencyKey(
+  ds: Pick<DataSource, "getRepository">,
+  requestedBy: string,
+  idempotencyKey: string,
+): Promise<SubjectRequest | null> {
+  return ds.getRepository(SubjectRequestEntity).findOneBy({ requestedBy, idempotencyKey });
+}
+
+/** A request that failed only because a recipient failed runs again once that recipient was settled by hand (then it may complete). */
+export async function resumeAfterRecipient(q: Sql, requestId: string, code: string): Promise<void> {
+  await q.query(
+    `UPDATE lethe.subject_request SET status = 'running', error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1 AND status = 'failed' AND error_code = $2`,
+    [requestId, code],
+  );
 }

@@ -1,6 +1,10 @@
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import { getHold } from "../../db/tables/legal-hold";
+import { findRequest } from "../../db/tables/subject-request";
+import { retryRight } from "../../rights/retry";
+import { isRightsType } from "../../rights/types";
+import { rightsServicesOf } from "../rights-services";
 import { placeHold, releaseHold } from "../../holds/holds";
 import { matchOfIdentity } from "../../subject/identity-match";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
@@ -33,7 +37,11 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
   const read = { onRequest: requireScope(keys, "requests.read") };
 
   app.post<{ Params: { id: string } }>("/requests/:id/retry", write, async (request, reply) => {
-    const outcome = await retryRequest(ds, queues.erasure, config, dataMap, request.params.id, request.apiKeyName ?? "unknown");
+    const id = request.params.id;
+    const by = request.apiKeyName ?? "unknown";
+    const known = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRequest(ds, id) : null;
+    const outcome =
+      known && isRightsType(known.type) ? await retryRight(rightsServicesOf(app), id, by) : await retryRequest(ds, queues.erasure, config, dataMap, id, by);
     switch (outcome) {
       case "not-found":
         throw notFound("no request has this id");

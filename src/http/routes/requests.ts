@@ -4,26 +4,26 @@ import type { Config } from "../../config";
 import type { SubjectRequest } from "../../db/entities/subject-request";
 import { getRequestView, submitRequest } from "../../requests/service";
 import { requireScope } from "../auth";
-import { HttpProblem, invalidRequest, notFound, PROBLEM_TYPES } from "../problem";
+import { HttpProblem, notFound, PROBLEM_TYPES } from "../problem";
+import { idempotencyKeyOf, MAX_SUBJECT_VALUE } from "../request-input";
+import { RIGHTS_TYPES } from "../../rights/types";
+import { isRightsBody, submitRightRoute } from "./rights-requests";
 import { parseOrProblem } from "../validation";
 import { subjectHash } from "../../subject/hashes";
 import { matchOfIdentity, type MatchRule } from "../../subject/identity-match";
 import { subjectRefOf } from "../../subject/reference";
 
-/** Request types the API accepts; adding one is one line here. */
+/** Request types this body schema accepts; the other rights' types are `routes/rights-requests`. */
 export const ACCEPTED_REQUEST_TYPES = ["erasure", "export"] as const;
 
-/** Longest subject value accepted (an email address is at most 320 characters). */
-export const MAX_SUBJECT_VALUE = 320;
-
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/;
+export { idempotencyKeyOf, MAX_SUBJECT_VALUE } from "../request-input";
 
 /** Body of `POST /v1/requests`. Strict: an unknown field is a 400 naming it. */
 export const SUBMIT_BODY_SCHEMA = z
   .object(
     {
       type: z.enum(ACCEPTED_REQUEST_TYPES, {
-        error: (iss) => (iss.input === undefined ? "is required" : `must be one of: ${ACCEPTED_REQUEST_TYPES.join(", ")}`),
+        error: (iss) => (iss.input === undefined ? "is required" : `must be one of: ${[...ACCEPTED_REQUEST_TYPES, ...RIGHTS_TYPES].join(", ")}`),
       }),
       subject: z.record(
         z.string(),
@@ -38,15 +38,6 @@ export const SUBMIT_BODY_SCHEMA = z
 
 /** A validated `POST /v1/requests` body. */
 export type SubmitBody = z.output<typeof SUBMIT_BODY_SCHEMA>;
-
-/** Reads the optional `Idempotency-Key` header (1..200 printable ASCII characters). */
-export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  if (typeof header !== "string" || !IDEMPOTENCY_KEY.test(header)) {
-    throw invalidRequest([{ field: "Idempotency-Key", message: "must be 1 to 200 printable ASCII characters" }]);
-  }
-  return header;
-}
 
 /** True when a replayed idempotency key carries the same request as the stored one. */
 function isSameRequest(config: Config, stored: SubjectRequest, body: SubmitBody, ref: { name: string; value: string; match: MatchRule }): boolean {
@@ -64,6 +55,7 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
   const keys = config.apiKeys;
 
   app.post("/requests", { onRequest: requireScope(keys, "requests.write") }, async (request, reply) => {
+    if (isRightsBody(request.body)) return submitRightRoute(request, reply);
     const body = parseOrProblem(SUBMIT_BODY_SCHEMA, request.body);
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
     const named = subjectRefOf(dataMap, body.subject);

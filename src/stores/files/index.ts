@@ -2,6 +2,7 @@ import type { StoreKind } from "../store-kind";
 import { filesAdapter } from "./adapter";
 import { checkFilesStore, FILES_CHECK_RULES, type FilesCheckRule } from "./check";
 import { filesExporter } from "./exporter";
+import { FILES_RIGHTS } from "./rights";
 import { FILES_STORE_SCHEMA } from "./schema";
 
 /**
@@ -21,6 +22,7 @@ export const filesKind: StoreKind<typeof FILES_STORE_SCHEMA, FilesCheckRule> = {
   summary: () => "files",
   adapter: filesAdapter,
   exporter: filesExporter,
+  rights: FILES_RIGHTS,
   describe(_store, spec, entries) {
     // Each file is listed below the table (not linked from the row); the row counts them.
     const stored = entries.filter((e) => e.table === undefined);

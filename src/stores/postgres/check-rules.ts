@@ -19,6 +19,7 @@ export const POSTGRES_CHECK_RULES = [
   "unlinked-reference",
   "owner-undeclared",
   "export-includes-others",
+  "rights-copy-unlinked",
   ...RETENTION_RULES,
 ] as const;
 /** One of {@link POSTGRES_CHECK_RULES}. */

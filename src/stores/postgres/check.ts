@@ -4,6 +4,7 @@ import type { CheckOptions, SqlConnection } from "../store-kind";
 import { connectStore, describeError } from "./connect";
 import { checkUnlinkedReferences } from "./check-links";
 import { checkOrphaningDeletes, checkReach } from "./check-reach";
+import { checkRightsFields } from "./check-rights";
 import { problemList, type PostgresCheckProblem } from "./check-rules";
 import { checkSubject } from "./check-subject";
 import { checkPartitionConstraints, checkTables } from "./check-tables";
@@ -66,6 +67,7 @@ export function checkStore(
   const reached = subjectInfo ? checkReach(map, at, store, schema, add) : null;
   checkUnlinkedReferences(at, store, referencesByName(schema, referenceTargets(store, map.subject, name), map.subject), overlaps, add);
   checkOrphaningDeletes(at, store, schema, reached, add);
+  checkRightsFields(map, at, name, store, schema, add);
   problems.push(...checkRetentionPolicies(map, name, store, schema));
   return problems;
 }

@@ -5,6 +5,7 @@ import { postgresExporter } from "./exporter";
 import { postgresAffectedLocator } from "./locate-affected";
 import { postgresFingerprint } from "./fingerprint";
 import { isOthersTable, POSTGRES_STORE_SCHEMA, refinePostgresStore } from "./schema";
+import { POSTGRES_RIGHTS } from "./rights";
 
 /**
  * The postgres store kind: an application database whose tables are declared with erase actions
@@ -28,6 +29,7 @@ export const postgresKind: StoreKind<typeof POSTGRES_STORE_SCHEMA, PostgresCheck
   adapter: postgresAdapter,
   exporter: postgresExporter,
   affected: postgresAffectedLocator,
+  rights: POSTGRES_RIGHTS,
   describe(store, spec, entries) {
     // Other people's tables hold nothing of the subject's (and are never exported): not on the sheet.
     const rows = Object.entries(spec.tables)

@@ -32,6 +32,11 @@ const personalField = z
     /** In a `keep` table: the ground needs this column, so it stays as it is. */
     retain: z.literal(true).optional(),
     description: z.string().optional(),
+    /**
+     * This column is a copy of a field of the subject table (`customers.email`): a rectification
+     * of that field changes it too, in the subject's rows of this table only.
+     */
+    mirrors: z.string().min(1).optional(),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import type { StoreKind } from "../store-kind";
 import { redisAdapter } from "./adapter";
 import { checkRedisStore, REDIS_CHECK_RULES, type RedisCheckRule } from "./check";
 import { redisExporter } from "./exporter";
+import { REDIS_RIGHTS } from "./rights";
 import { REDIS_STORE_SCHEMA } from "./schema";
 
 /**
@@ -21,6 +22,7 @@ export const redisKind: StoreKind<typeof REDIS_STORE_SCHEMA, RedisCheckRule> = {
   summary: () => "redis",
   adapter: redisAdapter,
   exporter: redisExporter,
+  rights: REDIS_RIGHTS,
   describe(_store, spec, entries) {
     // Its JSON and CSV files are linked from the one row of the store.
     const data = entries.filter((e) => e.table === undefined);

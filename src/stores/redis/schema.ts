@@ -12,6 +12,8 @@ export const REDIS_KEY_SCHEMA = z
     /** Key or glob; `{id}` and `{<identity>}` are filled from the subject's identities (escaped). */
     pattern: z.string().min(1),
     description: z.string().optional(),
+    /** On a rectification: `invalidate` (UNLINK the subject's keys, a cache refills) or `keep` (they hold no field). (Default: invalidate) */
+    rectify: z.enum(["invalidate", "keep"]).default("invalidate"),
   })
   .strict();
 
@@ -30,6 +32,10 @@ export const REDIS_HASH_FIELD_SCHEMA = z
     key: exactName("key"),
     field: exactName("field"),
     description: z.string().optional(),
+    /** The subject field this hash field holds (e.g. `email`): a rectification of it rewrites the value (HSET) instead of invalidating it. */
+    holds: z.string().min(1).optional(),
+    /** On a rectification of another field: `invalidate` (HDEL) or `keep`. (Default: invalidate) */
+    rectify: z.enum(["invalidate", "keep"]).default("invalidate"),
   })
   .strict();
 

@@ -2,6 +2,7 @@ import type { StoreKind } from "../store-kind";
 import { checkWebhookStore, WEBHOOK_CHECK_RULES, type WebhookCheckRule } from "./check-webhook";
 import { webhookExporter } from "./exporter";
 import { WEBHOOK_STORE_SCHEMA } from "./schema";
+import { WEBHOOK_RIGHTS } from "./tell";
 import { webhookAdapter } from "./webhook-adapter";
 
 /**
@@ -23,4 +24,5 @@ export const webhookKind: StoreKind<typeof WEBHOOK_STORE_SCHEMA, WebhookCheckRul
   adapter: webhookAdapter,
   exporter: webhookExporter,
   describe: (_store, spec) => ({ rows: [], processor: { purpose: spec.purpose } }),
+  rights: WEBHOOK_RIGHTS,
 };

@@ -41,6 +41,11 @@ export const WEBHOOK_STORE_SCHEMA = z
     pollIntervalMs: z.number().int().min(100).default(5000),
     /** Why the processor receives personal data (Art. 30). */
     purpose: z.string().optional(),
+    /**
+     * The subject's fields the processor holds (data-map field names, e.g. `email`, `full_name`):
+     * a rectification of one of them is sent with its new value (`rectify`); others are not sent. (Default: none)
+     */
+    fields: z.array(z.string().min(1)).default([]),
   })
   .strict();
 /** A webhook store declaration. */
