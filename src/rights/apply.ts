@@ -1,4 +1,3 @@
-import { assertSameMap } from "../datamap/fingerprint";
 import { asPermanentIfHopeless, tagStore } from "../erasure/flow";
 import { ERROR_CODES, PermanentError } from "../errors";
 import type { Logger } from "../logger";
