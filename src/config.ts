@@ -4,9 +4,22 @@ import { z } from "zod";
 /**
  * Scopes an API key can carry. `admin` implies every other scope and opens the dashboard; `dpo`
  * takes the controller's decisions (extensions, refusals, approvals, objection decisions, lifting
- * restrictions, recipients settled by hand; incident decisions).
+ * restrictions, recipients settled by hand; incident decisions); `holds.write` creates and releases
+ * legal holds; `console.read` reads the compliance console and its list endpoints; `operate` retries
+ * failed work; `opendsr` is for other controllers' OpenDSR tools.
  */
-export const API_SCOPES = ["requests.write", "requests.read", "admin", "incidents.write", "incidents.read", "dpo"] as const;
+export const API_SCOPES = [
+  "requests.write",
+  "requests.read",
+  "admin",
+  "incidents.write",
+  "incidents.read",
+  "dpo",
+  "holds.write",
+  "console.read",
+  "operate",
+  "opendsr",
+] as const;
 /** One scope of {@link API_SCOPES}. */
 export type ApiScope = (typeof API_SCOPES)[number];
 
