@@ -64,6 +64,22 @@ export class PolicyBusyError extends Error {
 /** How long a resumed run waits for a killed predecessor's batch transaction to end. */
 const IN_PROGRESS_WAIT_MS = 15_000;
 
+/** Rows of a run's first batch (at most the policy's batchSize). */
+export const FIRST_BATCH_SIZE = 200;
+/** The time a batch transaction aims at; the hard limit is a second. */
+export const BATCH_TARGET_MS = 300;
+
+/**
+ * The next batch's size after a batch of `size` rows took `ms`: doubled while batches take under
+ * a quarter of {@link BATCH_TARGET_MS} (so even the batch after next, looked up ahead, stays under
+ * the target), scaled down when one took longer than the target; within 1 … `max`.
+ */
+export function nextBatchSize(size: number, ms: number, max: number): number {
+  if (ms > BATCH_TARGET_MS) return Math.max(1, Math.min(max, Math.floor((size * BATCH_TARGET_MS) / ms / 2)));
+  if (ms < BATCH_TARGET_MS / 4) return Math.min(max, size * 2);
+  return Math.min(max, size);
+}
+
 /** Advisory lock keys: Lethe's retention namespace and the policy. */
 const LOCK_SQL = `hashtext('lethe.retention'), hashtext($1)`;
 
@@ -135,24 +151,35 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     app = await pool.connect();
     const maskKey = newMaskKey();
     const holdKey = newMaskKey(rt.config.hmacKey);
+    // Adaptive batch size: a batch transaction must stay well under a second even where a
+    // linked table has no index on its link column (each batch then scans it once). Runs start
+    // small, double while batches are quick, and shrink when one is slow; never above the policy's
+    // batchSize.
+    let size = Math.min(plan.policy.batchSize, FIRST_BATCH_SIZE);
     // The next batch's upper key is looked up on another connection while this batch runs.
-    const upperKey = async (after: string[] | null): Promise<string[] | null> => {
-      const bound = boundSql(plan, after);
+    const upperKey = async (after: string[] | null, rows: number): Promise<string[] | null> => {
+      const bound = boundSql(plan, after, rows);
       const next = await pool.query<Record<string, string>>(bound.sql, bound.params);
       return next.rows[0] ? plan.pk.map((_, i) => next.rows[0]![`k${i}`]!) : null;
     };
+    const lookAhead = (after: string[] | null, rows: number) => {
+      const key = upperKey(after, rows);
+      key.catch(() => undefined);
+      return { after, rows, key };
+    };
     let reported: Promise<unknown> = Promise.resolve();
     let lo = checkpoint;
-    let nextHi = upperKey(lo);
+    let ahead = lookAhead(lo, size);
     for (;;) {
       if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
-      const [hi, holds] = await Promise.all([nextHi, sweepExemptHashes(lethe)]);
+      // A look-ahead made for another size (the size changed since) is looked up again.
+      if (ahead.rows !== size || ahead.after !== lo) ahead = lookAhead(lo, size);
+      const [hi, holds] = await Promise.all([ahead.key, sweepExemptHashes(lethe)]);
       if (hi === null) {
         const rest = anyAfterSql(plan, lo);
         if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;
       } else {
-        nextHi = upperKey(hi);
-        nextHi.catch(() => undefined);
+        ahead = lookAhead(hi, size);
       }
       const input: BatchInput = { cutoff: run.cutoff, lo, hi, holds, maskKey, holdKey };
       const started = performance.now();
@@ -160,9 +187,10 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
       const ms = Math.round(performance.now() - started);
       add(totals, counts);
       totals.maxBatchMs = Math.max(totals.maxBatchMs, ms);
+      size = nextBatchSize(size, ms, plan.policy.batchSize);
       checkpoint = hi;
       if (run.dry_run) await saveTotals(lethe, runId, checkpoint, totals);
-      ctx.log.debug({ runId, batch: totals.batches, ms, changed: counts.changed, held: counts.held }, "batch done");
+      ctx.log.debug({ runId, batch: totals.batches, ms, rows: size, changed: counts.changed, held: counts.held }, "batch done");
       const progress = { runId, batches: totals.batches, matched: totals.matched, changed: totals.changed, held: totals.held };
       // Progress is reported off the batch path; a lost update is harmless (the run row is the truth).
       reported = reported.then(() => ctx.progress?.(progress)).catch((err: unknown) => ctx.log.warn({ err, runId }, "could not report progress"));
