@@ -36,13 +36,7 @@ export interface AgeProblem {
 const temporal = (c: ColumnInfo) => c.family === "date" || c.family === "timestamp";
 
 /** Resolves the age of a policy on `table`; problems instead of terms when something does not fit. */
-export function resolveAge(
-  map: DataMap,
-  store: PostgresStoreSpec,
-  schema: SchemaInfo,
-  table: string,
-  age: Age,
-): { terms: AgeTerm[]; problems: AgeProblem[] } {
+export function resolveAge(map: DataMap, store: PostgresStoreSpec, schema: SchemaInfo, table: string, age: Age): { terms: AgeTerm[]; problems: AgeProblem[] } {
   const problems: AgeProblem[] = [];
   const terms: AgeTerm[] = [];
   const info = schema.tables.get(table);
@@ -55,7 +49,11 @@ export function resolveAge(
       const column = info.columns.get(source.column);
       if (!column) problems.push({ key, rule: "missing-column", message: `column "${table}.${source.column}" does not exist` });
       else if (!temporal(column))
-        problems.push({ key, rule: "retention-age-not-temporal", message: `column "${table}.${source.column}" is ${column.sqlType}; the age needs a date or timestamp column` });
+        problems.push({
+          key,
+          rule: "retention-age-not-temporal",
+          message: `column "${table}.${source.column}" is ${column.sqlType}; the age needs a date or timestamp column`,
+        });
       else terms.push({ kind: "column", column });
       return;
     }

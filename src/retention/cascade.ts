@@ -106,7 +106,8 @@ export function planCascade(map: DataMap, store: PostgresStoreSpec, schema: Sche
         }
         if (onDelete === "n") {
           const notNull = link.from.columns.filter((c) => schema.tables.get(table)?.columns.get(c)?.isNullable === false);
-          if (notNull.length > 0) problems.push({ rule: "retention-unsafe-delete", message: `"${table}" references "${parent}" through ${how()}, but the column is NOT NULL` });
+          if (notNull.length > 0)
+            problems.push({ rule: "retention-unsafe-delete", message: `"${table}" references "${parent}" through ${how()}, but the column is NOT NULL` });
           continue;
         }
         if (onDelete === "c") {

@@ -133,10 +133,12 @@ function valueMisfit(cond: Condition, column: ColumnInfo): string | null {
         break;
       case "date":
       case "timestamp":
-        if (typeof v !== "string" || Number.isNaN(Date.parse(v))) return `column is ${column.sqlType}; ${JSON.stringify(v)} is not an ISO 8601 date or timestamp`;
+        if (typeof v !== "string" || Number.isNaN(Date.parse(v)))
+          return `column is ${column.sqlType}; ${JSON.stringify(v)} is not an ISO 8601 date or timestamp`;
         break;
       case "uuid":
-        if (typeof v !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) return `column is uuid; ${JSON.stringify(v)} is not one`;
+        if (typeof v !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+          return `column is uuid; ${JSON.stringify(v)} is not one`;
         break;
       case "text":
         if (typeof v === "boolean") return `column is ${column.sqlType}; compare it with text, not a boolean`;

@@ -67,7 +67,11 @@ export async function runBatch(db: ClientBase, plan: SweepPlan, input: BatchInpu
     }
     return [...seen.values()];
   };
-  for (const n of plan.cascade) parentTuples.set(n, tuplesOf(doomed, n.link.to.columns, (c) => `k${rootColumns.indexOf(c)}`));
+  for (const n of plan.cascade)
+    parentTuples.set(
+      n,
+      tuplesOf(doomed, n.link.to.columns, (c) => `k${rootColumns.indexOf(c)}`),
+    );
   for (const n of preOrder(plan.cascade)) {
     const tuples = parentTuples.get(n)!;
     if (n.children.length === 0) continue;
@@ -84,7 +88,11 @@ export async function runBatch(db: ClientBase, plan: SweepPlan, input: BatchInpu
         q.values,
       )
     ).rows;
-    for (const c of n.children) parentTuples.set(c, tuplesOf(found, c.link.to.columns, (col) => `k${columns.indexOf(col)}`));
+    for (const c of n.children)
+      parentTuples.set(
+        c,
+        tuplesOf(found, c.link.to.columns, (col) => `k${columns.indexOf(col)}`),
+      );
   }
 
   // 3. Linked rows, deepest first.
@@ -106,7 +114,11 @@ export async function runBatch(db: ClientBase, plan: SweepPlan, input: BatchInpu
       const res =
         toChange.length === 0
           ? { rowCount: 0 }
-          : await db.query(`UPDATE ${plan.target} AS ${ALIAS} SET ${maskSetSql(plan, pads)} WHERE ${rowIdInSql(ids)}`, q.values);
+          : await db.query(
+              // The key placeholders are typed and used even when no mask of the table hashes.
+              `UPDATE ${plan.target} AS ${ALIAS} SET ${maskSetSql(plan, pads)} WHERE ${rowIdInSql(ids)} AND ${pads.ipad} IS NOT NULL AND ${pads.opad} IS NOT NULL`,
+              q.values,
+            );
       changed = res.rowCount ?? 0;
     } else {
       const ids = q.add(doomed.map((r) => r.__rid as string));

@@ -176,14 +176,31 @@ export function maskSetSql(plan: SweepPlan, pads: { ipad: string; opad: string }
  * match rule. A semi-join against the batch's prepared id set: an index on the link column serves
  * it, and without one Postgres hashes the set and scans the table once.
  */
-export function inTuplesSql(alias: string, columns: Array<{ name: string; sqlType: string }>, p: Params, tuples: string[][], match: "exact" | "normalized"): string {
+export function inTuplesSql(
+  alias: string,
+  columns: Array<{ name: string; sqlType: string }>,
+  p: Params,
+  tuples: string[][],
+  match: "exact" | "normalized",
+): string {
   if (columns.length === 1) {
     const c = columns[0]!;
-    const values = p.add(tuples.map((t) => t[0]!), "text[]");
+    const values = p.add(
+      tuples.map((t) => t[0]!),
+      "text[]",
+    );
     if (match === "normalized") return `${matchedColumnSql(`${alias}.${quoteIdent(c.name)}`, match)} IN (SELECT lower(btrim(v)) FROM unnest(${values}) AS v)`;
     return `${alias}.${quoteIdent(c.name)} IN (SELECT unnest(${values}::${c.sqlType}[]))`;
   }
   const lhs = columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(", ");
-  const arrays = columns.map((c, i) => `${p.add(tuples.map((t) => t[i]!), "text[]")}::${c.sqlType}[]`).join(", ");
+  const arrays = columns
+    .map(
+      (c, i) =>
+        `${p.add(
+          tuples.map((t) => t[i]!),
+          "text[]",
+        )}::${c.sqlType}[]`,
+    )
+    .join(", ");
   return `(${lhs}) IN (SELECT * FROM unnest(${arrays}))`;
 }
