@@ -66,18 +66,39 @@ const IN_PROGRESS_WAIT_MS = 15_000;
 
 /** Rows of a run's first batch (at most the policy's batchSize). */
 export const FIRST_BATCH_SIZE = 200;
-/** The time a batch transaction aims at; the hard limit is a second. */
-export const BATCH_TARGET_MS = 300;
+/** The time a batch transaction aims at. */
+export const BATCH_TARGET_MS = 500;
+/** Above this, the next batch is at most half as big; the hard limit is a second. */
+export const BATCH_SLOW_MS = 800;
+
+/** One measured batch: rows asked for and milliseconds taken. */
+export interface BatchTiming {
+  size: number;
+  ms: number;
+}
 
 /**
- * The next batch's size after a batch of `size` rows took `ms`: doubled while batches take under
- * a quarter of {@link BATCH_TARGET_MS} (so even the batch after next, looked up ahead, stays under
- * the target), scaled down when one took longer than the target; within 1 … `max`.
+ * The next batch's size after batch `last` (and `prev` before it). Two batches of different sizes
+ * give a cost model `ms = fixed + perRow * size` (the fixed part is e.g. one scan of a linked
+ * table whose link column has no index, which a smaller batch does not make cheaper); the next
+ * size aims at {@link BATCH_TARGET_MS}. Without a model: double while under half the target.
+ * Changes are bounded (at most ×2, at least ÷4), a batch over {@link BATCH_SLOW_MS} halves the
+ * size, and the result stays within 1 … `max`.
  */
-export function nextBatchSize(size: number, ms: number, max: number): number {
-  if (ms > BATCH_TARGET_MS) return Math.max(1, Math.min(max, Math.floor((size * BATCH_TARGET_MS) / ms / 2)));
-  if (ms < BATCH_TARGET_MS / 4) return Math.min(max, size * 2);
-  return Math.min(max, size);
+export function nextBatchSize(last: BatchTiming, prev: BatchTiming | null, max: number): number {
+  const { size, ms } = last;
+  let next = size;
+  if (prev && prev.size !== size) {
+    const perRow = Math.max((ms - prev.ms) / (size - prev.size), 1e-4);
+    const fixed = Math.max(ms - perRow * size, 0);
+    next = fixed >= BATCH_TARGET_MS * 0.8 ? size : Math.floor((BATCH_TARGET_MS - fixed) / perRow);
+  } else if (ms < BATCH_TARGET_MS / 2) {
+    next = size * 2;
+  }
+  next = Math.min(next, size * 2);
+  next = Math.max(next, Math.floor(size / 4));
+  if (ms > BATCH_SLOW_MS) next = Math.min(next, Math.floor(size / 2));
+  return Math.max(1, Math.min(max, next));
 }
 
 /** Advisory lock keys: Lethe's retention namespace and the policy. */
@@ -156,6 +177,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     // small, double while batches are quick, and shrink when one is slow; never above the policy's
     // batchSize.
     let size = Math.min(plan.policy.batchSize, FIRST_BATCH_SIZE);
+    let lastTiming: BatchTiming | null = null;
     // The next batch's upper key is looked up on another connection while this batch runs.
     const upperKey = async (after: string[] | null, rows: number): Promise<string[] | null> => {
       const bound = boundSql(plan, after, rows);
@@ -169,6 +191,12 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     };
     let reported: Promise<unknown> = Promise.resolve();
     let lo = checkpoint;
+    if (plan.cascade.length > 0 && !run.dry_run) {
+      // Warm-up outside any write transaction: the first batch's reads once, read-only, so the
+      // first real batch does not pay for a cold cache (a linked table scanned without an index).
+      const hi = await upperKey(lo, size);
+      await dryBatch(app, plan, { cutoff: run.cutoff, lo, hi, holds: [], maskKey, holdKey });
+    }
     let ahead = lookAhead(lo, size);
     for (;;) {
       if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
@@ -187,7 +215,9 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
       const ms = Math.round(performance.now() - started);
       add(totals, counts);
       totals.maxBatchMs = Math.max(totals.maxBatchMs, ms);
-      size = nextBatchSize(size, ms, plan.policy.batchSize);
+      const timing = { size, ms };
+      size = nextBatchSize(timing, lastTiming, plan.policy.batchSize);
+      lastTiming = timing;
       checkpoint = hi;
       if (run.dry_run) await saveTotals(lethe, runId, checkpoint, totals);
       ctx.log.debug({ runId, batch: totals.batches, ms, rows: size, changed: counts.changed, held: counts.held }, "batch done");
