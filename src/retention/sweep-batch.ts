@@ -101,7 +101,7 @@ export async function runBatch(db: ClientBase, plan: SweepPlan, input: BatchInpu
     const tuples = parentTuples.get(n)!;
     if (n.treatment === "none" || tuples.length === 0) continue;
     const n2 = await changeLinked(db, plan, n, tuples, input, real);
-    cascaded[n.table] = (cascaded[n.table] ?? 0) + n2;
+    if (n2 > 0) cascaded[n.table] = (cascaded[n.table] ?? 0) + n2;
   }
 
   // 4. The swept rows, by row id.
