@@ -64,8 +64,8 @@ export class PolicyBusyError extends Error {
 /** How long a resumed run waits for a killed predecessor's batch transaction to end. */
 const IN_PROGRESS_WAIT_MS = 15_000;
 
-/** Rows of a run's first batch (at most the policy's batchSize). */
-export const FIRST_BATCH_SIZE = 200;
+/** Due rows of a run's first batch (at most the policy's batchSize). */
+export const FIRST_BATCH_SIZE = 50;
 /** The time a batch transaction aims at. */
 export const BATCH_TARGET_MS = 500;
 /** Above this, the next batch is at most half as big; the hard limit is a second. */
@@ -180,7 +180,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     let lastTiming: BatchTiming | null = null;
     // The next batch's upper key is looked up on another connection while this batch runs.
     const upperKey = async (after: string[] | null, rows: number): Promise<string[] | null> => {
-      const bound = boundSql(plan, after, rows);
+      const bound = boundSql(plan, after, run.cutoff, rows);
       const next = await pool.query<Record<string, string>>(bound.sql, bound.params);
       return next.rows[0] ? plan.pk.map((_, i) => next.rows[0]![`k${i}`]!) : null;
     };
@@ -204,7 +204,7 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
       if (ahead.rows !== size || ahead.after !== lo) ahead = lookAhead(lo, size);
       const [hi, holds] = await Promise.all([ahead.key, sweepExemptHashes(lethe)]);
       if (hi === null) {
-        const rest = anyAfterSql(plan, lo);
+        const rest = anyAfterSql(plan, lo, run.cutoff);
         if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;
       } else {
         ahead = lookAhead(hi, size);

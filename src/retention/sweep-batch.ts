@@ -37,6 +37,7 @@ const count = (v: unknown): number => Number(v ?? 0);
  * counts what would change and changes nothing (a read-only transaction; no locks).
  */
 export async function runBatch(db: ClientBase, plan: SweepPlan, input: BatchInput, real: boolean): Promise<BatchCounts> {
+  if (real && plan.cascade.length === 0 && plan.age.every((t) => t.kind === "column")) return singleStatement(db, plan, input);
   const p = new Params();
   const w = batchWhere(plan, p, input);
   const rootColumns = [...new Set(plan.cascade.flatMap((n) => n.link.to.columns))];
@@ -176,4 +177,28 @@ export function applyBatch(db: ClientBase, plan: SweepPlan, input: BatchInput): 
 /** Dry run of one batch: the same counts {@link applyBatch} would report, changing nothing. */
 export function countBatch(db: ClientBase, plan: SweepPlan, input: BatchInput): Promise<BatchCounts> {
   return runBatch(db, plan, input, false);
+}
+
+/**
+ * A batch with nothing linked to reach and an age of the swept table's own columns: one
+ * statement changes the due, unheld rows of the range and counts them (the cheapest form; no id
+ * set needed, and a re-evaluated condition cannot change under it).
+ */
+async function singleStatement(db: ClientBase, plan: SweepPlan, input: BatchInput): Promise<BatchCounts> {
+  const p = new Params();
+  const w = batchWhere(plan, p, input);
+  const base = `${w.range} AND ${w.due}`;
+  const notHeld = w.held ? ` AND NOT ${w.held}` : "";
+  const change =
+    plan.policy.action === "anonymize"
+      ? `UPDATE ${plan.target} AS ${ALIAS} SET ${maskSetSql(plan, w.pads!)} WHERE ${base} AND ${w.unmasked}${notHeld} RETURNING 1`
+      : `DELETE FROM ${plan.target} AS ${ALIAS} WHERE ${base}${notHeld} RETURNING 1`;
+  const held = w.held ? `, (SELECT count(*) FROM ${plan.target} ${ALIAS} WHERE ${base} AND ${w.unmasked} AND ${w.held}) AS held` : "";
+  const res = await db.query<{ changed: string; matched: string; held?: string }>(
+    `WITH changed AS (${change})
+     SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM ${plan.target} ${ALIAS} WHERE ${base}) AS matched${held}`,
+    p.values,
+  );
+  const r = res.rows[0]!;
+  return { matched: count(r.matched), changed: count(r.changed), held: count(r.held), cascaded: {} };
 }

@@ -142,20 +142,26 @@ export function batchWhere(plan: SweepPlan, p: Params, input: BatchInput): Batch
   return { range, due, unmasked, held, pads };
 }
 
-/** The keyset query: the key `size` rows after `lo` (null when fewer remain). */
-export function boundSql(plan: SweepPlan, lo: string[] | null, size = plan.policy.batchSize): { sql: string; params: unknown[] } {
+/**
+ * The keyset query: the key of the `size`-th due row after `lo` (null when fewer remain), so a
+ * batch holds `size` due rows however sparse they are (the batch's work, what its time depends
+ * on). `cutoff` as in {@link BatchInput}.
+ */
+export function boundSql(plan: SweepPlan, lo: string[] | null, cutoff: string, size = plan.policy.batchSize): { sql: string; params: unknown[] } {
   const p = new Params();
   const range = rangeSql(plan, p, lo, null);
+  const due = dueSql(plan, p, cutoff);
   const keys = plan.pk.map((c, i) => `${col(c.name)}::text AS k${i}`).join(", ");
   const order = plan.pk.map((c) => col(c.name)).join(", ");
   const offset = p.add(size - 1, "bigint");
-  return { sql: `SELECT ${keys} FROM ${plan.target} ${ALIAS} WHERE ${range} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`, params: p.values };
+  return { sql: `SELECT ${keys} FROM ${plan.target} ${ALIAS} WHERE ${range} AND ${due} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`, params: p.values };
 }
 
-/** Whether any row lies after `lo` (the last, partial batch may be empty). */
-export function anyAfterSql(plan: SweepPlan, lo: string[] | null): { sql: string; params: unknown[] } {
+/** Whether any due row lies after `lo` (the last, partial batch may be empty). */
+export function anyAfterSql(plan: SweepPlan, lo: string[] | null, cutoff: string): { sql: string; params: unknown[] } {
   const p = new Params();
-  return { sql: `SELECT 1 FROM ${plan.target} ${ALIAS} WHERE ${rangeSql(plan, p, lo, null)} LIMIT 1`, params: p.values };
+  const range = rangeSql(plan, p, lo, null);
+  return { sql: `SELECT 1 FROM ${plan.target} ${ALIAS} WHERE ${range} AND ${dueSql(plan, p, cutoff)} LIMIT 1`, params: p.values };
 }
 
 /** `SET` list of an anonymizing UPDATE: each masked column masked unless it already is. `pads` from {@link batchWhere}. */

@@ -82,7 +82,7 @@ describe("retention run: settling the batch a dead worker left in flight", () =>
     const plan = buildSweepPlan(h.dataMap, policyNamed(h.dataMap, "stale"), await rt.pools.schema("app"));
     const tx = new Client({ connectionString: h.appDb.url });
     await tx.connect();
-    const bound = boundSql(plan, null);
+    const bound = boundSql(plan, null, row!.cutoff);
     const hi = [(await tx.query<{ k0: string }>(bound.sql, bound.params)).rows[0]!.k0];
     const xid = (await tx.query<{ xid: string }>(`BEGIN; SELECT txid_current()::text AS xid`)) as unknown as Array<{ rows: Array<{ xid: string }> }>;
     const counts = await applyBatch(tx, plan, { cutoff: row!.cutoff, lo: null, hi, holds: [], maskKey: newMaskKey(), holdKey: newMaskKey(h.config.hmacKey) });
