@@ -96,7 +96,11 @@ function tableRow(input: InfoSheetInput, store: string, row: InfoSheetRow): Tabl
           .filter((p) => p.store === store && p.table === table)
           .map(
             (p) =>
-              `${p.action === "delete" ? "deleted" : "anonymized"} ${p.age.olderThan ? `${describeDuration(p.age.olderThan)} after` : `when before ${p.age.before} is`} ${describeAge(p.age).replace(/_/g, " ")}`,
+              `${p.action === "delete" ? "deleted" : "anonymized"} ${
+                p.age.olderThan
+                  ? `${describeDuration(p.age.olderThan)} after ${describeAge(p.age).replace(/_/g, " ")}`
+                  : `when ${describeAge(p.age).replace(/_/g, " ")} is before ${p.age.before}`
+              }`,
           );
   const retention = row.period
     ? `${describeDuration(row.period)}${row.keptFor ? ` (${row.keptFor})` : ""}`
