@@ -59,6 +59,7 @@ const DATA_MAP = (urlVar: string) => ({
         },
       },
       ignore: { people_pristine: "the benchmark's pristine copy" },
+      notLinks: { "people_pristine.email": "the benchmark's pristine copy of people, not a reference to it" },
     },
   },
   retention: [

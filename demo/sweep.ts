@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { loadConfig, type Config } from "../src/config";
 import { loadDataMap } from "../src/datamap/load";
 import type { DataMap } from "../src/datamap/schema";
+import { describeAge } from "../src/datamap/retention-policy";
 import { createDataSource } from "../src/db/data-source";
 import { createLogger } from "../src/logger";
 import { createRedis } from "../src/queues/connection";
@@ -79,7 +80,7 @@ export async function runSweepDemo(opts: SweepDemoOptions): Promise<RetentionRun
       const policy = opts.dataMap.retention.find((p) => p.name === name);
       if (!policy) throw new Error(`the demo data map has no retention policy "${name}"`);
       say(
-        `\npolicy ${name}: ${policy.action} ${policy.table} where ${policy.age.column} is older than ${policy.age.olderThan} (${policy.schedule.cron}, ${policy.schedule.tz})`,
+        `\npolicy ${name}: ${policy.action} ${policy.table} where ${describeAge(policy.age)} is older than ${policy.age.olderThan ?? policy.age.before} (${policy.schedule.cron}, ${policy.schedule.tz})`,
       );
       const ctx = { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, queue };
       const dry = await waitForEnd(opts.ds, (await triggerRun(ctx, name, { dryRun: true, requestedBy: "demo" })).id, timeoutMs);

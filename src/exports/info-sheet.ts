@@ -1,5 +1,6 @@
 import type { DataMap } from "../datamap/schema";
 import { escapeHtml } from "../html-escape";
+import { describeAge } from "../datamap/retention-policy";
 import type { ManifestEntry } from "../stores/export-sink";
 import type { ExportRestriction } from "./manifest";
 import { kindOf } from "../stores/registry";
@@ -93,7 +94,14 @@ function tableRow(input: InfoSheetInput, store: string, row: InfoSheetRow): Tabl
       ? []
       : input.dataMap.retention
           .filter((p) => p.store === store && p.table === table)
-          .map((p) => `${p.action === "delete" ? "deleted" : "anonymized"} ${describeDuration(p.age.olderThan)} after ${p.age.column.replace(/_/g, " ")}`);
+          .map(
+            (p) =>
+              `${p.action === "delete" ? "deleted" : "anonymized"} ${
+                p.age.olderThan
+                  ? `${describeDuration(p.age.olderThan)} after ${describeAge(p.age).replace(/_/g, " ")}`
+                  : `when ${describeAge(p.age).replace(/_/g, " ")} is before ${p.age.before}`
+              }`,
+          );
   const retention = row.period
     ? `${describeDuration(row.period)}${row.keptFor ? ` (${row.keptFor})` : ""}`
     : policies.length > 0

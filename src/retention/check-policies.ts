@@ -2,7 +2,10 @@ import type { DataMap } from "../datamap/schema";
 import type { Mask, PostgresStoreSpec, TableSpec } from "../stores/postgres/schema";
 import type { RetentionPolicy } from "../datamap/retention-policy";
 import type { SchemaInfo, TableInfo } from "../stores/postgres/introspect";
-import { planDeleteCascade } from "./delete-cascade";
+import { ORDER_OPS, type Condition } from "../datamap/retention-policy";
+import type { ColumnInfo } from "../stores/postgres/introspect";
+import { resolveAge } from "./age";
+import { planCascade } from "./cascade";
 import { holdPath } from "./hold-path";
 
 /** Rule ids `lethe check` applies to retention policies (beside `missing-table` and `missing-column`). */
@@ -14,6 +17,9 @@ export const RETENTION_RULES = [
   "retention-unsafe-delete",
   "retention-no-primary-key",
   "retention-hold-unresolvable",
+  "retention-age-unlinked",
+  "retention-where-type",
+  "retention-linked-unmasked",
 ] as const;
 /** One of {@link RETENTION_RULES}, or a general rule a policy can also break. */
 export type RetentionRule = (typeof RETENTION_RULES)[number] | "missing-table" | "missing-column";
@@ -73,7 +79,8 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
   if (info.primaryKey.length === 0) {
     add(".table", "retention-no-primary-key", `table "${policy.table}" has no primary key, so a sweep cannot walk it in resumable batches; add a primary key`);
   }
-  checkColumns(policy, info, add);
+  for (const p of resolveAge(map, store, schema, policy.table, policy.age).problems) add(p.key, p.rule, p.message);
+  checkWhere(policy, info, add);
   if (policy.action === "anonymize") {
     const { masked, bare } = personalFields(spec);
     if (masked.length === 0) {
@@ -90,10 +97,9 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
         `anonymize would leave personal field "${policy.table}.${column}" as it is; give it a mask, or "retain": true when the purpose still needs it`,
       );
     }
-  } else {
-    for (const b of planDeleteCascade(store, schema, policy.table).blockers) {
-      add(".action", "retention-unsafe-delete", `deleting rows of "${policy.table}" would fail: ${b.reason}`);
-    }
+  }
+  for (const p of planCascade(map, store, schema, policy).problems) {
+    add(".action", p.rule, p.rule === "retention-unsafe-delete" ? `deleting rows of "${policy.table}" would fail: ${p.message}` : p.message);
   }
   if (!holdPath(map, storeName, schema, policy.table)) {
     const where =
@@ -109,18 +115,49 @@ export function checkPolicy(map: DataMap, storeName: string, store: PostgresStor
   return problems;
 }
 
-function checkColumns(policy: RetentionPolicy, info: TableInfo, add: (key: string, rule: RetentionRule, message: string) => void): void {
-  const age = info.columns.get(policy.age.column);
-  if (!age) {
-    add(".age.column", "missing-column", `column "${policy.table}.${policy.age.column}" does not exist`);
-  } else if (age.family !== "date" && age.family !== "timestamp") {
-    add(
-      ".age.column",
-      "retention-age-not-temporal",
-      `column "${policy.table}.${policy.age.column}" is ${age.sqlType}; the age condition needs a date or timestamp column`,
-    );
+/** Why `value` does not fit a column of this type for `op`, or null. */
+function valueMisfit(cond: Condition, column: ColumnInfo): string | null {
+  if (ORDER_OPS.includes(cond.op) && (column.family === "boolean" || column.family === "json" || column.family === "bytea")) {
+    return `"${cond.op}" does not order ${column.sqlType} values`;
   }
+  if (!("value" in cond)) return null;
+  const values = Array.isArray(cond.value) ? cond.value : [cond.value];
+  for (const v of values) {
+    switch (column.family) {
+      case "boolean":
+        if (typeof v !== "boolean") return `column is boolean; compare it with true or false, not ${JSON.stringify(v)}`;
+        break;
+      case "number":
+        if (typeof v === "boolean" || (typeof v === "string" && !/^-?\d+(\.\d+)?$/.test(v.trim())))
+          return `column is ${column.sqlType}; ${JSON.stringify(v)} is not a number`;
+        break;
+      case "date":
+      case "timestamp":
+        if (typeof v !== "string" || Number.isNaN(Date.parse(v)))
+          return `column is ${column.sqlType}; ${JSON.stringify(v)} is not an ISO 8601 date or timestamp`;
+        break;
+      case "uuid":
+        if (typeof v !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))
+          return `column is uuid; ${JSON.stringify(v)} is not one`;
+        break;
+      case "text":
+        if (typeof v === "boolean") return `column is ${column.sqlType}; compare it with text, not a boolean`;
+        break;
+      default:
+        if (cond.op !== "=" && cond.op !== "<>" && cond.op !== "in") return `"${cond.op}" cannot compare ${column.sqlType} values`;
+    }
+  }
+  return null;
+}
+
+function checkWhere(policy: RetentionPolicy, info: TableInfo, add: (key: string, rule: RetentionRule, message: string) => void): void {
   policy.where.forEach((cond, i) => {
-    if (!info.columns.has(cond.column)) add(`.where.${i}.column`, "missing-column", `column "${policy.table}.${cond.column}" does not exist`);
+    const column = info.columns.get(cond.column);
+    if (!column) {
+      add(`.where.${i}.column`, "missing-column", `column "${policy.table}.${cond.column}" does not exist`);
+      return;
+    }
+    const misfit = valueMisfit(cond, column);
+    if (misfit) add(`.where.${i}`, "retention-where-type", `condition on "${policy.table}.${cond.column}": ${misfit}`);
   });
 }

@@ -64,6 +64,43 @@ export class PolicyBusyError extends Error {
 /** How long a resumed run waits for a killed predecessor's batch transaction to end. */
 const IN_PROGRESS_WAIT_MS = 15_000;
 
+/** Due rows of a run's first batch (at most the policy's batchSize). */
+export const FIRST_BATCH_SIZE = 50;
+/** The time a batch transaction aims at. */
+export const BATCH_TARGET_MS = 500;
+/** Above this, the next batch is at most half as big; the hard limit is a second. */
+export const BATCH_SLOW_MS = 800;
+
+/** One measured batch: rows asked for and milliseconds taken. */
+export interface BatchTiming {
+  size: number;
+  ms: number;
+}
+
+/**
+ * The next batch's size after batch `last` (and `prev` before it). Two batches of different sizes
+ * give a cost model `ms = fixed + perRow * size` (the fixed part is e.g. one scan of a linked
+ * table whose link column has no index, which a smaller batch does not make cheaper); the next
+ * size aims at {@link BATCH_TARGET_MS}. Without a model: double while under half the target.
+ * Changes are bounded (at most ×2, at least ÷4), a batch over {@link BATCH_SLOW_MS} halves the
+ * size, and the result stays within 1 … `max`.
+ */
+export function nextBatchSize(last: BatchTiming, prev: BatchTiming | null, max: number): number {
+  const { size, ms } = last;
+  let next = size;
+  if (prev && prev.size !== size) {
+    const perRow = Math.max((ms - prev.ms) / (size - prev.size), 1e-4);
+    const fixed = Math.max(ms - perRow * size, 0);
+    next = fixed >= BATCH_TARGET_MS * 0.8 ? size : Math.floor((BATCH_TARGET_MS - fixed) / perRow);
+  } else if (ms < BATCH_TARGET_MS / 2) {
+    next = size * 2;
+  }
+  next = Math.min(next, size * 2);
+  next = Math.max(next, Math.floor(size / 4));
+  if (ms > BATCH_SLOW_MS) next = Math.min(next, Math.floor(size / 2));
+  return Math.max(1, Math.min(max, next));
+}
+
 /** Advisory lock keys: Lethe's retention namespace and the policy. */
 const LOCK_SQL = `hashtext('lethe.retention'), hashtext($1)`;
 
@@ -135,24 +172,42 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
     app = await pool.connect();
     const maskKey = newMaskKey();
     const holdKey = newMaskKey(rt.config.hmacKey);
+    // Adaptive batch size: a batch transaction must stay well under a second even where a
+    // linked table has no index on its link column (each batch then scans it once). Runs start
+    // small, double while batches are quick, and shrink when one is slow; never above the policy's
+    // batchSize.
+    let size = Math.min(plan.policy.batchSize, FIRST_BATCH_SIZE);
+    let lastTiming: BatchTiming | null = null;
     // The next batch's upper key is looked up on another connection while this batch runs.
-    const upperKey = async (after: string[] | null): Promise<string[] | null> => {
-      const bound = boundSql(plan, after);
+    const upperKey = async (after: string[] | null, rows: number): Promise<string[] | null> => {
+      const bound = boundSql(plan, after, run.cutoff, rows);
       const next = await pool.query<Record<string, string>>(bound.sql, bound.params);
       return next.rows[0] ? plan.pk.map((_, i) => next.rows[0]![`k${i}`]!) : null;
     };
+    const lookAhead = (after: string[] | null, rows: number) => {
+      const key = upperKey(after, rows);
+      key.catch(() => undefined);
+      return { after, rows, key };
+    };
     let reported: Promise<unknown> = Promise.resolve();
     let lo = checkpoint;
-    let nextHi = upperKey(lo);
+    if (plan.cascade.length > 0 && !run.dry_run) {
+      // Warm-up outside any write transaction: the first batch's reads once, read-only, so the
+      // first real batch does not pay for a cold cache (a linked table scanned without an index).
+      const hi = await upperKey(lo, size);
+      await dryBatch(app, plan, { cutoff: run.cutoff, lo, hi, holds: [], maskKey, holdKey });
+    }
+    let ahead = lookAhead(lo, size);
     for (;;) {
       if (ctx.signal?.aborted) throw new Error("sweep interrupted; it resumes from its checkpoint");
-      const [hi, holds] = await Promise.all([nextHi, sweepExemptHashes(lethe)]);
+      // A look-ahead made for another size (the size changed since) is looked up again.
+      if (ahead.rows !== size || ahead.after !== lo) ahead = lookAhead(lo, size);
+      const [hi, holds] = await Promise.all([ahead.key, sweepExemptHashes(lethe)]);
       if (hi === null) {
-        const rest = anyAfterSql(plan, lo);
+        const rest = anyAfterSql(plan, lo, run.cutoff);
         if ((await app.query(rest.sql, rest.params)).rowCount === 0) break;
       } else {
-        nextHi = upperKey(hi);
-        nextHi.catch(() => undefined);
+        ahead = lookAhead(hi, size);
       }
       const input: BatchInput = { cutoff: run.cutoff, lo, hi, holds, maskKey, holdKey };
       const started = performance.now();
@@ -160,9 +215,12 @@ export async function executeRun(rt: SweepServices, runId: string, ctx: RunConte
       const ms = Math.round(performance.now() - started);
       add(totals, counts);
       totals.maxBatchMs = Math.max(totals.maxBatchMs, ms);
+      const timing = { size, ms };
+      size = nextBatchSize(timing, lastTiming, plan.policy.batchSize);
+      lastTiming = timing;
       checkpoint = hi;
       if (run.dry_run) await saveTotals(lethe, runId, checkpoint, totals);
-      ctx.log.debug({ runId, batch: totals.batches, ms, changed: counts.changed, held: counts.held }, "batch done");
+      ctx.log.debug({ runId, batch: totals.batches, ms, rows: size, changed: counts.changed, held: counts.held }, "batch done");
       const progress = { runId, batches: totals.batches, matched: totals.matched, changed: totals.changed, held: totals.held };
       // Progress is reported off the batch path; a lost update is harmless (the run row is the truth).
       reported = reported.then(() => ctx.progress?.(progress)).catch((err: unknown) => ctx.log.warn({ err, runId }, "could not report progress"));

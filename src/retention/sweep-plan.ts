@@ -5,7 +5,8 @@ import { ERROR_CODES, PermanentError } from "../errors";
 import type { ColumnInfo, SchemaInfo } from "../stores/postgres/introspect";
 import { qualified } from "../stores/postgres/ident";
 import { checkPolicy, personalFields } from "./check-policies";
-import { planDeleteCascade, type DependentDelete } from "./delete-cascade";
+import { resolveAge, type AgeTerm } from "./age";
+import { planCascade, type CascadeNode } from "./cascade";
 import { holdPath, type HoldHop } from "./hold-path";
 
 /**
@@ -16,18 +17,22 @@ export interface SweepPlan {
   policy: RetentionPolicy;
   /** Postgres schema of the store. */
   schemaName: string;
+  /** The live schema the plan was built from. */
+  schema: SchemaInfo;
   /** `"schema"."table"` of the swept table. */
   target: string;
   /** Primary-key columns in key order, with their SQL types (keyset pagination walks them). */
   pk: ColumnInfo[];
-  /** The age column. */
-  age: ColumnInfo;
+  /** The age sources (the greatest of them is the row's age). */
+  age: AgeTerm[];
+  /** A row without any age is due (`missing: "due"`). */
+  missingDue: boolean;
   /** Extra conditions with their columns. */
   where: Array<{ condition: Condition; column: ColumnInfo }>;
   /** `anonymize`: the declared masks of the table. */
   masks: Array<{ column: ColumnInfo; mask: Mask }>;
-  /** `delete`: dependents the sweep deletes first, deepest first. */
-  dependents: DependentDelete[];
+  /** Linked tables the sweep reaches (deleted, masked, detached), as a tree from the swept table. */
+  cascade: CascadeNode[];
   /** Chain from the swept table to the subject table, for legal holds. */
   holdPath: HoldHop[];
   /** The subject table's key column. */
@@ -54,12 +59,14 @@ export function buildSweepPlan(map: DataMap, policy: RetentionPolicy, schema: Sc
   return {
     policy,
     schemaName: store.schema,
+    schema,
     target: qualified(store.schema, policy.table),
     pk: info.primaryKey.map(col),
-    age: col(policy.age.column),
+    age: resolveAge(map, store, schema, policy.table, policy.age).terms,
+    missingDue: policy.age.missing === "due",
     where: policy.where.map((condition) => ({ condition, column: col(condition.column) })),
     masks: policy.action === "anonymize" ? personalFields(spec).masked.map((m) => ({ column: col(m.column), mask: m.mask })) : [],
-    dependents: policy.action === "delete" ? planDeleteCascade(store, schema, policy.table).dependents : [],
+    cascade: planCascade(map, store, schema, policy).nodes,
     holdPath: holdPath(map, policy.store, schema, policy.table)!,
     subjectKey: map.subject.key,
   };

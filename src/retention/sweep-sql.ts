@@ -1,7 +1,7 @@
 import { maskSql, type MaskKey } from "../stores/postgres/masking";
-import type { ForeignKey } from "../stores/postgres/introspect";
 import { qualified, quoteIdent } from "../stores/postgres/ident";
-import type { DependentDelete } from "./delete-cascade";
+import { matchedColumnSql } from "../stores/postgres/identity-sql";
+import type { AgeTerm } from "./age";
 import { heldSql } from "./hold-path";
 import type { SweepPlan } from "./sweep-plan";
 
@@ -69,14 +69,39 @@ export function rangeSql(plan: SweepPlan, p: Params, lo: string[] | null, hi: st
   return parts.length === 0 ? "TRUE" : parts.join(" AND ");
 }
 
+/** SQL of one age source for the row of alias {@link ALIAS}. */
+export function ageTermSql(plan: SweepPlan, term: AgeTerm): string {
+  if (term.kind === "column") return col(term.column.name);
+  const a = "g";
+  const eq = term.linkedColumns.map((c, i) => {
+    const swept = term.sweptColumns[i]!;
+    return term.linkedColumns.length === 1
+      ? `${matchedColumnSql(`${a}.${quoteIdent(c)}`, term.link.match)} = ${matchedColumnSql(col(swept), term.link.match)}`
+      : `${a}.${quoteIdent(c)} = ${col(swept)}`;
+  });
+  return `(SELECT ${term.fn}(${a}.${quoteIdent(term.column.name)}) FROM ${qualified(plan.schemaName, term.table)} ${a} WHERE ${eq.join(" AND ")})`;
+}
+
+/** The row's age: one source, or the greatest of several (NULLs ignored). */
+export function ageSql(plan: SweepPlan): string {
+  if (plan.age.length === 1) return ageTermSql(plan, plan.age[0]!);
+  return `GREATEST(${plan.age.map((t) => `(${ageTermSql(plan, t)})::timestamptz`).join(", ")})`;
+}
+
 /** Age condition and extra conditions. */
 export function dueSql(plan: SweepPlan, p: Params, cutoff: string): string {
-  const parts = [`${col(plan.age.name)} < ${p.add(cutoff, "timestamptz")}`];
+  const age = ageSql(plan);
+  const before = `${age} < ${p.add(cutoff, "timestamptz")}`;
+  const parts = [plan.missingDue ? `(${before} OR ${age} IS NULL)` : before];
   for (const { condition: c, column } of plan.where) {
     const name = col(column.name);
     switch (c.op) {
       case "=":
       case "<>":
+      case "<":
+      case "<=":
+      case ">":
+      case ">=":
         parts.push(`${name} ${c.op} ${p.add(String(c.value), column.sqlType)}`);
         break;
       case "in":
@@ -117,20 +142,26 @@ export function batchWhere(plan: SweepPlan, p: Params, input: BatchInput): Batch
   return { range, due, unmasked, held, pads };
 }
 
-/** The keyset query: the key `batchSize` rows after `lo` (null when fewer remain). */
-export function boundSql(plan: SweepPlan, lo: string[] | null): { sql: string; params: unknown[] } {
+/**
+ * The keyset query: the key of the `size`-th due row after `lo` (null when fewer remain), so a
+ * batch holds `size` due rows however sparse they are (the batch's work, what its time depends
+ * on). `cutoff` as in {@link BatchInput}.
+ */
+export function boundSql(plan: SweepPlan, lo: string[] | null, cutoff: string, size = plan.policy.batchSize): { sql: string; params: unknown[] } {
   const p = new Params();
   const range = rangeSql(plan, p, lo, null);
+  const due = dueSql(plan, p, cutoff);
   const keys = plan.pk.map((c, i) => `${col(c.name)}::text AS k${i}`).join(", ");
   const order = plan.pk.map((c) => col(c.name)).join(", ");
-  const offset = p.add(plan.policy.batchSize - 1, "bigint");
-  return { sql: `SELECT ${keys} FROM ${plan.target} ${ALIAS} WHERE ${range} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`, params: p.values };
+  const offset = p.add(size - 1, "bigint");
+  return { sql: `SELECT ${keys} FROM ${plan.target} ${ALIAS} WHERE ${range} AND ${due} ORDER BY ${order} LIMIT 1 OFFSET ${offset}`, params: p.values };
 }
 
-/** Whether any row lies after `lo` (the last, partial batch may be empty). */
-export function anyAfterSql(plan: SweepPlan, lo: string[] | null): { sql: string; params: unknown[] } {
+/** Whether any due row lies after `lo` (the last, partial batch may be empty). */
+export function anyAfterSql(plan: SweepPlan, lo: string[] | null, cutoff: string): { sql: string; params: unknown[] } {
   const p = new Params();
-  return { sql: `SELECT 1 FROM ${plan.target} ${ALIAS} WHERE ${rangeSql(plan, p, lo, null)} LIMIT 1`, params: p.values };
+  const range = rangeSql(plan, p, lo, null);
+  return { sql: `SELECT 1 FROM ${plan.target} ${ALIAS} WHERE ${range} AND ${dueSql(plan, p, cutoff)} LIMIT 1`, params: p.values };
 }
 
 /** `SET` list of an anonymizing UPDATE: each masked column masked unless it already is. `pads` from {@link batchWhere}. */
@@ -145,25 +176,37 @@ export function maskSetSql(plan: SweepPlan, pads: { ipad: string; opad: string }
     .join(", ");
 }
 
-/** `(a.c1, a.c2)` or `a.c1`. */
-function tuple(alias: string, columns: string[]): string {
-  const list = columns.map((c) => `${alias}.${quoteIdent(c)}`);
-  return list.length === 1 ? list[0]! : `(${list.join(", ")})`;
-}
-
 /**
- * The rows of a dependent to delete: `tuple IN (subquery)` walking `chain` up to the swept
- * table's due, unheld rows of this batch.
+ * `<columns of alias> IN <tuples>`: the rows of a linked table whose link columns hold one of the
+ * parent rows' values (text arrays, one per column, cast to the columns' types), by the link's
+ * match rule. A semi-join against the batch's prepared id set: an index on the link column serves
+ * it, and without one Postgres hashes the set and scans the table once.
  */
-export function dependentWhere(plan: SweepPlan, dep: DependentDelete, alias: string, rootWhere: string): string {
-  const level = (fks: ForeignKey[], depth: number, outer: string): string => {
-    const fk = fks[0]!;
-    const target = fk.to.table;
-    if (fks.length === 1) {
-      return `${tuple(outer, fk.from.columns)} IN (SELECT ${fk.to.columns.map((c) => col(c)).join(", ")} FROM ${plan.target} ${ALIAS} WHERE ${rootWhere})`;
-    }
-    const a = `d${depth}`;
-    return `${tuple(outer, fk.from.columns)} IN (SELECT ${fk.to.columns.map((c) => `${a}.${quoteIdent(c)}`).join(", ")} FROM ${qualified(plan.schemaName, target)} ${a} WHERE ${level(fks.slice(1), depth + 1, a)})`;
-  };
-  return level(dep.chain, 1, alias);
+export function inTuplesSql(
+  alias: string,
+  columns: Array<{ name: string; sqlType: string }>,
+  p: Params,
+  tuples: string[][],
+  match: "exact" | "normalized",
+): string {
+  if (columns.length === 1) {
+    const c = columns[0]!;
+    const values = p.add(
+      tuples.map((t) => t[0]!),
+      "text[]",
+    );
+    if (match === "normalized") return `${matchedColumnSql(`${alias}.${quoteIdent(c.name)}`, match)} IN (SELECT lower(btrim(v)) FROM unnest(${values}) AS v)`;
+    return `${alias}.${quoteIdent(c.name)} IN (SELECT unnest(${values}::${c.sqlType}[]))`;
+  }
+  const lhs = columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(", ");
+  const arrays = columns
+    .map(
+      (c, i) =>
+        `${p.add(
+          tuples.map((t) => t[i]!),
+          "text[]",
+        )}::${c.sqlType}[]`,
+    )
+    .join(", ");
+  return `(${lhs}) IN (SELECT * FROM unnest(${arrays}))`;
 }

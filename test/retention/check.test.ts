@@ -30,7 +30,7 @@ function map(policies: PolicyInput[], edit: (tables: Record<string, Record<strin
     sessions: { action: "delete" },
     visits: { action: "anonymize" },
     comments: { action: "delete", fields: { body: { category: "content", mask: "token" } } },
-    logs: { action: "delete", fields: { line: { category: "content" } } },
+    logs: { action: "delete", fields: { line: { category: "content", mask: "token" } } },
   };
   edit(tables);
   return {
@@ -108,7 +108,7 @@ describe("lethe check: retention policies", () => {
       {
         key: "retention.purge-users.action",
         rule: "retention-unsafe-delete",
-        message: expect.stringContaining('"orders" (declared with action "keep") references "users"'),
+        message: expect.stringContaining('"orders" (action "keep") references "users"'),
       },
     ]);
     expect(problems[0]!.message).toContain("orders_user_id_fkey");
@@ -207,5 +207,93 @@ describe("lethe check: retention policies", () => {
     expect(text).toContain(`${file}: retention.text-age.age.column: [retention-age-not-temporal]`);
     expect(text).toContain(`${file}: retention.logs.table: [retention-no-primary-key]`);
     expect(text).toContain("2 problems; the data map is not ready");
+  });
+
+  it("accepts the new age forms: last activity over a linked table, the greatest of several, absolute cutoffs, comparison operators", async () => {
+    const problems = await problemsOf(
+      map([
+        policy("last-order", "users", "last_seen", "anonymize", { age: { max: "orders.placed_at", olderThan: "P3Y" } }),
+        policy("activity", "users", "last_seen", "anonymize", {
+          age: {
+            greatest: [{ column: "last_seen" }, { max: "orders.placed_at" }, { min: "sessions.started_at" }],
+            before: "2024-01-01T00:00:00Z",
+            missing: "due",
+          },
+          where: [
+            { column: "id", op: ">=", value: 10 },
+            { column: "last_seen", op: "<", value: "2025-06-01" },
+            { column: "status", op: "<>", value: "vip" },
+          ],
+        }),
+      ]),
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it("age and where problems name the policy's key and the rule", async () => {
+    expect(
+      await problemsOf(
+        map([
+          policy("no-link", "orders", "placed_at", "delete", { age: { max: "logs.at", olderThan: "P1Y" } }),
+          policy("bad-agg", "users", "last_seen", "anonymize", {
+            age: { greatest: [{ column: "last_seen" }, { max: "orders.ghost" }, { max: "comments.body" }], olderThan: "P1Y" },
+          }),
+          policy("bad-where", "users", "last_seen", "anonymize", {
+            where: [
+              { column: "id", op: ">", value: "ten" },
+              { column: "last_seen", op: "<", value: "yesterday" },
+            ],
+          }),
+        ]),
+      ),
+    ).toEqual([
+      { key: "retention.no-link.age.max", rule: "retention-age-unlinked", message: expect.stringContaining('needs "logs" linked directly to "orders"') },
+      { key: "retention.bad-agg.age.greatest.1.max", rule: "missing-column", message: 'column "orders.ghost" does not exist' },
+      { key: "retention.bad-agg.age.greatest.2.max", rule: "retention-age-not-temporal", message: expect.stringContaining('"comments.body" is text') },
+      { key: "retention.bad-where.where.0", rule: "retention-where-type", message: expect.stringContaining('"ten" is not a number') },
+      { key: "retention.bad-where.where.1", rule: "retention-where-type", message: expect.stringContaining('"yesterday" is not an ISO 8601') },
+    ]);
+  });
+
+  it("an anonymize that would leave a linked table's personal field unmasked is refused, unless linked tables are left with a reason", async () => {
+    const unmasked = (t: Record<string, Record<string, unknown>>) => {
+      t.logs = { action: "delete", fields: { line: { category: "content" } } };
+    };
+    expect(await problemsOf(map([policy("dormant", "users", "last_seen", "anonymize")], unmasked))).toEqual([
+      {
+        key: "retention.dormant.action",
+        rule: "retention-linked-unmasked",
+        message: expect.stringContaining('personal field "logs.line" has no mask'),
+      },
+    ]);
+    expect(
+      await problemsOf(
+        map([policy("dormant", "users", "last_seen", "anonymize", { linked: "leave", reason: "logs are purged by their own policy" })], unmasked),
+      ),
+    ).toEqual([]);
+  });
+
+  it("shape errors of the new forms: two sources, two cutoffs, leave without a reason, leave on a delete", () => {
+    let err: unknown;
+    try {
+      parseDataMap(
+        map([
+          policy("a", "users", "last_seen", "anonymize", { age: { column: "last_seen", max: "orders.placed_at", olderThan: "P1Y" } }),
+          policy("b", "users", "last_seen", "anonymize", { age: { column: "last_seen", olderThan: "P1Y", before: "2024-01-01" } }),
+          policy("c", "users", "last_seen", "anonymize", { linked: "leave" }),
+          policy("d", "users", "last_seen", "delete", { linked: "leave", reason: "x" }),
+          policy("e", "users", "last_seen", "anonymize", { age: { max: "placed_at", before: "last tuesday" } }),
+        ]),
+      );
+    } catch (e) {
+      err = e;
+    }
+    const problems = (err as DataMapError).problems.join("\n");
+    expect(problems).toContain('retention.0.age.max: give exactly one age source: "column", "max", "min" or "greatest" (not column and max)');
+    expect(problems).toContain("retention.1.age.before: give exactly one cutoff");
+    expect(problems).toContain("retention.2.reason: say why the linked tables are left");
+    expect(problems).toContain("retention.3.linked: a delete cannot leave linked rows");
+    expect(problems).toContain("retention.4.age.max: must be <table>.<column>");
+    expect(problems).toContain("retention.4.age.before: must be an ISO 8601 timestamp");
   });
 });

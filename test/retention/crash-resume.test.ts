@@ -123,7 +123,9 @@ describe("retention sweep: SIGKILL mid-sweep, resume from the checkpoint", () =>
     const a = await startChild();
     const whole = await waitForRun(h, (await trigger()).id, ["completed", "failed"], 120_000);
     await stop(a, "SIGTERM");
-    expect({ status: whole.status, error: whole.error, batches: whole.batches }).toEqual({ status: "completed", error: null, batches: ROWS / BATCH });
+    expect({ status: whole.status, error: whole.error }).toEqual({ status: "completed", error: null });
+    // Batches hold at most BATCH due rows; their size adapts to their measured time, so the count varies.
+    expect(whole.batches).toBeGreaterThanOrEqual(Math.ceil(whole.rows.matched / BATCH));
     const wholeState = await state(h.appDb.url);
     expect(wholeState.masked).toBe(whole.rows.changed);
     expect(whole.rows.changed).toBeGreaterThan(ROWS / 3);
@@ -150,7 +152,6 @@ describe("retention sweep: SIGKILL mid-sweep, resume from the checkpoint", () =>
       pending: { xid: string } | null;
     }>;
     expect(killed!.status).toBe("running");
-    expect(killed!.batches).toBeLessThan(ROWS / BATCH);
     expect(killed!.checkpoint).not.toBeNull();
     const maskedAtKill = await query<{ id: string; email: string }>(
       h.appDb.url,
@@ -166,7 +167,7 @@ describe("retention sweep: SIGKILL mid-sweep, resume from the checkpoint", () =>
     // The batch in flight at the kill (recorded as pending before its COMMIT) was settled through txid_status.
     expect(killed!.pending).not.toBeNull();
     expect(c.stdout()).toMatch(/the interrupted batch (committed; resuming after it|did not commit; running it again)/);
-    expect(resumed).toMatchObject({ status: "completed", rows: whole.rows, batches: whole.batches });
+    expect(resumed).toMatchObject({ status: "completed", rows: whole.rows });
     expect(await state(h.appDb.url)).toEqual(wholeState);
     // Rows masked before the kill were not masked again (their keyed emails are unchanged).
     const again = new Map(

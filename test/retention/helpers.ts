@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { Client } from "pg";
-import type { RetentionPolicy } from "../../src/datamap/retention-policy";
+import type { RetentionPolicyInput } from "../../src/datamap/retention-policy";
 import type { RetentionRunStatus } from "../../src/db/entities/retention-run";
 import { QUEUES } from "../../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../../src/retention/runs";
@@ -9,8 +9,8 @@ import type { LetheHarness } from "../helpers/harness";
 import { waitFor } from "../helpers/wait";
 
 /** A policy as written in a data map (input shape: defaults may be left out). */
-export type PolicyInput = Omit<RetentionPolicy, "where" | "batchSize" | "schedule" | "purpose" | "legalBasis"> &
-  Partial<Pick<RetentionPolicy, "where" | "batchSize" | "purpose" | "legalBasis">> & { schedule?: { cron: string; tz?: string } };
+export type PolicyInput = Omit<RetentionPolicyInput, "schedule" | "purpose" | "legalBasis"> &
+  Partial<Pick<RetentionPolicyInput, "purpose" | "legalBasis">> & { schedule?: { cron: string; tz?: string } };
 
 /** A cron pattern that never fires during a test run (once a year, at new year). */
 export const NEVER = { cron: "0 0 1 1 *", tz: "UTC" } as const;

@@ -70,7 +70,17 @@ describe("retention sweep: composite keys, holds through links, cascading delete
       map: { path, urlVar: "KEYS_DATABASE_URL" },
       prepare: (url) => runSql(url, SCHEMA),
       editMap: withPolicies(
-        { name: "old-events", store: "app", table: "events", age: { column: "occurred_at", olderThan: "P1Y" }, action: "anonymize", batchSize: 7 },
+        {
+          name: "old-events",
+          store: "app",
+          table: "events",
+          age: { column: "occurred_at", olderThan: "P1Y" },
+          action: "anonymize",
+          batchSize: 7,
+          // The notes are swept by their own policy below (holds two links away).
+          linked: "leave",
+          reason: "notes have their own policy",
+        },
         { name: "old-notes", store: "app", table: "notes", age: { column: "written_at", olderThan: "P1Y" }, action: "anonymize", batchSize: 5 },
         { name: "gone-people", store: "app", table: "people", age: { column: "last_seen", olderThan: "P2Y" }, action: "delete", batchSize: 4 },
       ),
@@ -99,7 +109,8 @@ describe("retention sweep: composite keys, holds through links, cascading delete
     const heldOld = 2 * 3 * 2;
     expect(run.rows).toEqual({ matched: 60 * 3 * 2, changed: 60 * 3 * 2 - heldOld, held: heldOld });
     expect(dry.rows).toEqual(run.rows);
-    expect(run.batches).toBe(Math.ceil((60 * 3 * 4) / 7));
+    // Batches hold at most 7 due rows (fewer while sizes adapt): at least this many.
+    expect(run.batches).toBeGreaterThanOrEqual(Math.ceil((60 * 3 * 2) / 7));
     const rows = await query<{ person_id: string; seq: number; ip: string | null }>(h.appDb.url, `SELECT person_id, seq, ip::text FROM events`);
     for (const r of rows) {
       const masked = r.seq % 2 === 0 && !held.includes(r.person_id);
@@ -120,7 +131,7 @@ describe("retention sweep: composite keys, holds through links, cascading delete
     expect(left!.n).toBe(heldOld);
   });
 
-  it("deletes due subjects with their declared dependents first (notes, then events); SET NULL and held subjects stay", async () => {
+  it("deletes due subjects with their declared dependents first (notes, then events, logins: declared delete, as an erasure does); held subjects stay", async () => {
     const before = await rowChecksums(h.appDb.url);
     const doomed = await query<{ id: string }>(h.appDb.url, `SELECT id FROM people WHERE last_seen < now() - interval '2 years'`);
     const heldDoomed = doomed.filter((p) => held.includes(p.id)).length;
@@ -130,15 +141,15 @@ describe("retention sweep: composite keys, holds through links, cascading delete
     expect(diffChecksums(before, await rowChecksums(h.appDb.url))).toEqual({ removed: [], changed: [], added: [] });
     const run = await sweep(h, queue, "gone-people");
     expect(run.rows).toEqual({ matched: doomed.length, changed: gone, held: heldDoomed });
-    expect(run.cascaded).toEqual({ events: gone * 12, notes: gone * 12 });
+    expect(run.cascaded).toEqual({ events: gone * 12, notes: gone * 12, logins: gone * 2 });
     expect({ rows: dry.rows, cascaded: dry.cascaded }).toEqual({ rows: run.rows, cascaded: run.cascaded });
     const [counts] = await query<{ people: number; events: number; notes: number; orphans: number; nulls: number }>(
       h.appDb.url,
       `SELECT (SELECT count(*) FROM people)::int AS people, (SELECT count(*) FROM events)::int AS events, (SELECT count(*) FROM notes)::int AS notes,
               (SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM people p WHERE p.id = e.person_id))::int AS orphans,
-              (SELECT count(*) FROM logins WHERE person_id IS NULL)::int AS nulls`,
+              (SELECT count(*) FROM logins WHERE person_id IS NULL)::int AS nulls, (SELECT count(*) FROM logins)::int AS logins`,
     );
-    expect(counts).toEqual({ people: 60 - gone, events: (60 - gone) * 12, notes: (60 - gone) * 12, orphans: 0, nulls: gone * 2 });
+    expect(counts).toEqual({ people: 60 - gone, events: (60 - gone) * 12, notes: (60 - gone) * 12, orphans: 0, nulls: 0, logins: (60 - gone) * 2 });
     const stillThere = await query<{ id: string }>(h.appDb.url, `SELECT id FROM people WHERE id = ANY($1::uuid[])`, [held]);
     expect(stillThere).toHaveLength(2);
   });
@@ -147,7 +158,7 @@ describe("retention sweep: composite keys, holds through links, cascading delete
     await h.ds.query(`UPDATE lethe.legal_hold SET released_at = now()`);
     const run = await sweep(h, queue, "gone-people");
     expect(run.rows).toEqual({ matched: 1, changed: 1, held: 0 });
-    expect(run.cascaded).toEqual({ events: 12, notes: 12 });
+    expect(run.cascaded).toEqual({ events: 12, notes: 12, logins: 2 });
     const [left] = await query<{ n: number }>(h.appDb.url, `SELECT count(*)::int AS n FROM people WHERE last_seen < now() - interval '2 years'`);
     expect(left!.n).toBe(0);
   });

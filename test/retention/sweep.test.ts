@@ -55,7 +55,8 @@ describe("retention sweep on the demo shop", () => {
     const due = await query<{ n: number }>(h.appDb.url, `SELECT count(*)::int AS n FROM customers WHERE last_login_at < $1`, [dry.cutoff]);
     expect(due[0]!.n).toBeGreaterThan(100);
     expect(dry.rows).toEqual({ matched: due[0]!.n, changed: due[0]!.n, held: 0 });
-    expect(dry.batches).toBe(Math.ceil(3000 / 256));
+    // Batches hold at most batchSize due rows (fewer while the run measures its batches' cost).
+    expect(dry.batches).toBeGreaterThanOrEqual(Math.ceil(due[0]!.n / 256));
     expect((await auditOf(h, dry.id)).map((a) => a.event)).toEqual(["retention.previewed"]);
   });
 
@@ -84,7 +85,7 @@ describe("retention sweep on the demo shop", () => {
     const due = before.filter(isDue).length;
     expect(due).toBeGreaterThan(100);
     expect(run.rows).toEqual({ matched: due, changed: due, held: 0 });
-    expect(run.batches).toBe(Math.ceil(3000 / 256));
+    expect(run.batches).toBeGreaterThanOrEqual(Math.ceil(due / 256));
 
     const [audit] = await auditOf(h, run.id);
     expect(audit).toMatchObject({ event: "retention.completed", detail: { policy: "dormant", action: "anonymize", changed: due, held: 0 } });

@@ -56,9 +56,9 @@ export async function insertManualRun(ds: Sql, policy: RetentionPolicy, input: {
   const rows = (await ds.query(
     `WITH g AS (SELECT gen_random_uuid() AS id)
      INSERT INTO lethe.retention_run (id, ${INSERT_COLUMNS})
-     SELECT g.id, $1, $2, $3, $4, $5, 'queued', 'manual', $6, 'retention-' || g.id, now() - $7::interval, $8 FROM g
+     SELECT g.id, $1, $2, $3, $4, $5, 'queued', 'manual', $6, 'retention-' || g.id, coalesce($9::timestamptz, now() - $7::interval), $8 FROM g
      RETURNING *`,
-    [policy.name, policy.store, policy.table, policy.action, input.dryRun, input.requestedBy, policy.age.olderThan, policy.batchSize],
+    [policy.name, policy.store, policy.table, policy.action, input.dryRun, input.requestedBy, policy.age.olderThan ?? null, policy.batchSize, policy.age.before ?? null],
   )) as RunRow[];
   return rows[0]!;
 }
@@ -76,9 +76,9 @@ export async function activeRunId(ds: Sql, policy: string): Promise<string | nul
 export async function scheduledRun(ds: Sql, policy: RetentionPolicy, jobId: string): Promise<string | null> {
   const rows = (await ds.query(
     `INSERT INTO lethe.retention_run (${INSERT_COLUMNS})
-     VALUES ($1, $2, $3, $4, false, 'queued', 'schedule', 'schedule', $5, now() - $6::interval, $7)
+     VALUES ($1, $2, $3, $4, false, 'queued', 'schedule', 'schedule', $5, coalesce($8::timestamptz, now() - $6::interval), $7)
      ON CONFLICT DO NOTHING RETURNING id`,
-    [policy.name, policy.store, policy.table, policy.action, jobId, policy.age.olderThan, policy.batchSize],
+    [policy.name, policy.store, policy.table, policy.action, jobId, policy.age.olderThan ?? null, policy.batchSize, policy.age.before ?? null],
   )) as Array<{ id: string }>;
   if (rows[0]) return rows[0].id;
   const mine = (await ds.query(`SELECT id FROM lethe.retention_run WHERE job_id = $1`, [jobId])) as Array<{ id: string }>;
