@@ -58,7 +58,17 @@ export async function insertManualRun(ds: Sql, policy: RetentionPolicy, input: {
      INSERT INTO lethe.retention_run (id, ${INSERT_COLUMNS})
      SELECT g.id, $1, $2, $3, $4, $5, 'queued', 'manual', $6, 'retention-' || g.id, coalesce($9::timestamptz, now() - $7::interval), $8 FROM g
      RETURNING *`,
-    [policy.name, policy.store, policy.table, policy.action, input.dryRun, input.requestedBy, policy.age.olderThan ?? null, policy.batchSize, policy.age.before ?? null],
+    [
+      policy.name,
+      policy.store,
+      policy.table,
+      policy.action,
+      input.dryRun,
+      input.requestedBy,
+      policy.age.olderThan ?? null,
+      policy.batchSize,
+      policy.age.before ?? null,
+    ],
   )) as RunRow[];
   return rows[0]!;
 }
