@@ -18,7 +18,16 @@ export interface Receipt {
   completedAt: string;
   /** The parent job re-located the subject in every store and found nothing left. */
   verified: boolean;
-  stores: Array<{ store: string; kind: string; steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }> }>;
+  stores: Array<{
+    store: string;
+    kind: string;
+    steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }>;
+    /**
+     * An OpenDSR processor's own signed answer (its last status body, byte for byte, the base64
+     * `X-OpenDSR-Signature` over it, and the domain it signed as): checkable against the processor's certificate.
+     */
+    processorAnswer?: { body: string; signature: string; domain: string };
+  }>;
 }
 
 /** A receipt with its detached signature over the receipt's canonical JSON ({@link canonicalJson}). */

@@ -33,6 +33,8 @@ export interface OpenDsrCall {
   attempts: number;
   lastHttpStatus: number | null;
   errorCode: string | null;
+  /** When the first attempt was made: the request's `submitted_time`, the same on every retry. */
+  firstAttemptAt: Date;
   /** Milliseconds until the deadline (negative once past). */
   msLeft: number;
 }
@@ -49,10 +51,11 @@ interface Row {
   attempts: number;
   last_http_status: number | null;
   error_code: string | null;
+  first_attempt_at: Date;
   ms_left: string;
 }
 
-const COLUMNS = `request_id, store, subject_request_id, status, expected_at, controller_id, answer, answer_signature, attempts, last_http_status, error_code,
+const COLUMNS = `request_id, store, subject_request_id, status, expected_at, controller_id, answer, answer_signature, attempts, last_http_status, error_code, first_attempt_at,
   (extract(epoch FROM deadline_at - now()) * 1000)::bigint::text AS ms_left`;
 
 function fromRow(r: Row): OpenDsrCall {
@@ -68,6 +71,7 @@ function fromRow(r: Row): OpenDsrCall {
     attempts: r.attempts,
     lastHttpStatus: r.last_http_status,
     errorCode: r.error_code,
+    firstAttemptAt: r.first_attempt_at,
     msLeft: Number(r.ms_left),
   };
 }
@@ -155,4 +159,14 @@ export async function expireOpenDsrCall(q: Sql, key: OpenDsrCallKey, errorCode: 
 /** SQL fragment (a CTE body) deleting a request's failed calls, for a retry (`requeueFailedRequest`). */
 export function deleteFailedOpenDsrCallsSql(requestParam: string): string {
   return `DELETE FROM lethe.opendsr_call WHERE request_id = ${requestParam} AND status = 'failed'`;
+}
+
+/** The signed answers of a request's completed calls, by store (what its receipt records). */
+export async function signedAnswersOf(q: Sql, requestId: string): Promise<Map<string, { body: string; signature: string }>> {
+  const rows = (await q.query(
+    `SELECT store, answer->>'raw' AS body, answer_signature FROM lethe.opendsr_call
+      WHERE request_id = $1 AND status = 'completed' AND answer ? 'raw' AND answer_signature IS NOT NULL`,
+    [requestId],
+  )) as Array<{ store: string; body: string; answer_signature: string }>;
+  return new Map(rows.map((r) => [r.store, { body: r.body, signature: r.answer_signature }]));
 }
