@@ -149,8 +149,10 @@ export async function applyOpenDsrAnswer(q: Sql, key: OpenDsrCallKey, a: OpenDsr
 export async function expireOpenDsrCall(q: Sql, key: OpenDsrCallKey, errorCode: string): Promise<OpenDsrCall | undefined> {
   return first(
     await q.query(
-      `UPDATE lethe.opendsr_call SET status = 'failed', error_code = $3, updated_at = now()
-        WHERE request_id = $1 AND store = $2 AND ${OPEN} AND deadline_at <= now() RETURNING ${COLUMNS}`,
+      `WITH u AS (
+         UPDATE lethe.opendsr_call SET status = 'failed', error_code = $3, updated_at = now()
+          WHERE request_id = $1 AND store = $2 AND ${OPEN} AND deadline_at <= now() RETURNING *)
+       SELECT ${COLUMNS} FROM u`,
       [key.requestId, key.store, errorCode],
     ),
   );
