@@ -9,6 +9,9 @@ import { privateKeyOf, signBody } from "../../src/opendsr/signature";
 import { openDsrCallbackUrl } from "../../src/stores/opendsr/adapter";
 import { OpenDsrClient, UntrustedProcessorError } from "../../src/stores/opendsr/client";
 import { OPENDSR_STORE_SCHEMA } from "../../src/stores/opendsr/schema";
+import { openDsrAdapter } from "../../src/stores/opendsr/adapter";
+import type { DataMap } from "../../src/datamap/schema";
+import { PermanentError } from "../../src/errors";
 import { verifyBody } from "../../src/opendsr/signature";
 import { DOMAIN_HEADER, SIGNATURE_HEADER } from "../../src/opendsr/protocol";
 import { waitFor } from "../helpers/wait";
@@ -198,6 +201,36 @@ describe("two Lethe deployments over OpenDSR", () => {
       const text = await d.text();
       expect(await trusting.verify(PROCESSOR_DOMAIN, d.headers.get(SIGNATURE_HEADER), text.replace("erasure", "erasurE"))).toMatch(/signature does not match/);
       expect(await trusting.verify(PROCESSOR_DOMAIN, d.headers.get(SIGNATURE_HEADER), text)).toBeNull();
+    });
+  });
+
+  describe("an opendsr store whose processor cannot be trusted", () => {
+    it("fails the store for good (opendsr_untrusted) when the certificate does not chain to the store's authority or names another domain", async () => {
+      const { request } = await c.h.submit({ id: String(controllerIds.get(MARKER) ?? 1) }, { dryRun: true });
+      for (const [store, extra] of [
+        ["untrusted", {}],
+        ["elsewhere", { domain: "elsewhere.lethe.test", tls: { caFile: `${p.ca.dir}/ca.pem` } }],
+      ] as const) {
+        const spec = OPENDSR_STORE_SCHEMA.parse({
+          kind: "opendsr",
+          url: `${p.base}/opendsr/v2`,
+          apiKey: CONTROLLER_KEY,
+          domain: PROCESSOR_DOMAIN,
+          identities: [{ identity: "email", type: "email" }],
+          ...extra,
+        });
+        const dataMap = { ...c.h.dataMap, stores: { ...c.h.dataMap.stores, [store]: spec } } as DataMap;
+        const adapter = openDsrAdapter(store, { dataMap, config: c.h.config, pools: undefined as never, logger: c.h.logger, ds: c.h.ds });
+        const ctx = { requestId: request.id, store, snapshot: { identities: { id: "1", email: "untrusted-case@example.com" }, seed: {} }, logger: c.h.logger };
+        const err = (await adapter.erase(ctx, async () => undefined).catch((e: unknown) => e)) as PermanentError;
+        expect(err).toBeInstanceOf(PermanentError);
+        expect(err.code).toBe("opendsr_untrusted");
+        expect(err.message).not.toContain("untrusted-case");
+        expect(await getOpenDsrCall(c.h.ds, { requestId: request.id, store })).toEqual(
+          expect.objectContaining({ status: "failed", errorCode: "opendsr_untrusted" }),
+        );
+        expect(await adapter.verify(ctx)).toEqual([expect.stringContaining("not confirmed")]);
+      }
     });
   });
 });
