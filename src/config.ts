@@ -129,6 +129,15 @@ const ENV_SCHEMA = z.object({
     .string()
     .regex(/^$|^off$|^(\S+\s+){4}\S+$/, "must be a five-field cron pattern, or off")
     .default("0 4 * * *"),
+  LETHE_OPENDSR_KEY_FILE: emptyAsUnset(z.string().min(1).optional()),
+  LETHE_OPENDSR_CERT_FILE: emptyAsUnset(z.string().min(1).optional()),
+  LETHE_OPENDSR_DOMAIN: emptyAsUnset(
+    z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a lower-case domain name")
+      .optional(),
+  ),
+  LETHE_OPENDSR_SYNC_EVERY_MS: int(5000, 100),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -195,6 +204,14 @@ export type Config = Readonly<{
   mailConcurrency: number;
   /** When the scheduled leftover audit runs (cron, UTC), or null when off. (Default: `0 4 * * *`, daily) */
   leftoverAuditCron: string | null;
+  /**
+   * Lethe as an OpenDSR processor (`/opendsr/v2`): the PEM files of the signing key and its
+   * certificate (chain), and the domain the certificate is issued for (Default: the host of
+   * LETHE_PUBLIC_URL). Null when the key and certificate are not configured: the routes answer 404.
+   */
+  opendsr: { keyFile: string; certFile: string; domain: string } | null;
+  /** How often OpenDSR status changes are looked for and their callbacks enqueued, in ms. (Default: 5000) */
+  opendsrSyncEveryMs: number;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -213,6 +230,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  if (Boolean(e.LETHE_OPENDSR_KEY_FILE) !== Boolean(e.LETHE_OPENDSR_CERT_FILE)) {
+    throw new ConfigError("invalid configuration:\n  LETHE_OPENDSR_KEY_FILE, LETHE_OPENDSR_CERT_FILE: set both or neither");
+  }
   if (e.LETHE_CALLBACK_URL && !e.LETHE_CALLBACK_SECRET) {
     throw new ConfigError("invalid configuration:\n  LETHE_CALLBACK_SECRET: is required when LETHE_CALLBACK_URL is set");
   }
@@ -256,5 +276,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpThrottleMs: e.LETHE_SMTP_THROTTLE_MS,
     mailConcurrency: e.LETHE_MAIL_CONCURRENCY,
     leftoverAuditCron: e.LETHE_LEFTOVER_AUDIT_CRON === "" || e.LETHE_LEFTOVER_AUDIT_CRON === "off" ? null : e.LETHE_LEFTOVER_AUDIT_CRON,
+    opendsr:
+      e.LETHE_OPENDSR_KEY_FILE && e.LETHE_OPENDSR_CERT_FILE
+        ? Object.freeze({
+            keyFile: resolvePath(e.LETHE_OPENDSR_KEY_FILE),
+            certFile: resolvePath(e.LETHE_OPENDSR_CERT_FILE),
+            domain: e.LETHE_OPENDSR_DOMAIN ?? new URL(e.LETHE_PUBLIC_URL).hostname,
+          })
+        : null,
+    opendsrSyncEveryMs: e.LETHE_OPENDSR_SYNC_EVERY_MS,
   });
 }

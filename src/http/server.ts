@@ -9,6 +9,8 @@ import { healthRoutes } from "./routes/health";
 import { incidentNoticeRoutes } from "./routes/incident-notices";
 import { incidentRoutes } from "./routes/incidents";
 import { metricsRoutes } from "./routes/metrics";
+import { openDsrRoutes } from "./routes/opendsr";
+import { openDsrCallbackRoutes } from "./routes/opendsr-callbacks";
 import { requestRoutes } from "./routes/requests";
 import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
@@ -53,6 +55,8 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(incidentNoticeRoutes, { prefix: "/v1" });
   await app.register(rightsRequestRoutes, { prefix: "/v1" });
   await app.register(restrictionRoutes, { prefix: "/v1" });
+  await app.register(openDsrRoutes, { prefix: "/opendsr/v2" });
+  await app.register(openDsrCallbackRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
   return app;
