@@ -80,6 +80,7 @@ export function renderPage(p: PageShell): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(p.title)} · Lethe console</title>
 <link rel="stylesheet" href="${CONSOLE_PATH}/console.css">
+<link rel="icon" href="${CONSOLE_PATH}/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header class="top"><span class="brand">Lethe</span><nav aria-label="Sections">${nav}</nav>${logout}</header>

@@ -41,6 +41,9 @@ declare module "fastify" {
   }
 }
 
+/** The console's icon (so the browser does not ask for a missing `/favicon.ico`). */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#24292f"/><path d="M5 3v10h6" stroke="#fff" stroke-width="2" fill="none"/></svg>`;
+
 /** Messages of `?done=` and `?error=` after an action (fixed texts: nothing from the query is echoed). */
 const FLASH: Record<string, Flash> = {
   extended: { kind: "ok", text: "The request was extended; the person will be told." },
@@ -108,7 +111,7 @@ export const consolePlugin: FastifyPluginAsync = async (app) => {
     }),
   );
 
-  const open = new Set([`${CONSOLE_PATH}/console.css`, `${CONSOLE_PATH}/login`]);
+  const open = new Set([`${CONSOLE_PATH}/console.css`, `${CONSOLE_PATH}/favicon.svg`, `${CONSOLE_PATH}/login`]);
   app.addHook("onRequest", async (request, reply) => {
     const path = pathOf(request);
     if (open.has(path)) return undefined;
@@ -145,6 +148,8 @@ export const consolePlugin: FastifyPluginAsync = async (app) => {
     });
 
   app.get("/console.css", async (_request, reply) => reply.type("text/css; charset=utf-8").send(CONSOLE_CSS));
+
+  app.get("/favicon.svg", async (_request, reply) => reply.type("image/svg+xml").send(FAVICON));
 
   app.get("/", async (_request, reply) => reply.code(303).header("location", `${CONSOLE_PATH}/requests`).send());
 
