@@ -26,7 +26,7 @@ export const incidentRoutes: FastifyPluginAsync = async (app) => {
   installIncidentProblems(app);
   const { ds, config, dataMap } = app.services;
   const keys = config.apiKeys;
-  const read = { onRequest: requireScope(keys, "incidents.read") };
+  const read = { onRequest: requireScope(keys, ["incidents.read", "console.read"]) };
   const write = { onRequest: requireScope(keys, "incidents.write") };
   const dpo = { onRequest: requireScope(keys, "dpo") };
   const by = (r: { apiKeyName: string | null }) => r.apiKeyName ?? "unknown";
