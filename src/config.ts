@@ -78,6 +78,12 @@ const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
 const ENV_SCHEMA = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" }).default("postgres://postgres@127.0.0.1:5432/lethe"),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }).default("redis://127.0.0.1:6379"),
+  REDIS_CLUSTER_NODES: emptyAsUnset(
+    z
+      .string()
+      .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, "must be host:port[,host:port…]")
+      .optional(),
+  ),
   LETHE_DATA_MAP: z.string().min(1).default("./lethe.config.json"),
   LETHE_ENCRYPTION_KEY: keyMaterial("LETHE_ENCRYPTION_KEY"),
   LETHE_HMAC_KEY: keyMaterial("LETHE_HMAC_KEY"),
@@ -144,6 +150,11 @@ const ENV_SCHEMA = z.object({
 export type Config = Readonly<{
   databaseUrl: string;
   redisUrl: string;
+  /**
+   * Seed nodes of a Redis Cluster for Lethe's own queues (REDIS_CLUSTER_NODES); the other nodes
+   * are discovered, credentials come from `redisUrl`. Absent: the single Redis at `redisUrl`.
+   */
+  redisClusterNodes: ReadonlyArray<{ host: string; port: number }> | undefined;
   dataMapPath: string;
   encryptionKey: Buffer;
   hmacKey: Buffer;
@@ -233,12 +244,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.LETHE_OPENDSR_KEY_FILE) !== Boolean(e.LETHE_OPENDSR_CERT_FILE)) {
     throw new ConfigError("invalid configuration:\n  LETHE_OPENDSR_KEY_FILE, LETHE_OPENDSR_CERT_FILE: set both or neither");
   }
+  if (e.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(e.LETHE_QUEUE_PREFIX)) {
+    // BullMQ keeps each queue's keys in one slot only through a hash tag in the prefix.
+    throw new ConfigError("invalid configuration:\n  LETHE_QUEUE_PREFIX: must contain a hash tag such as {lethe} when REDIS_CLUSTER_NODES is set");
+  }
   if (e.LETHE_CALLBACK_URL && !e.LETHE_CALLBACK_SECRET) {
     throw new ConfigError("invalid configuration:\n  LETHE_CALLBACK_SECRET: is required when LETHE_CALLBACK_URL is set");
   }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES
+      ? Object.freeze(
+          e.REDIS_CLUSTER_NODES.split(",").map((n) => {
+            const i = n.lastIndexOf(":");
+            return Object.freeze({ host: n.slice(0, i), port: Number(n.slice(i + 1)) });
+          }),
+        )
+      : undefined,
     dataMapPath: e.LETHE_DATA_MAP,
     encryptionKey: e.LETHE_ENCRYPTION_KEY,
     hmacKey: e.LETHE_HMAC_KEY,
