@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import { installAuth } from "./auth";
+import { clientErrorHandler, frameworkErrors, installInputGuard } from "./input-guard";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
 import { callbackRoutes } from "./routes/callbacks";
@@ -35,11 +36,14 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
     loggerInstance: logger,
     bodyLimit: services.config.bodyLimitBytes,
     trustProxy: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // JSON only: a text/plain body is a 415, not a string the routes have to reject.
   app.removeContentTypeParser("text/plain");
   installProblemHandlers(app, services.config.bodyLimitBytes);
   installAuth(app);
+  installInputGuard(app, { ownIdPrefixes: [DASHBOARD_PATH] });
 
   app.decorate("services", services);
 
@@ -54,6 +58,12 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(rightsRequestRoutes, { prefix: "/v1" });
   await app.register(restrictionRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
-  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
+  await app.register(dashboardPlugin, {
+    prefix: DASHBOARD_PATH,
+    apiKeys: services.config.apiKeys,
+    queues: shownQueues(services.queues),
+    write: services.config.dashboardWrite,
+    logger: services.logger,
+  });
   return app;
 }
