@@ -119,6 +119,12 @@ const ENV_SCHEMA = z.object({
     .default(168),
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
+  LETHE_DASHBOARD_WRITE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
+  LETHE_SMTP_RETRY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 14)
+    .default(24),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
   LETHE_BREACH_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
   LETHE_BREACH_STATEMENT_TIMEOUT_MS: int(120_000, 1000),
@@ -197,6 +203,10 @@ export type Config = Readonly<{
   exportSingleUse: boolean;
   /** Exports each worker process builds at the same time. (Default: 2) */
   exportConcurrency: number;
+  /** The queue dashboard may change jobs (retry, clean, pause, delete); otherwise it is read-only. (Default: false) */
+  dashboardWrite: boolean;
+  /** How long a message is retried while the SMTP server is unreachable or deferring, in hours. (Default: 24) */
+  smtpRetryHours: number;
   /** How often expired export files are deleted, in ms. (Default: 60000) */
   exportPurgeEveryMs: number;
   /** Largest body of the breach routes (an uploaded list of keys or identities), in bytes. (Default: 32 MiB) */
@@ -290,6 +300,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportTtlHours: e.LETHE_EXPORT_TTL_HOURS,
     exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
     exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
+    dashboardWrite: e.LETHE_DASHBOARD_WRITE === "true" || e.LETHE_DASHBOARD_WRITE === "1",
+    smtpRetryHours: e.LETHE_SMTP_RETRY_HOURS,
     exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
     breachBodyLimitBytes: e.LETHE_BREACH_BODY_LIMIT_BYTES,
     breachStatementTimeoutMs: e.LETHE_BREACH_STATEMENT_TIMEOUT_MS,

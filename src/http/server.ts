@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { installAuth } from "./auth";
 import { consolePlugin } from "./console/plugin";
 import { CONSOLE_PATH } from "./console/layout";
+import { clientErrorHandler, frameworkErrors, installInputGuard } from "./input-guard";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
 import { callbackRoutes } from "./routes/callbacks";
@@ -40,11 +41,14 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
     loggerInstance: logger,
     bodyLimit: services.config.bodyLimitBytes,
     trustProxy: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // JSON only: a text/plain body is a 415, not a string the routes have to reject.
   app.removeContentTypeParser("text/plain");
   installProblemHandlers(app, services.config.bodyLimitBytes);
   installAuth(app);
+  installInputGuard(app, { ownIdPrefixes: [DASHBOARD_PATH] });
 
   app.decorate("services", services);
 
@@ -63,6 +67,12 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(openDsrCallbackRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(consolePlugin, { prefix: CONSOLE_PATH });
-  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
+  await app.register(dashboardPlugin, {
+    prefix: DASHBOARD_PATH,
+    apiKeys: services.config.apiKeys,
+    queues: shownQueues(services.queues),
+    write: services.config.dashboardWrite,
+    logger: services.logger,
+  });
   return app;
 }
