@@ -16,7 +16,19 @@ export interface Receipt {
   receivedAt: string;
   dueAt: string;
   completedAt: string;
-  /** The parent job re-located the subject in every store and found nothing left. */
+  /**
+   * How the request ended (`requests/outcome`): `done`, `previewed` (a dry run) or
+   * `subject_not_found` (nothing was erased: no subject matched). Absent in receipts of requests
+   * completed before issue 9.
+   */
+  outcome?: "done" | "previewed" | "subject_not_found";
+  /** False when no subject matched the request (then `verified` is false too). */
+  subjectFound?: boolean;
+  /**
+   * Every store was re-checked after the erasure (the finalizer re-located the subject, or the
+   * store did inside its transaction before COMMIT) and nothing identifying was left. Never true
+   * for a preview, a subject not found, or a request that is not an erasure.
+   */
   verified: boolean;
   stores: Array<{
     store: string;

@@ -20,13 +20,6 @@ import { findApiKey, hasScope, presentedSecret } from "../auth";
 import { pathOf, PROBLEM_CONTENT_TYPE } from "../problem";
 import { fieldErrorsOf } from "../validation";
 
-declare module "fastify" {
-  interface FastifyContextConfig {
-    /** The route validates its own `:id`-style parameters (and answers in its own error format). */
-    ownIdCheck?: boolean;
-  }
-}
-
 /** Sends `body` signed: `X-OpenDSR-Processor-Domain` and `X-OpenDSR-Signature` over the exact bytes sent. */
 function sendSigned(reply: FastifyReply, signer: OpenDsrSigner, status: number, body: object): FastifyReply {
   const text = JSON.stringify(body);
