@@ -57,7 +57,7 @@ async function snapshotAndHold(
   rt: ErasureServices,
   request: LoadedRequest,
   sealed: SealedIdentities,
-): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
+): Promise<{ snapshot: SubjectSnapshot | null; held: boolean; started: boolean }> {
   let snapshot = snapshotOf(sealed);
   let resealed: Buffer | null = null;
   if (!snapshot) {
@@ -78,8 +78,8 @@ async function snapshotAndHold(
       });
   }
   const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject)) : [];
-  const holdId = await startErasureRun(rt.ds, request.id, resealed, hashes);
-  return { snapshot, held: Boolean(holdId) };
+  const { started, holdId } = await startErasureRun(rt.ds, request.id, resealed, hashes);
+  return { snapshot, held: Boolean(holdId), started };
 }
 
 function contextOf(rt: ErasureServices, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
@@ -96,7 +96,9 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
-  const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
+  const { snapshot, held, started } = await snapshotAndHold(rt, request, sealed);
+  // Ended meanwhile (an OpenDSR cancellation of a queued request): nothing may be erased.
+  if (!started) return { state: "skipped" };
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to erase");
     await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
