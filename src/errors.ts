@@ -143,6 +143,12 @@ export const ERROR_CODES = {
   leftoversFound: "leftovers_found",
   /** A recipient (a processor) could not be told of a rectification, restriction, objection or withdrawal. */
   recipientFailed: "recipient_failed",
+  /** The request was cancelled (an OpenDSR controller's DELETE) before it started. */
+  cancelled: "cancelled",
+  /** An OpenDSR processor's answer was not signed by a trusted certificate of its domain. */
+  opendsrUntrusted: "opendsr_untrusted",
+  /** An OpenDSR processor cancelled the request, or answered with an unusable body. */
+  opendsrRejected: "opendsr_rejected",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

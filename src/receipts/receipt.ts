@@ -1,7 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, hkdfSync, sign, type KeyObject } from "node:crypto";
 import type { DataSource } from "typeorm";
 import type { DataMap } from "../datamap/schema";
+import { signedAnswersOf } from "../db/tables/opendsr-call";
 import { recordedSteps } from "../db/tables/request-store";
+import { openDsrStoreOf, processorDomainOf } from "../stores/opendsr/schema";
 import { receiptRow } from "../db/tables/subject-request";
 import { isVerified, outcomeOf } from "../requests/outcome";
 import { canonicalJson, type Receipt, type SignedReceipt } from "./verify-receipt";
@@ -49,6 +51,13 @@ export async function buildReceipt(ds: DataSource, dataMap: DataMap, requestId: 
     const entry = byStore.get(s.store) ?? { store: s.store, kind: dataMap.stores[s.store]?.kind ?? "unknown", steps: [] };
     entry.steps.push({ table: s.table, action: s.action, rows: s.rows, ...(s.ground ? { ground: s.ground } : {}) });
     byStore.set(s.store, entry);
+  }
+  if (!r.dry_run) {
+    for (const [store, answer] of await signedAnswersOf(ds, requestId)) {
+      const entry = byStore.get(store);
+      const spec = openDsrStoreOf(dataMap, store);
+      if (entry && spec) entry.processorAnswer = { ...answer, domain: processorDomainOf(spec) };
+    }
   }
   return {
     version: 1,

@@ -30,7 +30,16 @@ export interface Receipt {
    * for a preview, a subject not found, or a request that is not an erasure.
    */
   verified: boolean;
-  stores: Array<{ store: string; kind: string; steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }> }>;
+  stores: Array<{
+    store: string;
+    kind: string;
+    steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }>;
+    /**
+     * An OpenDSR processor's own signed answer (its last status body, byte for byte, the base64
+     * `X-OpenDSR-Signature` over it, and the domain it signed as): checkable against the processor's certificate.
+     */
+    processorAnswer?: { body: string; signature: string; domain: string };
+  }>;
 }
 
 /** A receipt with its detached signature over the receipt's canonical JSON ({@link canonicalJson}). */

@@ -188,6 +188,19 @@ export async function failRequest(
   );
 }
 
+/**
+ * Two CTEs (`<name>` and `<name>_audit`) that cancel a request still `queued`: failed with code
+ * `cancelled`, identities wiped, audited as `request.cancelled` by `actor`. `<name>` returns `id`;
+ * no row when the request had already started (then nothing changes). `id` and `actor` are SQL expressions.
+ */
+export function cancelQueuedRequestCtes(name: string, id: string, actor: string): string {
+  return `${name} AS (
+       UPDATE lethe.subject_request SET status = 'failed', error_code = 'cancelled', error_message = 'cancelled by the controller before it started',
+              identities = NULL, updated_at = now()
+        WHERE id = ${id} AND status = 'queued' RETURNING id, subject_hash),
+     ${name}_audit AS (${appendAuditSql({ event: "'request.cancelled'", requestId: "id", subjectHash: "subject_hash", actor, detail: "'{}'::jsonb" }, name)})`;
+}
+
 /** A request's status and whether its sealed identities are still there (for a retry). */
 export async function retryState(ds: Sql, requestId: string): Promise<{ status: string; has_identities: boolean } | undefined> {
   const rows = (await ds.query(`SELECT status, identities IS NOT NULL AS has_identities FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
