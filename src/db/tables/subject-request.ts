@@ -5,6 +5,7 @@ import { appendAuditSql } from "./audit-log";
 import { exportFailedSql } from "./export";
 import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
 import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
+import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
 import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql } from "./request-store";
 import type { Sql } from "./sql";
@@ -219,6 +220,7 @@ export async function requeueFailedRequest(ds: Sql, requestId: string, by: strin
     `WITH st AS (${failedStoresClearedSql("$1")}),
      -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
      calls AS (${deleteFailedCallsSql("$1")}),
+     opendsr_calls AS (${deleteFailedOpenDsrCallsSql("$1")}),
      req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
               WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
      ${appendAuditSql({ event: "'request.retried'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "'{}'::jsonb" }, "req")}`,
