@@ -111,6 +111,7 @@ const ENV_SCHEMA = z.object({
     .positive()
     .max(24 * 90)
     .default(168),
+  LETHE_QUEUES_DASHBOARD_WRITABLE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
@@ -175,6 +176,8 @@ export type Config = Readonly<{
   exportTtlHours: number;
   /** A download link works once. (Default: false: link scanners in mail systems would use it up) */
   exportSingleUse: boolean;
+  /** The queue dashboard (bull-board) may retry, promote and clean jobs (keys with `operate`); else it is read-only for `console.read`. (Default: false) */
+  queuesDashboardWritable: boolean;
   /** Exports each worker process builds at the same time. (Default: 2) */
   exportConcurrency: number;
   /** How often expired export files are deleted, in ms. (Default: 60000) */
@@ -246,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportDir: resolvePath(e.LETHE_EXPORT_DIR),
     exportTtlHours: e.LETHE_EXPORT_TTL_HOURS,
     exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
+    queuesDashboardWritable: e.LETHE_QUEUES_DASHBOARD_WRITABLE === "true" || e.LETHE_QUEUES_DASHBOARD_WRITABLE === "1",
     exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
     exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
     breachBodyLimitBytes: e.LETHE_BREACH_BODY_LIMIT_BYTES,

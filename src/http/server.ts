@@ -13,6 +13,7 @@ import { incidentRoutes } from "./routes/incidents";
 import { listRoutes } from "./routes/lists";
 import { metricsRoutes } from "./routes/metrics";
 import { requestRoutes } from "./routes/requests";
+import { ropaRoutes } from "./routes/ropa";
 import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
 import { rightsRequestRoutes } from "./routes/rights-requests";
@@ -49,6 +50,7 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(healthRoutes);
   await app.register(requestRoutes, { prefix: "/v1" });
   await app.register(listRoutes, { prefix: "/v1" });
+  await app.register(ropaRoutes, { prefix: "/v1" });
   await app.register(exportRoutes, { prefix: "/v1" });
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
@@ -59,6 +61,12 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(restrictionRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(consolePlugin, { prefix: CONSOLE_PATH });
-  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
+  await app.register(dashboardPlugin, {
+    prefix: DASHBOARD_PATH,
+    apiKeys: services.config.apiKeys,
+    hmacKey: services.config.hmacKey,
+    writable: services.config.queuesDashboardWritable,
+    queues: shownQueues(services.queues),
+  });
   return app;
 }

@@ -360,21 +360,14 @@ export async function receiptRow(ds: Sql, requestId: string): Promise<ReceiptRow
   return rows[0];
 }
 
-/** Requests by type and status (metrics). */
-export async function requestCounts(ds: Sql): Promise<Array<{ type: string; status: string; n: number }>> {
-  return (await ds.query(`SELECT type, status, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status`)) as Array<{
+/** Requests by type, status and whether they are previews (metrics: dry runs are counted apart). */
+export async function requestCounts(ds: Sql): Promise<Array<{ type: string; status: string; dry_run: boolean; n: number }>> {
+  return (await ds.query(`SELECT type, status, dry_run, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status, dry_run`)) as Array<{
     type: string;
     status: string;
+    dry_run: boolean;
     n: number;
   }>;
-}
-
-/** Unfinished requests by type: overdue, and due within 7 days (metrics). */
-export async function deadlineCounts(ds: Sql): Promise<Array<{ type: string; overdue: number; soon: number }>> {
-  return (await ds.query(
-    `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
-       FROM lethe.subject_request WHERE ${UNFINISHED} GROUP BY type`,
-  )) as Array<{ type: string; overdue: number; soon: number }>;
 }
 
 // ── The other rights (issue 13): rectification, restriction, objection, consent withdrawal;
