@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { installAuth } from "./auth";
 import { consolePlugin } from "./console/plugin";
 import { CONSOLE_PATH } from "./console/layout";
+import { clientErrorHandler, frameworkErrors, installInputGuard } from "./input-guard";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
 import { callbackRoutes } from "./routes/callbacks";
@@ -12,6 +13,8 @@ import { incidentNoticeRoutes } from "./routes/incident-notices";
 import { incidentRoutes } from "./routes/incidents";
 import { listRoutes } from "./routes/lists";
 import { metricsRoutes } from "./routes/metrics";
+import { openDsrRoutes } from "./routes/opendsr";
+import { openDsrCallbackRoutes } from "./routes/opendsr-callbacks";
 import { requestRoutes } from "./routes/requests";
 import { ropaRoutes } from "./routes/ropa";
 import { restrictionRoutes } from "./routes/restrictions";
@@ -39,11 +42,14 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
     loggerInstance: logger,
     bodyLimit: services.config.bodyLimitBytes,
     trustProxy: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // JSON only: a text/plain body is a 415, not a string the routes have to reject.
   app.removeContentTypeParser("text/plain");
   installProblemHandlers(app, services.config.bodyLimitBytes);
   installAuth(app);
+  installInputGuard(app, { ownIdPrefixes: [DASHBOARD_PATH] });
 
   app.decorate("services", services);
 
@@ -59,14 +65,17 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(incidentNoticeRoutes, { prefix: "/v1" });
   await app.register(rightsRequestRoutes, { prefix: "/v1" });
   await app.register(restrictionRoutes, { prefix: "/v1" });
+  await app.register(openDsrRoutes, { prefix: "/opendsr/v2" });
+  await app.register(openDsrCallbackRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
   await app.register(consolePlugin, { prefix: CONSOLE_PATH });
   await app.register(dashboardPlugin, {
     prefix: DASHBOARD_PATH,
     apiKeys: services.config.apiKeys,
     hmacKey: services.config.hmacKey,
-    writable: services.config.queuesDashboardWritable,
     queues: shownQueues(services.queues),
+    write: services.config.dashboardWrite,
+    logger: services.logger,
   });
   return app;
 }

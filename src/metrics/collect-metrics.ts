@@ -4,6 +4,7 @@ import type { DataSource } from "typeorm";
 import { unsealedCount } from "../db/tables/audit-log";
 import { activeHoldCount } from "../db/tables/legal-hold";
 import { rowsChangedByPolicy } from "../db/tables/retention-run";
+import { completedCounts, requestCounts } from "../db/tables/subject-request";
 import { defineIncidentGauges } from "./incident-metrics";
 import { defineRequestGauges } from "./request-metrics";
 
@@ -41,6 +42,24 @@ export class LetheMetrics {
 }
 
 function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () => Promise<void> {
+  const requests = new Gauge({
+    name: "lethe_requests",
+    help: "Subject requests by type and status (real requests only; previews are lethe_request_previews)",
+    labelNames: ["type", "status"],
+    registers: [registry],
+  });
+  const previews = new Gauge({
+    name: "lethe_request_previews",
+    help: "Previews (dry runs) by type and status",
+    labelNames: ["type", "status"],
+    registers: [registry],
+  });
+  const completed = new Gauge({
+    name: "lethe_requests_completed",
+    help: "Completed requests by type, outcome (done, previewed, subject_not_found) and dry run",
+    labelNames: ["type", "outcome", "dry_run"],
+    registers: [registry],
+  });
   const retention = new Gauge({
     name: "lethe_retention_rows_changed",
     help: "Rows anonymized or deleted by completed retention runs (not dry runs)",
@@ -52,7 +71,18 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
   const jobs = new Gauge({ name: "lethe_queue_jobs", help: "BullMQ jobs by queue and state", labelNames: ["queue", "state"], registers: [registry] });
 
   return async (): Promise<void> => {
-    const [swept, holds, audit] = await Promise.all([rowsChangedByPolicy(ds), activeHoldCount(ds), unsealedCount(ds)]);
+    const [byStatus, byOutcome, swept, holds, audit] = await Promise.all([
+      requestCounts(ds),
+      completedCounts(ds),
+      rowsChangedByPolicy(ds),
+      activeHoldCount(ds),
+      unsealedCount(ds),
+    ]);
+    requests.reset();
+    previews.reset();
+    for (const r of byStatus) (r.dry_run ? previews : requests).set({ type: r.type, status: r.status }, r.n);
+    completed.reset();
+    for (const r of byOutcome) completed.set({ type: r.type, outcome: r.outcome, dry_run: String(r.dry_run) }, r.n);
     retention.reset();
     for (const r of swept) retention.set({ policy: r.policy, action: r.action }, Number(r.n));
     held.set(holds);

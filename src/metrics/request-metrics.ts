@@ -3,14 +3,13 @@ import { BANDS } from "../console/deadline";
 import { completionBuckets, openDueWithin, openRequestCounts } from "../db/tables/request-list";
 import type { Sql } from "../db/tables/sql";
 import { failedStoreCounts } from "../db/tables/request-store";
-import { requestCounts } from "../db/tables/subject-request";
 
 /** Upper bounds of the completion-time histogram, in seconds: 1 min … 90 days. */
 export const COMPLETION_BUCKETS = [60, 600, 3600, 6 * 3600, 86_400, 3 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400, 60 * 86_400, 90 * 86_400];
 
 /**
- * The request gauges, read from Postgres at scrape time: requests by type and status (previews
- * apart, as `lethe_previews`), open requests by type and deadline band (failed ones are open, and
+ * The deadline gauges, read from Postgres at scrape time (previews apart: real requests only):
+ * open requests by type and deadline band (failed ones are open, and
  * overdue once past their date), and the completion-time histogram (`renderCompletion`, written
  * as text: prom-client's histograms only count observations of this process).
  */
@@ -56,21 +55,15 @@ export function defineRequestGauges(registry: Registry, ds: Sql): { refresh: () 
 
   const refresh = async (): Promise<void> => {
     const now = new Date();
-    const [byStatus, bands, within3, stores] = await Promise.all([
-      requestCounts(ds),
+    const [bands, within3, stores] = await Promise.all([
       openRequestCounts(ds, now, false),
       openDueWithin(ds, now, 72),
       failedStoreCounts(ds),
     ]);
     storesFailed.reset();
     for (const st of stores) storesFailed.set({ store: st.store }, st.n);
-    requests.reset();
-    previews.reset();
     failed.reset();
-    for (const r of byStatus) {
-      (r.dry_run ? previews : requests).inc({ type: r.type, status: r.status }, r.n);
-      if (!r.dry_run && r.status === "failed") failed.inc({ type: r.type }, r.n);
-    }
+    for (const b of bands) if (b.status === "failed") failed.inc({ type: b.type }, b.n);
     open.reset();
     overdue.reset();
     dueSoon.reset();

@@ -137,7 +137,7 @@ describe("GET /v1/holds and /v1/retention/runs", () => {
     const placed = await api.h.app.inject({
       method: "POST",
       url: "/v1/holds",
-      headers: bearer(TEST_KEYS.writer),
+      headers: bearer(TEST_KEYS.admin),
       payload: { subject: { email: MARKERS[2]! }, ground: "litigation hold, case 12-345" },
     });
     expect(placed.statusCode).toBe(201);

@@ -14,6 +14,7 @@ import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
 import { parseOrProblem } from "../validation";
 import { subjectRefOf } from "../../subject/reference";
+import { assertSubjectKeyFits } from "../../subject/key-value";
 
 const conflict = (detail: string): HttpProblem => new HttpProblem({ type: "urn:lethe:problem:conflict", title: "Conflict", status: 409, detail });
 
@@ -49,7 +50,7 @@ export function retryProblem(outcome: RetryRefusal): HttpProblem {
 
 /**
  * `POST /v1/requests/:id/retry`, `GET /v1/requests/:id/receipt`, `GET /v1/receipts/public-key`,
- * and legal holds: `POST /v1/holds`, `GET /v1/holds/:id`, `DELETE /v1/holds/:id`.
+ * and legal holds: `POST /v1/holds` and `DELETE /v1/holds/:id` (`holds.write`), `GET /v1/holds/:id` (`requests.read`).
  */
 export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
   const { ds, config, dataMap, queues } = app.services;
@@ -57,6 +58,8 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
   const write = { onRequest: requireScope(keys, "requests.write") };
   const retry = { onRequest: requireScope(keys, ["requests.write", "operate"]) };
   const read = { onRequest: requireScope(keys, "requests.read") };
+  // A legal hold is a legal decision, not an application's: its own scope, not granted with requests.write.
+  const holds = { onRequest: requireScope(keys, "holds.write") };
 
   app.post<{ Params: { id: string } }>("/requests/:id/retry", retry, async (request, reply) => {
     const outcome = await retryAnyRequest(app, request.params.id, request.apiKeyName ?? "unknown");
@@ -77,9 +80,10 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
     return { alg: "Ed25519", keyId: k.keyId, publicKeyPem: k.publicKeyPem };
   });
 
-  app.post("/holds", write, async (request, reply) => {
+  app.post("/holds", holds, async (request, reply) => {
     const body = parseOrProblem(HOLD_BODY_SCHEMA, request.body);
     const ref = subjectRefOf(dataMap, body.subject);
+    await assertSubjectKeyFits(dataMap, app.services.pools, body.subject);
     const hold = await placeHold(ds, config.hmacKey, {
       identity: ref.name,
       value: ref.value,
@@ -98,7 +102,7 @@ export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
     return hold;
   });
 
-  app.delete<{ Params: { id: string } }>("/holds/:id", write, async (request) => {
+  app.delete<{ Params: { id: string } }>("/holds/:id", holds, async (request) => {
     const resumed = await releaseHold(ds, request.params.id, request.apiKeyName ?? "unknown");
     if (resumed === null) throw notFound("no hold has this id");
     for (const id of resumed) await enqueueRequest(queues.erasure, config, id, { replaceFinished: true });
