@@ -412,14 +412,6 @@ export async function completedCounts(ds: Sql): Promise<Array<{ type: string; ou
   )) as Array<{ type: string; outcome: string; dry_run: boolean; n: number }>;
 }
 
-/** Unfinished requests by type: overdue, and due within 7 days (metrics). */
-export async function deadlineCounts(ds: Sql): Promise<Array<{ type: string; overdue: number; soon: number }>> {
-  return (await ds.query(
-    `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
-       FROM lethe.subject_request WHERE ${UNFINISHED} GROUP BY type`,
-  )) as Array<{ type: string; overdue: number; soon: number }>;
-}
-
 // ── The other rights (issue 13): rectification, restriction, objection, consent withdrawal;
 //    the Art. 12(3) extension and the Art. 12(4) refusal of any request. ──
 
