@@ -1,5 +1,4 @@
 import { Worker, type WorkerOptions as BullWorkerOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import { handlersOf } from "../jobs";
 import type { JobContext } from "../jobs/handler";
 import { configOrExit } from "../src/cli/config-or-exit";
@@ -16,7 +15,7 @@ import { createLogger, type Logger } from "../src/logger";
 import { loadTemplates } from "../src/mail/templates";
 import { loadNoticeTemplates } from "../src/rights/notices";
 import { createMailTransport, SMTP_POOL_SIZE } from "../src/mail/transport";
-import { createRedis } from "../src/queues/connection";
+import { createQueueConnection, type QueueConnection } from "../src/queues/connection";
 import { initializeAtStart } from "../src/db/connect-at-start";
 import { waitForRedisAtStart } from "../src/queues/wait-at-start";
 import { limiterFor } from "../src/queues/limiter";
@@ -79,12 +78,13 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   // Both dependencies answer, or the process stops after a bounded wait with one line naming the variable.
   await initializeAtStart(ds, config.databaseUrl, options.startWaitMs ?? config.startTimeoutMs);
   try {
-    await waitForRedisAtStart(config.redisUrl, options.startWaitMs ?? config.startTimeoutMs);
+    // A cluster (REDIS_CLUSTER_NODES) is waited for by its own connection's slot discovery.
+    if (!config.redisClusterNodes) await waitForRedisAtStart(config.redisUrl, options.startWaitMs ?? config.startTimeoutMs);
   } catch (err) {
     await ds.destroy();
     throw err;
   }
-  const connections: Redis[] = [];
+  const connections: QueueConnection[] = [];
   const workers: Worker[] = [];
   const stops: StopSchedule[] = [];
   let services: OpenServices | undefined;
@@ -116,7 +116,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     for (const queue of START_ORDER.filter((q) => wanted.has(q))) {
       const handlers = handlersOf(queue);
       // Each Worker gets its own connection; BullMQ does not close a connection it was given, so close() does.
-      const connection = createRedis(config.redisUrl, "worker");
+      const connection = createQueueConnection(config, "worker");
       connections.push(connection);
       const worker = new Worker(
         queue,
