@@ -103,6 +103,7 @@ const ENV_SCHEMA = z.object({
   LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
   LETHE_START_TIMEOUT_MS: int(10_000, 0),
+  LETHE_HEARTBEAT_FILE: emptyAsUnset(z.string().min(1).optional()),
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LETHE_LOCK_DURATION_MS: int(30_000, 500),
   LETHE_FAILED_IDENTITIES_TTL_HOURS: int(168, 0),
@@ -177,6 +178,8 @@ export type Config = Readonly<{
   backoffMs: number;
   reconcileEveryMs: number;
   shutdownTimeoutMs: number;
+  /** A file `lethe worker` rewrites every 10 s while Postgres and Redis answer (for a healthcheck); none when unset. */
+  heartbeatFile: string | null;
   /** How long a starting process waits for Postgres and Redis before it exits naming the variable. (Default: 10000) */
   startTimeoutMs: number;
   /** How often new audit rows are sealed into the hash chain. (Default: 2000) */
@@ -291,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
     startTimeoutMs: e.LETHE_START_TIMEOUT_MS,
+    heartbeatFile: e.LETHE_HEARTBEAT_FILE ? resolvePath(e.LETHE_HEARTBEAT_FILE) : null,
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     lockDurationMs: e.LETHE_LOCK_DURATION_MS,
     failedIdentitiesTtlHours: e.LETHE_FAILED_IDENTITIES_TTL_HOURS,

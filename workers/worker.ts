@@ -17,6 +17,7 @@ import { loadNoticeTemplates } from "../src/rights/notices";
 import { createMailTransport, SMTP_POOL_SIZE } from "../src/mail/transport";
 import { createQueueConnection, type QueueConnection } from "../src/queues/connection";
 import { initializeAtStart } from "../src/db/connect-at-start";
+import { startHeartbeat } from "../src/heartbeat";
 import { waitForRedisAtStart } from "../src/queues/wait-at-start";
 import { limiterFor } from "../src/queues/limiter";
 import { QUEUES, type QueueName } from "../src/queues/names";
@@ -155,7 +156,13 @@ export async function main(queues?: string[]): Promise<void> {
     ...(queues ? { queues: queues as Array<keyof typeof QUEUES> } : {}),
     lockDuration: config.lockDurationMs,
   });
-  onShutdownSignal(logger, () => handle.close());
+  const stopHeartbeat = config.heartbeatFile
+    ? startHeartbeat(config.heartbeatFile, () => Promise.all([handle.services.ds.query("SELECT 1"), handle.services.redis.ping()]), logger)
+    : () => undefined;
+  onShutdownSignal(logger, async () => {
+    stopHeartbeat();
+    await handle.close();
+  });
 }
 
 if (require.main === module) runMain("worker", () => main());
