@@ -1,6 +1,6 @@
 import { ERROR_CODES, PermanentError } from "../errors";
 import { assertSameMap } from "../datamap/fingerprint";
-import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
+import { loadRequest as loadRow, startErasurePrepared, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
 import { markStoreDone, recordedSteps, recordStore } from "../db/tables/request-store";
 import type { Logger } from "../logger";
@@ -95,6 +95,8 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
+  if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(rt.dataMap.subject.store).resolveAndErase)
+    return startResolvingErasure(rt, request, sealed, log);
   const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
   if (!snapshot) {
     log.info({ requestId }, "subject not found; nothing to erase");
@@ -135,6 +137,55 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
     return { state: "completed", subjectFound: true, rows: finished.rows };
   }
   const children = others.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
+  await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
+  return { state: "flow", stores: children.length + 1 };
+}
+
+/**
+ * The first attempt of an erasure whose subject store resolves and erases in one transaction
+ * (postgres): the subject row is found, locked, snapshotted and erased with everything of theirs;
+ * before COMMIT one statement seals the snapshot, checks legal holds and records the store
+ * `prepared` with its xid — a hold rolls the store back and the request waits. Then, alone, the
+ * request completes in one more statement; with other stores, the flow is added.
+ */
+async function startResolvingErasure(rt: ErasureServices, request: LoadedRequest, sealed: SealedIdentities, log: Logger): Promise<StartOutcome> {
+  const requestId = request.id;
+  const store = rt.dataMap.subject.store;
+  const others = rt.stores.names().filter((s) => s !== store);
+  let held = false;
+  let erased: { snapshot: SubjectSnapshot; steps: StepCount[] } | null;
+  try {
+    erased = await rt.stores.adapter(store).resolveAndErase!(sealed.ref, async (snapshot, steps, xid) => {
+      const resealed = sealIdentities(rt.config.encryptionKey, {
+        ref: sealed.ref,
+        identities: snapshot.identities,
+        seed: snapshot.seed,
+        ...(snapshot.contact ? { contact: snapshot.contact } : {}),
+      });
+      const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject));
+      if (await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid })) {
+        held = true;
+        throw new Error("legal hold: the store transaction is rolled back");
+      }
+    });
+  } catch (err) {
+    if (held) {
+      log.info({ requestId }, "subject under legal hold; request waits");
+      return { state: "held" };
+    }
+    throw tagStore(asPermanentIfHopeless(err, store), store);
+  }
+  if (!erased) {
+    log.info({ requestId }, "subject not found; nothing to erase");
+    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
+    return { state: "completed", subjectFound: false, rows: 0 };
+  }
+  if (others.length === 0) {
+    const finished = await finalizeWith(rt, request, erased.snapshot, log, [store], erased.steps);
+    return { state: "completed", subjectFound: true, rows: finished.rows };
+  }
+  await markStoreDone(rt.ds, requestId, store);
+  const children = others.map((s) => ERASE_STORE.flowJob(rt.config, { requestId, store: s }));
   await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
   return { state: "flow", stores: children.length + 1 };
 }

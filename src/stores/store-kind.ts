@@ -52,6 +52,16 @@ export interface StoreAdapter {
    * a committed erasure instead of verifying the store a second time.
    */
   readonly verifiesBeforeCommit?: boolean;
+  /**
+   * The subject's own store, when it can do it in one transaction: finds the subject by `ref`
+   * (locking its row), snapshots it, erases and verifies, and calls `record` with the snapshot,
+   * steps and transaction id before COMMIT — `record` may throw to roll everything back (a legal
+   * hold). Null when no subject matches (nothing changed).
+   */
+  resolveAndErase?(
+    ref: SubjectRef,
+    record: (snapshot: SubjectSnapshot, steps: StepCount[], xid: string) => Promise<void>,
+  ): Promise<{ snapshot: SubjectSnapshot; steps: StepCount[] } | null>;
   /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
   resolveSubject?(ref: SubjectRef): Promise<SubjectSnapshot | null>;
   /**
