@@ -3,7 +3,7 @@
  * completed) on a generated 4-table schema with 20 rows per subject, against a baseline that runs
  * the minimal hand-written erasure SQL for another 1,000 subjects in a loop, in the same run, and
  * the peers' way (Fides-style: find the rows, then one statement per row, each on a new
- * connection) for BENCH_PEER_SUBJECTS (default 100) more. Round trips of the API and the worker
+ * connection) for BENCH_PEER_SUBJECTS (default 50) more. Round trips of the API and the worker
  * are counted (`bench/instrument.ts`). Last stdout line: {"erasures_per_s", "baseline_per_s",
  * "ratio", "peer_style_per_s", "pg_round_trips_per_erasure", "redis_round_trips_per_erasure"}.
  */
@@ -21,7 +21,7 @@ import { excludeClient, installCounters, roundTrips } from "./instrument";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
-const PEER_SUBJECTS = Number(process.env.BENCH_PEER_SUBJECTS ?? 100);
+const PEER_SUBJECTS = Number(process.env.BENCH_PEER_SUBJECTS ?? 50);
 const IN_FLIGHT = 64;
 
 const DATA_MAP = (urlVar: string) => ({ version: 1, subject: APP_SUBJECT, stores: { app: appStore(urlVar) } });
@@ -152,6 +152,7 @@ async function main(): Promise<void> {
     await settle();
     const after = { api: roundTrips(), worker: counter.read() };
     const per = (k: "pg" | "redis"): number => Number(((after.api[k] - before.api[k] + after.worker[k] - before.worker[k]) / ids.length).toFixed(2));
+    if (process.env.BENCH_COUNTS_BY_STATEMENT === "1") process.stderr.write(`${JSON.stringify({ api: after.api, worker: after.worker }, null, 1)}\n`);
     await own$.end();
     const check = ownClient(app.url);
     await check.connect();

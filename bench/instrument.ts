@@ -18,7 +18,9 @@ export interface RoundTrips {
   redis: number;
 }
 
-const counts: RoundTrips = { pg: 0, redis: 0 };
+const counts: RoundTrips & { byStatement?: Record<string, number> } = { pg: 0, redis: 0 };
+/** BENCH_COUNTS_BY_STATEMENT=1: also count per statement (its first 60 characters), to see where they go. */
+const byStatement: Record<string, number> | undefined = process.env.BENCH_COUNTS_BY_STATEMENT === "1" ? (counts.byStatement = {}) : undefined;
 const excluded = new WeakSet<object>();
 let installed = false;
 
@@ -28,7 +30,14 @@ export function installCounters(): void {
   installed = true;
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   pg.Client.prototype.query = function (this: object, ...args: unknown[]) {
-    if (!excluded.has(this)) counts.pg++;
+    if (!excluded.has(this)) {
+      counts.pg++;
+      if (byStatement) {
+        const first = args[0] as string | { text?: string } | undefined;
+        const text = (typeof first === "string" ? first : (first?.text ?? "?")).replace(/\s+/g, " ").trim().slice(0, 60);
+        byStatement[text] = (byStatement[text] ?? 0) + 1;
+      }
+    }
     return query.apply(this, args);
   } as typeof pg.Client.prototype.query;
   const pipelines = new WeakSet<object>();

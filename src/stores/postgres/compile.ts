@@ -99,7 +99,11 @@ const V = {
   shared: "_lethe_shared",
   changed: "_lethe_changed",
   left: "_lethe_left",
+  analyzed: "_lethe_analyzed",
 } as const;
+
+/** Rows a temporary set must hold before it is analyzed. */
+const ANALYZE_FROM = 2000;
 
 /** Upper bound of collection rounds; each must find a row, so a sane schema never reaches it. */
 const MAX_ROUNDS = 10_000;
@@ -133,60 +137,115 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
   const decidedOf = (alias: string) => `${alias}.tid IS NOT NULL AND NOT ${alias}.shared`;
 
   /** `b.<cols>` IN the source set's `<cols>`, by the link's rule; source values cast to the target's types. */
-  const inSet = (target: TableModel, targetCols: string[], source: TableModel, sourceCols: string[], sourceSql: string, where: string, match: MatchRule) => {
+  /**
+   * `<target columns>` IN the source set's `<columns>`, by the link's rule; source values cast to
+   * the target's types. `lhs` is how a target column is read (`b."col"`, or a stored `x.k_0`).
+   */
+  const inSet = (
+    target: TableModel,
+    targetCols: string[],
+    lhs: (column: string) => string,
+    source: TableModel,
+    sourceCols: string[],
+    sourceSql: string,
+    where: string,
+    match: MatchRule,
+  ) => {
     if (targetCols.length === 1 && match === "normalized") {
-      return `lower(btrim(b.${quoteIdent(targetCols[0]!)}::text)) IN (SELECT lower(btrim(r.${k(source, sourceCols[0]!)}::text)) FROM ${sourceSql} r WHERE ${where})`;
+      return `lower(btrim(${lhs(targetCols[0]!)}::text)) IN (SELECT lower(btrim(r.${k(source, sourceCols[0]!)}::text)) FROM ${sourceSql} r WHERE ${where})`;
     }
-    const lhs = targetCols.map((c) => `b.${quoteIdent(c)}`).join(", ");
     const rhs = sourceCols.map((c, i) => castTo(`r.${k(source, c)}`, source.typeOf(c), target.typeOf(targetCols[i]!))).join(", ");
-    return `(${lhs}) IN (SELECT ${rhs} FROM ${sourceSql} r WHERE ${where})`;
+    return `(${targetCols.map(lhs).join(", ")}) IN (SELECT ${rhs} FROM ${sourceSql} r WHERE ${where})`;
   };
-  const insertCols = (t: TableModel) => ["toid", "tid", "owned", "gen", "shared", ...t.linkCols.map((c) => k(t, c))].join(", ");
-  const selectCols = (t: TableModel, owned: boolean, gen: string) =>
-    ["b.tableoid", "b.ctid", String(owned), gen, "false", ...t.linkCols.map((c) => `b.${quoteIdent(c)}`)].join(", ");
+  const baseCol = (c: string) => `b.${quoteIdent(c)}`;
+  const insertCols = (t: TableModel) => ["toid", "tid", "owned", "gen", "shared", "came", ...t.linkCols.map((c) => k(t, c))].join(", ");
+  const selectCols = (t: TableModel, owned: boolean, gen: string, came: string) =>
+    ["b.tableoid", "b.ctid", String(owned), gen, "false", came, ...t.linkCols.map(baseCol)].join(", ");
+  const notCollected = (set: "r" | "v", t: TableModel) => `NOT EXISTS (SELECT 1 FROM ${temp(set, t)} x WHERE x.toid = b.tableoid AND x.tid = b.ctid)`;
+  // Per-table counters of the collector (`_lethe_<what>_<table index>`): rows found last round
+  // (`new`), this round (`now`), in all (`size`), not owned (`refs`), and at the last ANALYZE.
+  const counter = (what: "new" | "now" | "size" | "refs" | "analyzed", t: TableModel) => `_lethe_${what}_${t.index}`;
+  const all = [...tables.values()];
+  const counterDecls = all.flatMap((t) => (["new", "now", "size", "refs", "analyzed"] as const).map((w) => `${counter(w, t)} bigint := 0;`)).join(" ");
 
   const collect = (set: "r" | "v"): string[] => {
     const rules: string[] = [];
-    for (const link of plan.links) {
+    plan.links.forEach((link, l) => {
       const from = tables.get(link.from.table)!;
       const to = tables.get(link.to.table)!;
-      // Incoming: rows of `from` that reference owned rows of `to` found last round are owned.
+      const ownedLastRound = `r.owned AND r.gen = ${V.k} - 1`;
+      const add = (t: TableModel, refs: boolean) =>
+        `GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("now", t)} := ${counter("now", t)} + ${V.n}; ${counter("size", t)} := ${counter("size", t)} + ${V.n};${
+          refs ? ` ${counter("refs", t)} := ${counter("refs", t)} + ${V.n};` : ""
+        }`;
+      // Incoming: rows of `from` that reference owned rows of `to` found last round are owned;
+      // `came` remembers the link that found (or made owned) them.
       rules.push(
-        `INSERT INTO ${temp(set, from)} AS x (${insertCols(from)})
-           SELECT ${selectCols(from, true, V.k)} FROM ${base(from)} b
-            WHERE ${inSet(from, link.from.columns, to, link.to.columns, temp(set, to), `r.owned AND r.gen = ${V.k} - 1`, link.match)}
-           ON CONFLICT (toid, tid) DO UPDATE SET owned = true, gen = ${V.k} WHERE NOT x.owned;
-         GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${V.grown} := ${V.grown} + ${V.n};`,
+        `IF ${counter("new", to)} > 0 THEN
+           IF ${counter("refs", from)} > 0 THEN
+             UPDATE ${temp(set, from)} x SET owned = true, gen = ${V.k}, came = ${l}
+              WHERE NOT x.owned AND x.tid IS NOT NULL
+                AND ${inSet(from, link.from.columns, (c) => `x.${k(from, c)}`, to, link.to.columns, temp(set, to), ownedLastRound, link.match)};
+             GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("now", from)} := ${counter("now", from)} + ${V.n}; ${counter("refs", from)} := ${counter("refs", from)} - ${V.n};
+           END IF;
+           INSERT INTO ${temp(set, from)} (${insertCols(from)})
+             SELECT ${selectCols(from, true, V.k, String(l))} FROM ${base(from)} b
+              WHERE ${inSet(from, link.from.columns, baseCol, to, link.to.columns, temp(set, to), ownedLastRound, link.match)} AND ${notCollected(set, from)};
+           ${add(from, false)}
+         END IF;`,
       );
-      // Outgoing: rows of `to` that rows of `from` found last round reference are the subject's (referenced).
+      // Outgoing: rows of `to` that rows of `from` found last round reference are the subject's
+      // (referenced). Rows that came in through this very link are skipped: following it back out
+      // of them reaches only the rows they were found from (a million order items do not look up
+      // their orders again).
       rules.push(
-        `INSERT INTO ${temp(set, to)} (${insertCols(to)})
-           SELECT ${selectCols(to, false, V.k)} FROM ${base(to)} b
-            WHERE ${inSet(to, link.to.columns, from, link.from.columns, temp(set, from), `r.gen = ${V.k} - 1`, link.match)}
-           ON CONFLICT (toid, tid) DO NOTHING;
-         GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${V.grown} := ${V.grown} + ${V.n};`,
+        `IF ${counter("new", from)} > 0 THEN
+           INSERT INTO ${temp(set, to)} (${insertCols(to)})
+             SELECT ${selectCols(to, false, V.k, "NULL")} FROM ${base(to)} b
+              WHERE ${inSet(to, link.to.columns, baseCol, from, link.from.columns, temp(set, from), `r.gen = ${V.k} - 1 AND r.came IS DISTINCT FROM ${l}`, link.match)}
+                AND ${notCollected(set, to)};
+           ${add(to, true)}
+         END IF;`,
       );
-    }
+    });
     return [
       `${V.k} := 0;
        LOOP
          ${V.k} := ${V.k} + 1;
-         ${V.grown} := 0;
+         ${all.map((t) => `${counter("now", t)} := 0;`).join(" ")}
          ${rules.join("\n")}
-         EXIT WHEN ${V.grown} = 0;
+         ${all.map((t) => `${counter("new", t)} := ${counter("now", t)};`).join(" ")}
+         EXIT WHEN ${all.map((t) => counter("now", t)).join(" + ")} = 0;
          IF ${V.k} > ${MAX_ROUNDS} THEN RAISE EXCEPTION 'locating the subject''s rows did not converge'; END IF;
+         -- A big set gets statistics, so the next statements are planned for its size (hash joins,
+         -- not a nested loop per row); the connection is then closed after the call (its plans
+         -- would otherwise stay sized for a big subject).
+         ${all
+           .map(
+             (t) => `IF ${counter("size", t)} >= ${ANALYZE_FROM} AND ${counter("size", t)} >= 4 * ${counter("analyzed", t)} THEN
+           ANALYZE ${temp(set, t)}; ${counter("analyzed", t)} := ${counter("size", t)}; ${V.analyzed} := true;
+         END IF;`,
+           )
+           .join("\n")}
        END LOOP;`,
     ];
   };
 
+  /** Resets the collector's counters; the seed rows are the first round's news. */
+  const startCollect = () => all.flatMap((t) => (["new", "now", "size", "refs", "analyzed"] as const).map((w) => `${counter(w, t)} := 0;`)).join(" ");
+  const seeded = () =>
+    `GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("new", subject)} := ${counter("new", subject)} + ${V.n}; ${counter("size", subject)} := ${counter("size", subject)} + ${V.n};`;
+
   const seedReal = (set: "r" | "v", lock: boolean) =>
-    `INSERT INTO ${temp(set, subject)} (${insertCols(subject)})
-       SELECT ${selectCols(subject, true, "0")} FROM ${base(subject)} b
-        WHERE b.${quoteIdent(map.subject.key)} = ${V.key}::text::${subject.typeOf(map.subject.key)}${lock ? " FOR UPDATE OF b" : ""}
-       ON CONFLICT (toid, tid) DO NOTHING;`;
+    `${startCollect()}
+     INSERT INTO ${temp(set, subject)} (${insertCols(subject)})
+       SELECT ${selectCols(subject, true, "0", "NULL")} FROM ${base(subject)} b
+        WHERE b.${quoteIdent(map.subject.key)} = ${V.key}::text::${subject.typeOf(map.subject.key)}${lock ? " FOR UPDATE OF b" : ""};
+     ${seeded()}`;
   const seedVirtual = (set: "r" | "v") =>
     `INSERT INTO ${temp(set, subject)} (${insertCols(subject)})
-       VALUES (NULL, NULL, true, 0, false${subject.linkCols.map((c) => `, (${V.virtual} ->> ${literal(c)})::${subject.typeOf(c)}`).join("")});`;
+       VALUES (NULL, NULL, true, 0, false, NULL${subject.linkCols.map((c) => `, (${V.virtual} ->> ${literal(c)})::${subject.typeOf(c)}`).join("")});
+     ${seeded()}`;
 
   /** Marks referenced rows used by anyone outside the subject's rows as shared, table by table in change order. */
   const decide = (set: "r" | "v"): string[] => {
@@ -311,7 +370,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
   const body = `
 DECLARE
   ${V.k} integer; ${V.n} bigint; ${V.grown} bigint; ${V.row} record; ${V.seed} jsonb := ${V.virtual}; ${V.matched} integer := 0;
-  ${V.figures} jsonb := '[]'; ${V.decided} bigint; ${V.shared} bigint; ${V.changed} bigint; ${V.left} bigint;
+  ${V.figures} jsonb := '[]'; ${V.analyzed} boolean := false; ${counterDecls} ${V.decided} bigint; ${V.shared} bigint; ${V.changed} bigint; ${V.left} bigint;
 BEGIN
   IF ${V.mode} = 'erase' THEN
     IF ${V.ident} IS NOT NULL THEN
@@ -332,20 +391,20 @@ BEGIN
     ${decide("v").join("\n")}
     ${V.out} := ${V.figures}; ${V.figures} := '[]';
     ${leftovers("v").join("\n")}
-    RETURN jsonb_build_object('xid', txid_current()::text, 'matched', ${V.matched}, 'seed', ${V.seed}, 'tables', ${V.out}, 'left', ${V.figures});
+    RETURN jsonb_build_object('xid', txid_current()::text, 'matched', ${V.matched}, 'seed', ${V.seed}, 'tables', ${V.out}, 'left', ${V.figures}, 'analyzed', ${V.analyzed});
   ELSIF ${V.mode} = 'preview' THEN
     ${seedReal("r", false)}
     ${collect("r").join("\n")}
     ${decide("r").join("\n")}
     ${preview().join("\n")}
-    RETURN jsonb_build_object('tables', ${V.figures});
+    RETURN jsonb_build_object('tables', ${V.figures}, 'analyzed', ${V.analyzed});
   ELSIF ${V.mode} = 'verify' THEN
     ${seedReal("r", false)}
     ${seedVirtual("r")}
     ${collect("r").join("\n")}
     ${decide("r").join("\n")}
     ${leftovers("r").join("\n")}
-    RETURN jsonb_build_object('left', ${V.figures});
+    RETURN jsonb_build_object('left', ${V.figures}, 'analyzed', ${V.analyzed});
   END IF;
   RAISE EXCEPTION 'unknown mode %', ${V.mode};
 END`.replace(`${V.decided} bigint;`, `${V.decided} bigint; ${V.out} jsonb;`);
@@ -358,10 +417,10 @@ END`.replace(`${V.decided} bigint;`, `${V.decided} bigint; ${V.out} jsonb;`);
       "true AS owned",
       "0 AS gen",
       "false AS shared",
+      "NULL::integer AS came",
       ...t.linkCols.map((c) => `b.${quoteIdent(c)} AS ${k(t, c)}`),
     ];
-    return `CREATE TEMP TABLE IF NOT EXISTS ${name.slice("pg_temp.".length)} ON COMMIT DELETE ROWS AS SELECT ${cols.join(", ")} FROM ${base(t)} b WITH NO DATA;
-CREATE UNIQUE INDEX IF NOT EXISTS ${name.slice("pg_temp.".length)}_id ON ${name} (toid, tid);`;
+    return `CREATE TEMP TABLE IF NOT EXISTS ${name.slice("pg_temp.".length)} ON COMMIT DELETE ROWS AS SELECT ${cols.join(", ")} FROM ${base(t)} b WITH NO DATA;`;
   };
   const ddl = (["r", "v"] as const).flatMap((set) => [...tables.values()].map((t) => tableDdl(set, t))).join("\n");
   const signature = `${V.mode} text, ${V.ident} integer, ${V.value} text, ${V.key} text, ${V.virtual} jsonb, ${V.ipad} bytea, ${V.opad} bytea`;

@@ -73,6 +73,8 @@ interface RawResult {
   seed?: Record<string, string | null>;
   tables?: TableFigures[];
   left?: TableFigures[];
+  /** A big subject's sets were analyzed: the connection's plans are sized for it, so it is closed after the call. */
+  analyzed?: boolean;
 }
 
 /**
@@ -81,7 +83,10 @@ interface RawResult {
  */
 async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: CallArgs, within: (result: RawResult) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  let broken = false;
+  // A connection is closed rather than reused after an error (its temporary tables' statistics may
+  // be left from a rolled-back call) or after a big subject (see `analyzed`); the next call on a
+  // fresh connection sets the compiled erasure up again.
+  let discard = true;
   try {
     await ensureCompiled(client, compiled);
     await client.query(args.mode === "erase" ? "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE" : "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
@@ -96,27 +101,18 @@ async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: Call
         key.ipad,
         key.opad,
       ]);
-      const out = await within(res.rows[0]!.r);
+      const result = res.rows[0]!.r;
+      const out = await within(result);
       await client.query("COMMIT");
+      discard = result.analyzed === true;
       return out;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => (broken = true));
+      await client.query("ROLLBACK").catch(() => undefined);
       throw err;
     }
-  } catch (err) {
-    // A function created for another schema (the app migrated under a running worker) is dropped
-    // with the connection, so the next attempt recompiles.
-    if (isStalePlan(err)) broken = true;
-    throw err;
   } finally {
-    client.release(broken);
+    client.release(discard);
   }
-}
-
-/** Errors that mean the compiled function no longer fits the live schema. */
-function isStalePlan(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "42703" || code === "42P01" || code === "42804" || code === "0A000";
 }
 
 /** Steps from per-table figures (the receipt): kept rows all, other actions the rows changed; shared rows apart. */
