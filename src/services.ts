@@ -1,5 +1,4 @@
 import { FlowProducer, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { DataSource } from "typeorm";
 import type { Config } from "./config";
 import type { DataMap } from "./datamap/schema";
@@ -7,7 +6,7 @@ import type { Logger } from "./logger";
 import type { NoticeKind } from "./db/tables/rights-notice";
 import type { MailTemplates } from "./mail/templates";
 import type { MailTransport } from "./mail/transport";
-import { createRedis } from "./queues/connection";
+import { createQueueConnection, type QueueConnection } from "./queues/connection";
 import { QUEUES } from "./queues/names";
 import { StorePools } from "./stores/postgres/pools";
 import { StoreSet } from "./stores/store-set";
@@ -44,7 +43,7 @@ export interface Services {
   /** The validated data map. */
   dataMap: DataMap;
   /** The connection the queues and the flow producer share (the API's fails fast; `/readyz` pings it). */
-  redis: Redis;
+  redis: QueueConnection;
   queues: Queues;
   /** Adds an erasure's flow (one child per store, a finalizing parent). */
   flows: FlowProducer;
@@ -79,7 +78,7 @@ export function openServices(
   options: { role: "worker" | "producer"; storePoolSize?: number },
 ): OpenServices {
   const { ds, dataMap, logger } = base;
-  const redis = createRedis(config.redisUrl, options.role);
+  const redis = createQueueConnection(config, options.role);
   const producer = options.role === "producer";
   if (producer) redis.on("error", (err: Error) => logger.warn({ err }, "redis connection error"));
   const queue = (name: string): Queue => {

@@ -1,5 +1,4 @@
 import { Worker, type WorkerOptions as BullWorkerOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import { handlersOf } from "../jobs";
 import type { JobContext } from "../jobs/handler";
 import { configOrExit } from "../src/cli/config-or-exit";
@@ -16,7 +15,7 @@ import { createLogger, type Logger } from "../src/logger";
 import { loadTemplates } from "../src/mail/templates";
 import { loadNoticeTemplates } from "../src/rights/notices";
 import { createMailTransport, SMTP_POOL_SIZE } from "../src/mail/transport";
-import { createRedis } from "../src/queues/connection";
+import { createQueueConnection, type QueueConnection } from "../src/queues/connection";
 import { limiterFor } from "../src/queues/limiter";
 import { QUEUES, type QueueName } from "../src/queues/names";
 import { openServices, type OpenServices, type Services } from "../src/services";
@@ -73,7 +72,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2, config.mailConcurrency + 2) });
   await ds.initialize();
-  const connections: Redis[] = [];
+  const connections: QueueConnection[] = [];
   const workers: Worker[] = [];
   const stops: StopSchedule[] = [];
   let services: OpenServices | undefined;
@@ -105,7 +104,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     for (const queue of START_ORDER.filter((q) => wanted.has(q))) {
       const handlers = handlersOf(queue);
       // Each Worker gets its own connection; BullMQ does not close a connection it was given, so close() does.
-      const connection = createRedis(config.redisUrl, "worker");
+      const connection = createQueueConnection(config, "worker");
       connections.push(connection);
       const worker = new Worker(
         queue,

@@ -1,8 +1,8 @@
-import { ERROR_CODES, PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../errors";
 import { assertSameMap } from "../datamap/fingerprint";
 import { loadRequest as loadRow, startErasurePrepared, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
-import { markStoreDone, recordedSteps, recordStore } from "../db/tables/request-store";
+import { markStoreDone, recordedSteps, recordStore, recordStoresDone } from "../db/tables/request-store";
 import type { Logger } from "../logger";
 import { ERASE_STORE } from "../queues/jobs/erase-store";
 import { FINALIZE_ERASURE } from "../queues/jobs/finalize-erasure";
@@ -87,71 +87,96 @@ function contextOf(rt: ErasureServices, requestId: string, store: string, snapsh
 }
 
 /**
- * The entry job: snapshot the subject, wait for a legal hold, preview (dry run), or add the
- * flow — one child per store not yet done, a parent that verifies and finalizes.
+ * The entry job: snapshot the subject, wait for a legal hold, preview (dry run), or erase every
+ * store that never waits and either finalize or add the flow — one child per store that may wait
+ * (`needsOwnJob`), a parent that verifies and finalizes.
  */
 export async function startErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<StartOutcome> {
   const request = await loadRequest(rt, requestId);
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
-  if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(rt.dataMap.subject.store).resolveAndErase)
-    return startResolvingErasure(rt, request, sealed, log);
-  const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
-  if (!snapshot) {
-    log.info({ requestId }, "subject not found; nothing to erase");
-    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
-    return { state: "completed", subjectFound: false, rows: 0 };
-  }
-  if (held) {
-    log.info({ requestId }, "subject under legal hold; request waits");
-    return { state: "held" };
-  }
-  if (request.dryRun) {
-    const steps: StepCount[] = [];
-    for (const store of rt.stores.names()) {
-      try {
-        steps.push(...(await rt.stores.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
-      } catch (err) {
-        throw asPermanentIfHopeless(err, store);
-      }
-    }
-    await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
-    return { state: "completed", subjectFound: true, rows: 0 };
-  }
-  // The subject's own store is erased right here: the snapshot was just taken from it, and a
-  // map with no other store then needs no hand-off at all. Every other store is a child of a
-  // flow whose parent verifies and finalizes.
   const subjectStore = rt.dataMap.subject.store;
   const others = rt.stores.names().filter((s) => s !== subjectStore);
+  const ownJobs = others.filter((s) => rt.stores.adapter(s).needsOwnJob === true);
+  const inline = others.filter((s) => !ownJobs.includes(s));
+  let snapshot: SubjectSnapshot | null;
   let done: StoreOutcome;
-  try {
-    // Alone, the store's `prepared` row is marked done by the completing statement itself.
-    done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: others.length === 0 });
-    if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
-  } catch (err) {
-    throw tagStore(err, subjectStore);
+  if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(subjectStore).resolveAndErase) {
+    // First attempt, and the subject's store can resolve and erase in one transaction.
+    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: ownJobs.length === 0 });
+    if (first.state === "held") return { state: "held" };
+    snapshot = first.state === "done" ? first.snapshot : null;
+    done = first.state === "done" ? { state: "done", rows: first.rows, steps: first.steps } : { state: "skipped" };
+    if (!snapshot) {
+      log.info({ requestId }, "subject not found; nothing to erase");
+      await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
+      return { state: "completed", subjectFound: false, rows: 0 };
+    }
+  } else {
+    const started = await snapshotAndHold(rt, request, sealed);
+    snapshot = started.snapshot;
+    if (!snapshot) {
+      log.info({ requestId }, "subject not found; nothing to erase");
+      await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
+      return { state: "completed", subjectFound: false, rows: 0 };
+    }
+    if (started.held) {
+      log.info({ requestId }, "subject under legal hold; request waits");
+      return { state: "held" };
+    }
+    if (request.dryRun) {
+      const steps: StepCount[] = [];
+      for (const store of rt.stores.names()) {
+        try {
+          steps.push(...(await rt.stores.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
+        } catch (err) {
+          throw asPermanentIfHopeless(err, store);
+        }
+      }
+      await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
+      return { state: "completed", subjectFound: true, rows: 0 };
+    }
+    // The subject's own store is erased right here: the snapshot was just taken from it. So are
+    // the other stores that never wait on anyone (a second database, Redis, files): one after the
+    // other in this job, crash-exact (each store's state is recorded; a retry skips what is done).
+    // Only stores that may wait (a processor's 202) become children of a flow whose parent
+    // verifies and finalizes; without any, this job finalizes too.
+    try {
+      // Without a flow, the store's `prepared` row is marked done by the completing statement itself.
+      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: ownJobs.length === 0 });
+      if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
+    } catch (err) {
+      throw tagStore(err, subjectStore);
+    }
   }
-  if (others.length === 0) {
-    const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore], done.state === "done" ? done.steps : undefined);
+  const inlineSteps = await eraseInline(rt, request, snapshot, inline, log);
+  if (ownJobs.length === 0) {
+    const known = done.state === "done" && done.steps && inlineSteps ? [...done.steps, ...inlineSteps] : undefined;
+    const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore, ...inline], known);
     return { state: "completed", subjectFound: true, rows: finished.rows };
   }
-  const children = others.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
+  const children = ownJobs.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
   await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
   return { state: "flow", stores: children.length + 1 };
 }
 
 /**
  * The first attempt of an erasure whose subject store resolves and erases in one transaction
- * (postgres): the subject row is found, locked, snapshotted and erased with everything of theirs;
- * before COMMIT one statement seals the snapshot, checks legal holds and records the store
- * `prepared` with its xid — a hold rolls the store back and the request waits. Then, alone, the
- * request completes in one more statement; with other stores, the flow is added.
+ * (postgres): the subject row is found, locked, snapshotted and erased with everything of theirs,
+ * and verified; before COMMIT one statement seals the snapshot on the request, checks legal holds
+ * and records the store `prepared` with its xid and steps (the request becomes `running`). A hold
+ * rolls the store transaction back and the request waits. Not found: nothing changed.
  */
-async function startResolvingErasure(rt: ErasureServices, request: LoadedRequest, sealed: SealedIdentities, log: Logger): Promise<StartOutcome> {
+async function resolveAndEraseSubjectStore(
+  rt: ErasureServices,
+  request: LoadedRequest,
+  sealed: SealedIdentities,
+  log: Logger,
+  options: { deferDone: boolean },
+): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "not-found" }> {
   const requestId = request.id;
   const store = rt.dataMap.subject.store;
-  const others = rt.stores.names().filter((s) => s !== store);
   let held = false;
   let erased: { snapshot: SubjectSnapshot; steps: StepCount[] } | null;
   try {
@@ -175,19 +200,50 @@ async function startResolvingErasure(rt: ErasureServices, request: LoadedRequest
     }
     throw tagStore(asPermanentIfHopeless(err, store), store);
   }
-  if (!erased) {
-    log.info({ requestId }, "subject not found; nothing to erase");
-    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
-    return { state: "completed", subjectFound: false, rows: 0 };
+  if (!erased) return { state: "not-found" };
+  if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
+  const rows = erased.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
+  return { state: "done", snapshot: erased.snapshot, steps: erased.steps, rows };
+}
+
+/**
+ * The entry job's inline stores: transactional ones (with a recorded xid) one at a time, the
+ * others (Redis, files) at once, their states recorded together in one statement — also when
+ * one of them failed, so a retry does not erase the others again. The steps of all, or undefined
+ * when a store was done by an earlier attempt (its steps are then read back when finalizing).
+ */
+async function eraseInline(
+  rt: ErasureServices,
+  request: LoadedRequest,
+  snapshot: SubjectSnapshot,
+  stores: string[],
+  log: Logger,
+): Promise<StepCount[] | undefined> {
+  const steps = new Map<string, StepCount[] | undefined>();
+  const transactional = stores.filter((s) => rt.stores.adapter(s).transactionStatus);
+  for (const store of transactional) {
+    try {
+      const outcome = await eraseStoreOf(rt, request, snapshot, store, log);
+      if (outcome.state === "pending") throw new Error(`store "${store}": an erasure that waits needs a job of its own (needsOwnJob)`);
+      steps.set(store, outcome.state === "done" ? outcome.steps : undefined);
+    } catch (err) {
+      throw tagStore(err, store);
+    }
   }
-  if (others.length === 0) {
-    const finished = await finalizeWith(rt, request, erased.snapshot, log, [store], erased.steps);
-    return { state: "completed", subjectFound: true, rows: finished.rows };
-  }
-  await markStoreDone(rt.ds, requestId, store);
-  const children = others.map((s) => ERASE_STORE.flowJob(rt.config, { requestId, store: s }));
-  await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
-  return { state: "flow", stores: children.length + 1 };
+  const collected: Array<{ store: string; steps: StepCount[] }> = [];
+  const rest = stores.filter((s) => !transactional.includes(s));
+  const results = await Promise.allSettled(
+    rest.map(async (store) => {
+      const outcome = await eraseStoreOf(rt, request, snapshot, store, log, { collect: (s) => collected.push({ store, steps: s }) });
+      if (outcome.state === "pending") throw new Error(`store "${store}": an erasure that waits needs a job of its own (needsOwnJob)`);
+      steps.set(store, outcome.state === "done" ? outcome.steps : undefined);
+    }),
+  );
+  await recordStoresDone(rt.ds, request.id, collected);
+  const failed = results.findIndex((r) => r.status === "rejected");
+  if (failed >= 0) throw tagStore((results[failed] as PromiseRejectedResult).reason, rest[failed]!);
+  const all = stores.map((s) => steps.get(s));
+  return all.every((s) => s !== undefined) ? all.flat() : undefined;
 }
 
 /** Marks an error with the store it came from, so the request's failure names that store. */
@@ -217,7 +273,7 @@ async function eraseStoreOf(
   snapshot: SubjectSnapshot,
   store: string,
   log: Logger,
-  options: { deferDone?: boolean } = {},
+  options: { deferDone?: boolean; collect?: (steps: StepCount[]) => void } = {},
 ): Promise<StoreOutcome> {
   const requestId = request.id;
   const adapter = rt.stores.adapter(store);
@@ -239,7 +295,9 @@ async function eraseStoreOf(
       prepared = true;
     });
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
-    if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
+    // `collect`: the caller records this store with others in one statement (stores without a transaction).
+    if (!prepared && options.collect) options.collect(outcome.steps);
+    else if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
     else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
     return {
       state: "done",
@@ -281,18 +339,26 @@ async function finalizeWith(
   const unfinished = rt.stores.names().filter((s) => !doneNow.includes(s) && request.stores.find((r) => r.store === s)?.status !== "done");
   if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
   const leftovers: string[] = [];
+  const checked: string[] = [];
   for (const store of rt.stores.names()) {
     // A store that verified inside its own transaction, before COMMIT, is verified already.
-    if (rt.stores.adapter(store).verifiesBeforeCommit) continue;
+    if (rt.stores.adapter(store).verifiesBeforeCommit) {
+      checked.push(store);
+      continue;
+    }
     try {
       leftovers.push(...(await rt.stores.adapter(store).verify(contextOf(rt, requestId, store, snapshot, log))));
+      checked.push(store);
     } catch (err) {
       throw asPermanentIfHopeless(err, store);
     }
   }
-  if (leftovers.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
+  // Retryable: a leftover seen now may be someone else's change racing this erasure (a sweep
+  // re-masking a customer); the next attempt re-runs the stores' idempotent erasure and checks again.
+  if (leftovers.length > 0) throw new VerificationFailure(leftovers);
   const steps = knownSteps ?? (await recordedSteps(rt.ds, requestId));
-  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
+  const verified = checked.length === rt.stores.names().length;
+  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject, verified);
   const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
   log.info({ requestId, stores: rt.stores.names().length, rows }, "erasure completed");
   return { state: "completed", rows };

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { QueueConnection } from "../queues/connection";
 import type { DataSource } from "typeorm";
 import { withTimeout } from "./with-timeout";
 
@@ -15,7 +15,7 @@ export interface ReadinessReport {
 export const READINESS_TIMEOUT_MS = 2000;
 
 /** PINGs Redis, first waiting (within the bound) for a connection that is still being made. */
-async function pingRedis(redis: Redis, timeoutMs: number): Promise<string> {
+async function pingRedis(redis: QueueConnection, timeoutMs: number): Promise<string> {
   if (redis.status !== "ready") {
     if (redis.status === "end" || redis.status === "close") throw new Error("redis connection closed");
     let onReady: (() => void) | undefined;
@@ -49,7 +49,7 @@ export async function pendingMigrations(ds: DataSource): Promise<string[]> {
 }
 
 /** Checks Postgres (`SELECT 1`), applied migrations and Redis (`PING`), each with a time bound. */
-export async function checkReadiness(ds: DataSource, redis: Redis, timeoutMs = READINESS_TIMEOUT_MS): Promise<ReadinessReport> {
+export async function checkReadiness(ds: DataSource, redis: QueueConnection, timeoutMs = READINESS_TIMEOUT_MS): Promise<ReadinessReport> {
   const checks: ReadinessReport["checks"] = { postgres: "failed", migrations: "skipped", redis: "failed" };
   const pg = (async () => {
     if (!ds.isInitialized) return;

@@ -62,8 +62,20 @@ export interface StoreAdapter {
     ref: SubjectRef,
     record: (snapshot: SubjectSnapshot, steps: StepCount[], xid: string) => Promise<void>,
   ): Promise<{ snapshot: SubjectSnapshot; steps: StepCount[] } | null>;
+  /**
+   * True when an erasure may wait on someone else (a processor that answers 202, or is down for a
+   * while): the store gets a job of its own in the request's flow, which can be delayed without
+   * holding anything else. Other stores are erased by the request's entry job itself, one after
+   * the other, so a request with none of these needs no flow at all. (Default: false.)
+   */
+  readonly needsOwnJob?: boolean;
   /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
   resolveSubject?(ref: SubjectRef): Promise<SubjectSnapshot | null>;
+  /**
+   * The subject's own store finds the subject whose identity `name`, normalised by its match rule,
+   * has the SHA-256 digest `sha256Hex` (OpenDSR hashed identities); returns the subject key, or null.
+   */
+  findByHashedIdentity?(name: string, sha256Hex: string): Promise<string | null>;
   /**
    * The subject's own store walks every subject it holds, calling `onBatch` with their identities
    * (`id` and each identity of the data map, as text; absent when null). Read-only; memory is one batch.

@@ -82,6 +82,37 @@ export async function recordStore(
   );
 }
 
+/**
+ * Records several stores `done` with their steps in one statement: stores without transactions
+ * that one job erased together (the entry job's inline stores).
+ */
+export async function recordStoresDone(ds: Sql, requestId: string, stores: Array<{ store: string; steps: StepCount[] }>): Promise<void> {
+  if (stores.length === 0) return;
+  const steps = stores.flatMap(({ store, steps }) => steps.map((s) => ({ ...s, store })));
+  await ds.query(
+    `WITH v AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS v(s, t, a, n, g)),
+          cleared AS (
+            DELETE FROM lethe.request_step st WHERE st.request_id = $1 AND st.store = ANY($7::text[])
+               AND NOT EXISTS (SELECT 1 FROM v WHERE v.s = st.store AND v.t = st.table_name AND v.a = st.action)),
+          steps AS (
+            INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
+            SELECT $1, s, t, a, n, g FROM v
+            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground)
+     INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at) SELECT $1, unnest($7::text[]), 'done', NULL, now()
+     ON CONFLICT (request_id, store) DO UPDATE
+       SET status = 'done', xid = NULL, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL`,
+    [
+      requestId,
+      steps.map((s) => s.store),
+      steps.map((s) => s.table),
+      steps.map((s) => s.action),
+      steps.map((s) => s.rows),
+      steps.map((s) => s.ground ?? null),
+      stores.map((s) => s.store),
+    ],
+  );
+}
+
 /** Marks a store done (after its transaction is known to have committed). */
 export async function markStoreDone(ds: Sql, requestId: string, store: string): Promise<void> {
   await ds.query(`UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = $2`, [requestId, store]);

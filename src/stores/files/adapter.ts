@@ -23,7 +23,8 @@ export interface MatchedFile {
 
 /**
  * The files store kind: files under one root matched by path patterns, deleted, then the
- * directories left empty (up to, not including, the root). Symlinks are never followed: a
+ * directories left empty (up to, not including, the root). One walk erases and verifies: every
+ * path it unlinked is looked at again before the erasure is recorded. Symlinks are never followed: a
  * matching link is removed as a link, a linked directory is not entered, and every directory is
  * re-checked to be inside `realpath(root)` before it is read or changed.
  */
@@ -35,30 +36,47 @@ export function filesAdapter(store: string, deps: StoreDeps): StoreAdapter {
     if (unsafe) throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}": path pattern "${pattern}" is unsafe (${unsafe})`);
   });
 
-  const run = async (ctx: StoreRunContext, mode: Mode): Promise<StepCount[]> => {
+  const run = async (ctx: StoreRunContext, mode: Mode): Promise<{ steps: StepCount[]; remaining: string[] }> => {
     const compiled = compileAll(store, spec, ctx.snapshot.identities);
     const root = await realRoot(store, spec);
-    const out: StepCount[] = [];
+    const steps: StepCount[] = [];
+    const remaining: string[] = [];
     for (const { pattern, path } of compiled) {
       if (!path) ctx.logger.debug({ store, pattern }, "pattern skipped: the subject has no value for its placeholder");
-      const rows = path ? await walkPattern(root, path, mode, ctx.signal) : 0;
-      out.push({ store, table: pattern, action: "delete", rows });
+      const removed: string[] = [];
+      const rows = path ? await walkPattern(root, path, mode, ctx.signal, [], removed) : 0;
+      steps.push({ store, table: pattern, action: "delete", rows });
+      // The walk is the verification: each path it unlinked is looked at again (lstat), no second walk.
+      const back = (
+        await Promise.all(
+          removed.map((p) =>
+            lstat(p).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        )
+      ).filter(Boolean).length;
+      if (back > 0) remaining.push(`files ${pattern}: ${back} file(s) written again`);
     }
-    return out;
+    return { steps, remaining };
   };
   return {
     kind: "files",
-    preview(ctx) {
-      return run(ctx, "count");
+    verifiesBeforeCommit: true,
+    async preview(ctx) {
+      return (await run(ctx, "count")).steps;
     },
     async erase(ctx, record) {
-      const steps = await run(ctx, "erase");
+      const { steps, remaining } = await run(ctx, "erase");
+      // The application wrote a file back while it was erased: not erased, try again.
+      if (remaining.length > 0) throw new Error(`store "${store}": verification failed: ${remaining.join("; ")}`);
       await record(steps);
       return { state: "done", steps };
     },
     async verify(ctx) {
-      const counted = await run(ctx, "count");
-      return counted.filter((s) => s.rows > 0).map((s) => `files ${s.table}: ${s.rows} file(s) remain`);
+      const { steps } = await run(ctx, "count");
+      return steps.filter((s) => s.rows > 0).map((s) => `files ${s.table}: ${s.rows} file(s) remain`);
     },
   };
 }
@@ -117,8 +135,18 @@ async function realRoot(store: string, spec: FilesStoreSpec): Promise<string> {
   return root;
 }
 
-/** Counts (or deletes) the files matching one pattern; after an erase, removes the directories it left empty. */
-async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal: AbortSignal | undefined, found: string[][] = []): Promise<number> {
+/**
+ * Counts (or deletes) the files matching one pattern; after an erase, removes the directories it
+ * left empty. `removed` collects the paths unlinked (for the erasure's own re-check).
+ */
+async function walkPattern(
+  root: string,
+  path: CompiledPath,
+  mode: Mode,
+  signal: AbortSignal | undefined,
+  found: string[][] = [],
+  removed: string[] = [],
+): Promise<number> {
   const prefix = path.segments.slice(0, path.prefix).map((s) => (s.kind === "literal" ? s.name : ""));
   let dir = root;
   for (const name of prefix) {
@@ -128,7 +156,7 @@ async function walkPattern(root: string, path: CompiledPath, mode: Mode, signal:
     if (!st?.isDirectory()) return 0; // missing, a file, or a symlink (never entered)
   }
   const emptied = new Set<string>();
-  const rows = await visit(root, dir, prefix, path, mode, signal, emptied, false, found);
+  const rows = await visit(root, dir, prefix, path, mode, signal, emptied, false, found, removed);
   if (mode === "erase") await pruneEmpty(root, emptied);
   return rows;
 }
@@ -149,6 +177,7 @@ async function visit(
   emptied: Set<string>,
   inClaimed = false,
   found: string[][] = [],
+  removed: string[] = [],
 ): Promise<number> {
   signal?.throwIfAborted();
   await assertRealDirectory(root, dir);
@@ -168,7 +197,7 @@ async function visit(
     if (child === root || !isInside(root, child)) continue;
     if (entry.isDirectory()) {
       if (claimed || mayContainMatches(path, childNames) || matchesPath(path, childNames))
-        rows += await visit(root, child, childNames, path, mode, signal, emptied, claimed, found);
+        rows += await visit(root, child, childNames, path, mode, signal, emptied, claimed, found, removed);
       continue;
     }
     // Files, symlinks (to anything) and other non-directories: a symlink is removed as a link.
@@ -186,6 +215,7 @@ async function visit(
     }
     try {
       await unlink(child);
+      removed.push(child);
       rows++;
       emptied.add(dir);
     } catch (err) {

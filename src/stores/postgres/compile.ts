@@ -380,7 +380,11 @@ BEGIN
       IF ${V.matched} <> 1 THEN RETURN jsonb_build_object('matched', ${V.matched}); END IF;
       ${V.key} := ${V.seed} ->> ${literal(map.subject.key)};
     END IF;
+    -- The subject row is locked first; linked rows are found from its current values AND from the
+    -- snapshot (taken when the request started, or just now), the seed the verification uses: a
+    -- sweep that re-masked the subject's email since cannot hide the rows linked by the old one.
     ${seedReal("r", true)}
+    ${seedVirtual("r").replaceAll(V.virtual, V.seed)}
     ${collect("r").join("\n")}
     ${decide("r").join("\n")}
     ${apply().join("\n")}

@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import type { DataMap } from "../../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import { contactColumns } from "../../subject/contact";
 import { identityByName, identitySpecs } from "../../subject/identity-match";
 import type { SubjectRef } from "../../subject/reference";
@@ -145,19 +145,19 @@ export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, sn
   return callCompiled(pool, compiledErasure(plan, map), { mode: "preview", snapshot }, async (r) => stepsOf(plan, r.tables!));
 }
 
-/** The erasure left something identifying behind; the store transaction is rolled back. */
-export class LeftoversError extends PermanentError {
-  constructor(readonly leftovers: string[]) {
-    super(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
-  }
-}
+/**
+ * The erasure left something identifying behind; the store transaction is rolled back. Retryable
+ * (`VerificationFailure`): a concurrent change (a sweep) can cause it, and a new attempt fixes it.
+ */
+export class LeftoversError extends VerificationFailure {}
 
 /** Records an erasure before COMMIT: its transaction id, counts, and (when it resolved the subject) the snapshot. */
 export type PrepareErasure = (xid: string, steps: StepCount[], snapshot: SubjectSnapshot) => Promise<void>;
 
 /**
  * Erases the subject from one Postgres store in ONE transaction, and verifies the result inside
- * it (re-locating the subject from its snapshot) before anything commits. Before COMMIT,
+ * it (re-locating the subject from its snapshot) before anything commits; leftovers roll it back
+ * with a retryable {@link LeftoversError}. Before COMMIT,
  * `prepare` is given the transaction id and the counts so the caller can record them durably;
  * after a crash, `txid_status(xid)` tells whether this transaction committed.
  */

@@ -1,15 +1,15 @@
-import { Redis } from "ioredis";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { StepCount } from "../../types";
 import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
+import { closeRedisStore, openRedisStore, scan, unlinkAndCheck, whenReady, type RedisStoreClient } from "./client";
 import { resolvePattern, type ResolvedPattern } from "./patterns";
 import type { RedisStoreSpec } from "./schema";
 
-/** Keys asked for per SCAN call, and the most keys one UNLINK carries. */
-export const SCAN_COUNT = 1000;
-
-/** How long a command waits for the connection before it fails (and the job retries). */
-const CONNECT_TIMEOUT_MS = 10_000;
+/** What one target's erasure did: units removed, and units found again right after (the same round trip). */
+interface Erased {
+  removed: number;
+  remaining: number;
+}
 
 /** One declared target (a key pattern or a hash field), as a step names it. */
 interface Target {
@@ -17,60 +17,60 @@ interface Target {
   table: string;
   /** What is left over, for verify messages. */
   unit: "key" | "field";
-  count(redis: Redis, ctx: StoreRunContext): Promise<number>;
-  erase(redis: Redis, ctx: StoreRunContext): Promise<number>;
+  count(redis: RedisStoreClient, ctx: StoreRunContext): Promise<number>;
+  erase(redis: RedisStoreClient, ctx: StoreRunContext): Promise<Erased>;
 }
 
 /**
- * The redis store kind: an application's Redis (its own URL, one lazily created connection per
- * adapter). Key patterns with a glob are walked with SCAN MATCH and UNLINKed in batches; exact keys
- * are UNLINKed directly; hash fields are HDELed. Every operation is idempotent.
+ * The redis store kind: an application's Redis or Redis Cluster (its own URL, one lazily created
+ * connection per adapter). One walk erases and verifies: an exact key is UNLINKed and checked
+ * with EXISTS in the same round trip; a glob is walked once with SCAN MATCH (every master of a
+ * cluster) and each batch found is UNLINKed and checked the same way; a hash field is HDELed and
+ * checked with HEXISTS. Every target's commands go out together (auto-pipelined), and a key found
+ * again fails the erasure (retried) before it is recorded. Every operation is idempotent.
  */
 export function redisAdapter(store: string, deps: StoreDeps): StoreAdapter & { close(): Promise<void> } {
   const spec = deps.dataMap.stores[store];
   if (!spec || spec.kind !== "redis") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a redis store of the data map`);
   const targets = targetsOf(spec, store);
-  let client: Redis | undefined;
-  const redis = (): Redis => {
-    if (!client) {
-      client = new Redis(spec.url, { maxRetriesPerRequest: 2, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: "lethe-erasure" });
-      // Only the code: ioredis messages name the host.
-      client.on("error", (err: NodeJS.ErrnoException) => deps.logger.warn({ store, code: err.code ?? err.name }, "redis store connection error"));
-    }
+  let client: RedisStoreClient | undefined;
+  const redis = async (): Promise<RedisStoreClient> => {
+    client ??= openRedisStore(spec, store, "erasure", deps.logger);
+    await whenReady(client);
     return client;
   };
-  const steps = async (ctx: StoreRunContext, op: "count" | "erase"): Promise<StepCount[]> => {
-    const out: StepCount[] = [];
-    for (const t of targets) {
-      ctx.signal?.throwIfAborted();
-      out.push({ store, table: t.table, action: "delete", rows: await t[op](redis(), ctx) });
-    }
-    return out;
+  const counts = async (ctx: StoreRunContext): Promise<number[]> => {
+    const r = await redis();
+    ctx.signal?.throwIfAborted();
+    return Promise.all(targets.map((t) => t.count(r, ctx)));
   };
   return {
     kind: "redis",
-    preview(ctx) {
-      return steps(ctx, "count");
+    verifiesBeforeCommit: true,
+    async preview(ctx) {
+      const n = await counts(ctx);
+      return targets.map((t, i): StepCount => ({ store, table: t.table, action: "delete", rows: n[i]! }));
     },
     async erase(ctx, record) {
-      const done = await steps(ctx, "erase");
+      const r = await redis();
+      ctx.signal?.throwIfAborted();
+      // Every target runs to its end before an error is thrown, so a retry never overlaps a walk.
+      const erased = await settled(targets.map((t) => t.erase(r, ctx)));
+      const left = targets.flatMap((t, i) => (erased[i]!.remaining > 0 ? [`redis ${t.table}: ${erased[i]!.remaining} ${t.unit}(s) written again`] : []));
+      // The application wrote a key back between UNLINK and EXISTS: not erased, try again.
+      if (left.length > 0) throw new Error(`store "${store}": verification failed: ${left.join("; ")}`);
+      const done = targets.map((t, i): StepCount => ({ store, table: t.table, action: "delete", rows: erased[i]!.removed }));
       await record(done);
       return { state: "done", steps: done };
     },
     async verify(ctx) {
-      const leftovers: string[] = [];
-      for (const t of targets) {
-        const n = await t.count(redis(), ctx);
-        if (n > 0) leftovers.push(`redis ${t.table}: ${n} ${t.unit}(s) remain`);
-      }
-      return leftovers;
+      const n = await counts(ctx);
+      return targets.flatMap((t, i) => (n[i]! > 0 ? [`redis ${t.table}: ${n[i]} ${t.unit}(s) remain`] : []));
     },
     async close() {
       const c = client;
       client = undefined;
-      if (!c) return;
-      if (c.status === "ready") await c.quit().catch(() => c.disconnect());
-      else if (c.status !== "end") c.disconnect();
+      await closeRedisStore(c);
     },
   };
 }
@@ -97,13 +97,18 @@ function targetsOf(spec: RedisStoreSpec, store: string): Target[] {
     },
     async erase(redis, ctx) {
       const r = resolvePattern(pattern, ctx.snapshot.identities);
-      if (skipped(ctx, pattern, r)) return 0;
-      if (r.kind === "exact") return redis.unlink(r.key);
-      let n = 0;
+      if (skipped(ctx, pattern, r)) return { removed: 0, remaining: 0 };
+      if (r.kind === "exact") {
+        const { unlinked, remaining } = await unlinkAndCheck(redis, [r.key]);
+        return { removed: unlinked, remaining };
+      }
+      const out: Erased = { removed: 0, remaining: 0 };
       await scan(redis, r.match, ctx.signal, async (batch) => {
-        n += await redis.unlink(...batch);
+        const { unlinked, remaining } = await unlinkAndCheck(redis, batch);
+        out.removed += unlinked;
+        out.remaining += remaining;
       });
-      return n;
+      return out;
     },
   }));
   const fields = spec.hashFields.map(({ key, field }): Target => {
@@ -125,22 +130,24 @@ function targetsOf(spec: RedisStoreSpec, store: string): Target[] {
       },
       async erase(redis, ctx) {
         const r = resolve(ctx);
-        return r ? wrongType(table, store, redis.hdel(r.key, r.field)) : 0;
+        if (!r) return { removed: 0, remaining: 0 };
+        const [removed, remaining] = await Promise.all([
+          wrongType(table, store, redis.hdel(r.key, r.field)),
+          wrongType(table, store, redis.hexists(r.key, r.field)),
+        ]);
+        return { removed, remaining };
       },
     };
   });
   return [...keys, ...fields];
 }
 
-/** Walks SCAN MATCH to the end, handing each non-empty batch (at most {@link SCAN_COUNT} keys, binary-safe) to `onBatch`. */
-export async function scan(redis: Redis, match: string, signal: AbortSignal | undefined, onBatch: (keys: Buffer[]) => Promise<void>): Promise<void> {
-  let cursor = "0";
-  do {
-    signal?.throwIfAborted();
-    const [next, keys] = await redis.scanBuffer(cursor, "MATCH", match, "COUNT", SCAN_COUNT);
-    cursor = next.toString();
-    for (let i = 0; i < keys.length; i += SCAN_COUNT) await onBatch(keys.slice(i, i + SCAN_COUNT));
-  } while (cursor !== "0");
+/** `Promise.all` that waits for every promise before it throws the first error. */
+async function settled<T>(promises: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /** A key of the wrong type cannot become a hash by retrying: a permanent error naming the pattern only. */

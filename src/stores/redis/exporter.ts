@@ -1,17 +1,13 @@
-import { Redis } from "ioredis";
 import type { DataMap } from "../../datamap/schema";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { Logger } from "../../logger";
-import { scan } from "./adapter";
+import { closeRedisStore, openRedisStore, scan, whenReady, type RedisStoreClient } from "./client";
 import { resolvePattern } from "./patterns";
 import type { RedisStoreSpec } from "./schema";
 import { readKey } from "./read";
 import { csvRows, jsonRecord, REDIS_CSV_HEADER, type RecordContent } from "./records";
 import type { ExportSink } from "../export-sink";
 import type { ExportStoreContext, StoreExporter } from "../store-kind";
-
-/** How long a command waits for the connection before it fails (and the job retries). */
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The subject's keys in one Redis store, found as the erasure finds them. */
 export interface SubjectKeys {
@@ -26,7 +22,7 @@ export interface SubjectKeys {
  * keys are looked at directly, globs are walked with SCAN MATCH with the identity values escaped.
  * A key that does not exist is simply absent from the export later (TYPE answers `none`).
  */
-export async function locateSubjectKeys(redis: Redis, store: string, spec: RedisStoreSpec, ctx: ExportStoreContext): Promise<SubjectKeys> {
+export async function locateSubjectKeys(redis: RedisStoreClient, store: string, spec: RedisStoreSpec, ctx: ExportStoreContext): Promise<SubjectKeys> {
   const identities = ctx.snapshot.identities;
   const keys = new Map<string, Buffer>();
   const add = (k: Buffer): void => void keys.set(k.toString("latin1"), k);
@@ -57,7 +53,7 @@ export async function locateSubjectKeys(redis: Redis, store: string, spec: Redis
 }
 
 /** The declared fields of a hash that exist, or null when none does. A key of another type fails the export. */
-async function readHashFields(redis: Redis, store: string, key: Buffer, fields: Buffer[]): Promise<RecordContent | null> {
+async function readHashFields(redis: RedisStoreClient, store: string, key: Buffer, fields: Buffer[]): Promise<RecordContent | null> {
   const type = await redis.type(key);
   if (type === "none") return null;
   if (type !== "hash") throw new PermanentError(ERROR_CODES.storeFailed, `store "${store}": a declared hash field's key holds a ${type}, not a hash`);
@@ -67,7 +63,7 @@ async function readHashFields(redis: Redis, store: string, key: Buffer, fields: 
 }
 
 /** Every record of the subject, read lazily: pattern keys, then partial hashes. */
-async function* records(redis: Redis, store: string, found: SubjectKeys, signal: AbortSignal | undefined): AsyncGenerator<[Buffer, RecordContent]> {
+async function* records(redis: RedisStoreClient, store: string, found: SubjectKeys, signal: AbortSignal | undefined): AsyncGenerator<[Buffer, RecordContent]> {
   for (const key of found.keys) {
     signal?.throwIfAborted();
     const content = await readKey(redis, key, signal);
@@ -107,19 +103,16 @@ async function* csvDocument(all: AsyncIterable<[Buffer, RecordContent]>, counter
 export function redisExporter(store: string, deps: { dataMap: DataMap; logger: Logger }): StoreExporter & { close(): Promise<void> } {
   const spec = deps.dataMap.stores[store];
   if (!spec || spec.kind !== "redis") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a redis store of the data map`);
-  let client: Redis | undefined;
-  const redis = (): Redis => {
-    if (!client) {
-      client = new Redis(spec.url, { maxRetriesPerRequest: 2, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: "lethe-export" });
-      // Only the code: ioredis messages name the host.
-      client.on("error", (err: NodeJS.ErrnoException) => deps.logger.warn({ store, code: err.code ?? err.name }, "redis store connection error"));
-    }
+  let client: RedisStoreClient | undefined;
+  const redis = async (): Promise<RedisStoreClient> => {
+    client ??= openRedisStore(spec, store, "export", deps.logger);
+    await whenReady(client);
     return client;
   };
   return {
     kind: "redis",
     async exportStore(ctx: ExportStoreContext, sink: ExportSink): Promise<void> {
-      const r = redis();
+      const r = await redis();
       const found = await locateSubjectKeys(r, store, spec, ctx);
       const json = { rows: 0 };
       await sink.add({
@@ -142,9 +135,7 @@ export function redisExporter(store: string, deps: { dataMap: DataMap; logger: L
     async close() {
       const c = client;
       client = undefined;
-      if (!c) return;
-      if (c.status === "ready") await c.quit().catch(() => c.disconnect());
-      else if (c.status !== "end") c.disconnect();
+      await closeRedisStore(c);
     },
   };
 }

@@ -1,5 +1,5 @@
+import type { RedisStoreClient } from "./client";
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import { isUtf8 } from "node:buffer";
 import { ERROR_CODES, PermanentError } from "../../errors";
 
@@ -29,7 +29,7 @@ export type KeyContent =
   | { type: "stream"; pages: AsyncIterable<Array<[id: string, fields: FieldValue[]]>> };
 
 /** The content of `key`, or null when it no longer exists. A type Lethe cannot read (a module's) fails the export. */
-export async function readKey(redis: Redis, key: Buffer, signal?: AbortSignal): Promise<KeyContent | null> {
+export async function readKey(redis: RedisStoreClient, key: Buffer, signal?: AbortSignal): Promise<KeyContent | null> {
   const type = await redis.type(key);
   switch (type) {
     case "none":
@@ -84,7 +84,7 @@ function pairs(flat: Buffer[]): FieldValue[] {
  * and a second hands out the chunks. A value that stops being UTF-8 between the passes fails
  * the export (retryable), so a text value is never written half as text, half as garbage.
  */
-async function readString(redis: Redis, key: Buffer, signal: AbortSignal | undefined): Promise<KeyContent | null> {
+async function readString(redis: RedisStoreClient, key: Buffer, signal: AbortSignal | undefined): Promise<KeyContent | null> {
   const length = await redis.strlen(key);
   if (length <= STRING_CHUNK) {
     const value = await redis.getBuffer(key);
@@ -173,7 +173,7 @@ async function* rangePages<T>(signal: AbortSignal | undefined, call: (start: num
 }
 
 /** Pages of a stream's entries, oldest first (XRANGE with an exclusive start after each page). */
-async function* streamPages(redis: Redis, key: Buffer, signal: AbortSignal | undefined): AsyncGenerator<Array<[string, FieldValue[]]>> {
+async function* streamPages(redis: RedisStoreClient, key: Buffer, signal: AbortSignal | undefined): AsyncGenerator<Array<[string, FieldValue[]]>> {
   let start = "-";
   for (;;) {
     signal?.throwIfAborted();

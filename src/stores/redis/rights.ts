@@ -1,8 +1,7 @@
-import { Redis } from "ioredis";
 import { ERROR_CODES, PermanentError } from "../../errors";
 import type { FieldRef, RightsKind, RightsStep, StoreRights } from "../rights-side";
 import type { StoreDeps } from "../store-kind";
-import { scan } from "./adapter";
+import { closeRedisStore, openRedisStore, scan, unlinkAndCheck, whenReady, type RedisStoreClient } from "./client";
 import { resolvePattern } from "./patterns";
 import type { RedisStoreSpec } from "./schema";
 
@@ -17,17 +16,17 @@ import type { RedisStoreSpec } from "./schema";
 function openRedisRights(store: string, deps: StoreDeps): StoreRights {
   const spec = deps.dataMap.stores[store];
   if (!spec || spec.kind !== "redis") throw new PermanentError(ERROR_CODES.dataMapInvalid, `store "${store}" is not a redis store of the data map`);
-  let client: Redis | undefined;
-  const redis = (): Redis => {
-    if (!client) {
-      client = new Redis(spec.url, { maxRetriesPerRequest: 2, connectTimeout: 10_000, connectionName: "lethe-rights" });
-      client.on("error", (err: NodeJS.ErrnoException) => deps.logger.warn({ store, code: err.code ?? err.name }, "redis store connection error"));
-    }
+  let client: RedisStoreClient | undefined;
+  const connect = async (): Promise<RedisStoreClient> => {
+    client ??= openRedisStore(spec, store, "rights", deps.logger);
+    await whenReady(client);
     return client;
   };
   return {
     async rectify(ctx, changes, record) {
       const identities = ctx.snapshot.identities;
+      const conn = await connect();
+      const redis = () => conn;
       const steps: RightsStep[] = [];
       const changed = changes.map((c) => c.field);
       for (const k of spec.keys) {
@@ -38,7 +37,7 @@ function openRedisRights(store: string, deps: StoreDeps): StoreRights {
         if (r.kind === "exact") n = await redis().unlink(r.key);
         else if (r.kind === "match") {
           await scan(redis(), r.match, ctx.signal, async (batch) => {
-            n += await redis().unlink(...batch);
+            n += (await unlinkAndCheck(redis(), batch)).unlinked;
           });
         }
         steps.push({ table: k.pattern, action: "invalidated", rows: n, fields: changed });
@@ -67,9 +66,7 @@ function openRedisRights(store: string, deps: StoreDeps): StoreRights {
     async close() {
       const c = client;
       client = undefined;
-      if (!c) return;
-      if (c.status === "ready") await c.quit().catch(() => c.disconnect());
-      else if (c.status !== "end") c.disconnect();
+      await closeRedisStore(c);
     },
   };
 }

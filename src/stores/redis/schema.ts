@@ -45,6 +45,11 @@ export const REDIS_STORE_SCHEMA = z
     kind: z.literal("redis"),
     /** Connection URL (`redis://…/<db>`); `${VAR}` is replaced from the environment. */
     url: z.string().min(1),
+    /**
+     * A Redis Cluster: `url` is one seed node, the other nodes are discovered; key patterns with a
+     * glob are SCANned on every master. (Default: false, a single Redis.)
+     */
+    cluster: z.boolean().optional(),
     keys: z.array(REDIS_KEY_SCHEMA).default([]),
     hashFields: z.array(REDIS_HASH_FIELD_SCHEMA).default([]),
     /** Why this store holds personal data (Art. 30). */

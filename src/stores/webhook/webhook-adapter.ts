@@ -194,6 +194,7 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
 
   return {
     kind: "webhook",
+    needsOwnJob: true,
 
     async preview(ctx) {
       return steps(Object.keys(subjectOf(spec(), ctx)).length > 0 ? 1 : 0);
