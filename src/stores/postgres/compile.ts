@@ -163,10 +163,18 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
     ["b.tableoid", "b.ctid", String(owned), gen, "false", came, ...t.linkCols.map(baseCol)].join(", ");
   const notCollected = (set: "r" | "v", t: TableModel) => `NOT EXISTS (SELECT 1 FROM ${temp(set, t)} x WHERE x.toid = b.tableoid AND x.tid = b.ctid)`;
   // Per-table counters of the collector (`_lethe_<what>_<table index>`): rows found last round
-  // (`new`), this round (`now`), in all (`size`), not owned (`refs`), and at the last ANALYZE.
-  const counter = (what: "new" | "now" | "size" | "refs" | "analyzed", t: TableModel) => `_lethe_${what}_${t.index}`;
+  // (`new`), this round (`now`), real rows in all (`size`), not owned (`refs`), shared, and at the
+  // last ANALYZE; per link, rows its incoming rule found this round and last round. They let a
+  // rule whose source found nothing be skipped, and give the figures without counting again.
+  const WHATS = ["new", "now", "size", "refs", "shared", "analyzed"] as const;
+  const counter = (what: (typeof WHATS)[number], t: TableModel) => `_lethe_${what}_${t.index}`;
+  const cameNow = (l: number) => `_lethe_came_${l}`;
+  const cameLast = (l: number) => `_lethe_camelast_${l}`;
   const all = [...tables.values()];
-  const counterDecls = all.flatMap((t) => (["new", "now", "size", "refs", "analyzed"] as const).map((w) => `${counter(w, t)} bigint := 0;`)).join(" ");
+  const counterDecls = [
+    ...all.flatMap((t) => WHATS.map((w) => `${counter(w, t)} bigint := 0;`)),
+    ...plan.links.flatMap((_, l) => [`${cameNow(l)} bigint := 0;`, `${cameLast(l)} bigint := 0;`]),
+  ].join(" ");
 
   const collect = (set: "r" | "v"): string[] => {
     const rules: string[] = [];
@@ -187,11 +195,12 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
               WHERE NOT x.owned AND x.tid IS NOT NULL
                 AND ${inSet(from, link.from.columns, (c) => `x.${k(from, c)}`, to, link.to.columns, temp(set, to), ownedLastRound, link.match)};
              GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("now", from)} := ${counter("now", from)} + ${V.n}; ${counter("refs", from)} := ${counter("refs", from)} - ${V.n};
+             ${cameNow(l)} := ${cameNow(l)} + ${V.n};
            END IF;
            INSERT INTO ${temp(set, from)} (${insertCols(from)})
              SELECT ${selectCols(from, true, V.k, String(l))} FROM ${base(from)} b
               WHERE ${inSet(from, link.from.columns, baseCol, to, link.to.columns, temp(set, to), ownedLastRound, link.match)} AND ${notCollected(set, from)};
-           ${add(from, false)}
+           ${add(from, false)} ${cameNow(l)} := ${cameNow(l)} + ${V.n};
          END IF;`,
       );
       // Outgoing: rows of `to` that rows of `from` found last round reference are the subject's
@@ -199,7 +208,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
       // of them reaches only the rows they were found from (a million order items do not look up
       // their orders again).
       rules.push(
-        `IF ${counter("new", from)} > 0 THEN
+        `IF ${counter("new", from)} - ${cameLast(l)} > 0 THEN
            INSERT INTO ${temp(set, to)} (${insertCols(to)})
              SELECT ${selectCols(to, false, V.k, "NULL")} FROM ${base(to)} b
               WHERE ${inSet(to, link.to.columns, baseCol, from, link.from.columns, temp(set, from), `r.gen = ${V.k} - 1 AND r.came IS DISTINCT FROM ${l}`, link.match)}
@@ -215,6 +224,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
          ${all.map((t) => `${counter("now", t)} := 0;`).join(" ")}
          ${rules.join("\n")}
          ${all.map((t) => `${counter("new", t)} := ${counter("now", t)};`).join(" ")}
+         ${plan.links.map((_, l) => `${cameLast(l)} := ${cameNow(l)}; ${cameNow(l)} := 0;`).join(" ")}
          EXIT WHEN ${all.map((t) => counter("now", t)).join(" + ")} = 0;
          IF ${V.k} > ${MAX_ROUNDS} THEN RAISE EXCEPTION 'locating the subject''s rows did not converge'; END IF;
          -- A big set gets statistics, so the next statements are planned for its size (hash joins,
@@ -232,20 +242,26 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
   };
 
   /** Resets the collector's counters; the seed rows are the first round's news. */
-  const startCollect = () => all.flatMap((t) => (["new", "now", "size", "refs", "analyzed"] as const).map((w) => `${counter(w, t)} := 0;`)).join(" ");
-  const seeded = () =>
-    `GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("new", subject)} := ${counter("new", subject)} + ${V.n}; ${counter("size", subject)} := ${counter("size", subject)} + ${V.n};`;
+  const startCollect = () =>
+    [...all.flatMap((t) => WHATS.map((w) => `${counter(w, t)} := 0;`)), ...plan.links.flatMap((_, l) => [`${cameNow(l)} := 0;`, `${cameLast(l)} := 0;`])].join(
+      " ",
+    );
+  /** Seed rows are the first round's news; real ones count in the set's size (virtual ones are never decided). */
+  const seeded = (real: boolean) =>
+    `GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("new", subject)} := ${counter("new", subject)} + ${V.n};${
+      real ? ` ${counter("size", subject)} := ${counter("size", subject)} + ${V.n};` : ""
+    }`;
 
   const seedReal = (set: "r" | "v", lock: boolean) =>
     `${startCollect()}
      INSERT INTO ${temp(set, subject)} (${insertCols(subject)})
        SELECT ${selectCols(subject, true, "0", "NULL")} FROM ${base(subject)} b
         WHERE b.${quoteIdent(map.subject.key)} = ${V.key}::text::${subject.typeOf(map.subject.key)}${lock ? " FOR UPDATE OF b" : ""};
-     ${seeded()}`;
+     ${seeded(true)}`;
   const seedVirtual = (set: "r" | "v") =>
     `INSERT INTO ${temp(set, subject)} (${insertCols(subject)})
        VALUES (NULL, NULL, true, 0, false, NULL${subject.linkCols.map((c) => `, (${V.virtual} ->> ${literal(c)})::${subject.typeOf(c)}`).join("")});
-     ${seeded()}`;
+     ${seeded(false)}`;
 
   /** Marks referenced rows used by anyone outside the subject's rows as shared, table by table in change order. */
   const decide = (set: "r" | "v"): string[] => {
@@ -270,9 +286,12 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
           ? ` AND NOT EXISTS (SELECT 1 FROM ${temp(set, from)} x WHERE x.toid = b.tableoid AND x.tid = b.ctid${from === t ? "" : " AND NOT x.shared"})`
           : "";
         out.push(
-          `UPDATE ${temp(set, t)} r SET shared = true
-            WHERE r.tid IS NOT NULL AND NOT r.owned AND NOT r.shared
-              AND EXISTS (SELECT 1 FROM ${qualified(plan.schemaName, link.from.table)} b WHERE ${eq}${inside});`,
+          `IF ${counter("refs", t)} > ${counter("shared", t)} THEN
+             UPDATE ${temp(set, t)} r SET shared = true
+              WHERE r.tid IS NOT NULL AND NOT r.owned AND NOT r.shared
+                AND EXISTS (SELECT 1 FROM ${qualified(plan.schemaName, link.from.table)} b WHERE ${eq}${inside});
+             GET DIAGNOSTICS ${V.n} = ROW_COUNT; ${counter("shared", t)} := ${counter("shared", t)} + ${V.n};
+           END IF;`,
         );
       }
     }
@@ -285,10 +304,13 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
     return isPartitioned(t) ? `${tids} AND EXISTS (SELECT 1 FROM ${temp(set, t)} r WHERE r.toid = b.tableoid AND r.tid = b.ctid AND ${decidedOf("r")})` : tids;
   };
 
-  const figures = (set: "r" | "v", t: TableModel, changed: string, left: string) =>
-    `SELECT count(*) FILTER (WHERE ${decidedOf("r")}), count(*) FILTER (WHERE r.shared) INTO ${V.decided}, ${V.shared} FROM ${temp(set, t)} r;
-     ${changed}
-     ${left}
+  /** The figures of table `t` from the counters; `changed` and `left` run only when it has decided rows. */
+  const figures = (t: TableModel, changed: string, left: string) =>
+    `${V.shared} := ${counter("shared", t)}; ${V.decided} := ${counter("size", t)} - ${V.shared}; ${V.changed} := 0; ${V.left} := 0;
+     IF ${V.decided} > 0 THEN
+       ${changed}
+       ${left}
+     END IF;
      ${V.figures} := ${V.figures} || jsonb_build_array(jsonb_build_array(${V.decided}, ${V.shared}, ${V.changed}, ${V.left}));`;
 
   /** DELETE or UPDATE in change order; figures per table. */
@@ -328,7 +350,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
                     GET DIAGNOSTICS ${V.changed} = ROW_COUNT;`;
         }
       }
-      return figures("r", t, change, `${V.left} := 0;`);
+      return figures(t, change, "");
     });
 
   /** What a preview reports: rows an anonymizing table would change (not masked yet), else the decided rows. */
@@ -340,7 +362,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
       let changed = `${V.changed} := ${V.decided};`;
       if (table.spec.action === "anonymize")
         changed = unmasked ? `SELECT count(*) INTO ${V.changed} FROM ${base(t)} b WHERE ${isDecided("r", t)} AND ${unmasked};` : `${V.changed} := 0;`;
-      return figures("r", t, changed, `${V.left} := 0;`);
+      return figures(t, changed, "");
     });
 
   /** What still identifies the subject: decided rows of deleted tables, unmasked decided rows of the others. */
@@ -352,7 +374,7 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
       let left = `${V.left} := 0;`;
       if (table.spec.action === "delete") left = `${V.left} := ${V.decided};`;
       else if (unmasked) left = `SELECT count(*) INTO ${V.left} FROM ${base(t)} b WHERE ${isDecided(set, t)} AND ${unmasked};`;
-      return figures(set, t, `${V.changed} := 0;`, left);
+      return figures(t, "", left);
     });
 
   const resolve = identities
