@@ -38,10 +38,12 @@ export function letheEnv(databaseUrl: string, dataMapPath: string, extra: Record
 
 /**
  * Starts `lethe worker` as a child process and resolves once it logs that it started.
- * `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses); `preload`
+ * modules are imported after tsx (e.g. `bench/instrument.ts`).
  */
-export function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
+export function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = [], preload: string[] = []): Promise<ChildProcess> {
+  const imports = preload.flatMap((m) => ["--import", m]);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ...imports, join(__dirname, "..", "workers", "worker.ts")], {
     env: { ...process.env, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
