@@ -9,6 +9,8 @@ import { finalizeErasure } from "./finalize-erasure";
 import { freezeScopeJob } from "./freeze-scope";
 import type { JobHandler } from "./handler";
 import { notifyApp } from "./notify-app";
+import { openDsrCallback } from "./opendsr-callback";
+import { openDsrSync } from "./opendsr-sync";
 import { purgeExports } from "./purge-exports";
 import { reconcile } from "./reconcile";
 import { retentionSweep } from "./retention-sweep";
@@ -37,6 +39,8 @@ export const JOBS: readonly JobHandler[] = [
   auditLeftoversJob,
   applyRightsJob,
   tellRecipientJob,
+  openDsrSync,
+  openDsrCallback,
 ];
 
 /** The handlers of one queue's jobs, by job name. */

@@ -1,13 +1,16 @@
 import { requestOutcome } from "../src/db/tables/subject-request";
 import { ERROR_CODES, PermanentError } from "../src/errors";
+import { isVerified, outcomeOf } from "../src/requests/outcome";
 import { NOTIFY_APP } from "../src/queues/jobs/notify-app";
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "../src/webhook/protocol";
 import { signLethePayload } from "../src/webhook/verify-signature";
 import { processorOf } from "./handler";
 
 /**
- * POSTs `{event, requestId, type, status, completedAt, error: {code} | null}` — ids and codes only —
- * signed with LETHE_CALLBACK_SECRET. 2xx ends it; 408/429/5xx and network errors retry; other 4xx fail.
+ * POSTs `{event, requestId, type, status, dryRun, outcome, subjectFound, verified, completedAt,
+ * error: {code} | null}` — ids, codes and booleans only — signed with LETHE_CALLBACK_SECRET.
+ * `outcome` is null until the request completed (`requests/outcome`). 2xx ends it; 408/429/5xx
+ * and network errors retry; other 4xx fail.
  */
 export const notifyApp = processorOf(NOTIFY_APP, async ({ requestId, event }, _job, { services }) => {
   const { callbackUrl, callbackSecret } = services.config;
@@ -19,6 +22,10 @@ export const notifyApp = processorOf(NOTIFY_APP, async ({ requestId, event }, _j
     requestId,
     type: r.type,
     status: r.status,
+    dryRun: r.dry_run,
+    outcome: outcomeOf({ status: r.status, dryRun: r.dry_run, result: r.result }),
+    subjectFound: r.status === "completed" ? (r.result?.subjectFound ?? null) : null,
+    verified: isVerified({ type: r.type, status: r.status, dryRun: r.dry_run, result: r.result }),
     completedAt: r.completed_at?.toISOString() ?? null,
     error: r.error_code ? { code: r.error_code } : null,
   });

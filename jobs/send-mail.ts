@@ -2,6 +2,7 @@ import { requestOfExport } from "../src/db/tables/export";
 import { failExportRequest } from "../src/exports/fail-export";
 import { sendExportMail } from "../src/exports/send-export-mail";
 import { SEND_MAIL } from "../src/queues/jobs/send-mail";
+import { enqueueNotifyApp } from "../src/queues/jobs/notify-app";
 import { afterNotice } from "../src/rights/notice-ended";
 import { failNotice, sendRightsNotice } from "../src/rights/notices";
 import { processorOf } from "./handler";
@@ -28,13 +29,22 @@ export const sendMail = processorOf(SEND_MAIL, async (payload, job, { services, 
     }
   }
   try {
-    return await sendExportMail(services, payload.exportId, log);
+    const sent = await sendExportMail(services, payload.exportId, log);
+    if (sent.status === "sent") {
+      // The mail completed the export request: the application hears it (once: the job id is per request and event).
+      const requestId = await requestOfExport(services.ds, payload.exportId);
+      if (requestId) await enqueueNotifyApp(services.queues.maintenance, services.config, requestId, "request.completed");
+    }
+    return sent;
   } catch (err) {
     const last = isLastAttempt(job, err);
     log.warn({ err, exportId: payload.exportId, last }, last ? "mail failed" : "mail attempt failed; will retry");
     if (last) {
       const requestId = await requestOfExport(services.ds, payload.exportId);
-      if (requestId) await failExportRequest(services.ds, services.config.exportDir, requestId, err);
+      if (requestId) {
+        await failExportRequest(services.ds, services.config.exportDir, requestId, err);
+        await enqueueNotifyApp(services.queues.maintenance, services.config, requestId, "request.failed").catch(() => undefined);
+      }
     }
     throw err;
   }

@@ -119,6 +119,12 @@ const ENV_SCHEMA = z.object({
     .default(168),
   LETHE_EXPORT_SINGLE_USE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
   LETHE_EXPORT_CONCURRENCY: int(2, 1),
+  LETHE_DASHBOARD_WRITE: z.enum(["true", "false", "1", "0"], { error: "must be true or false" }).default("false"),
+  LETHE_SMTP_RETRY_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 14)
+    .default(24),
   LETHE_EXPORT_PURGE_EVERY_MS: int(60_000, 100),
   LETHE_BREACH_BODY_LIMIT_BYTES: int(32 * 1024 * 1024, 1024),
   LETHE_BREACH_STATEMENT_TIMEOUT_MS: int(120_000, 1000),
@@ -135,6 +141,15 @@ const ENV_SCHEMA = z.object({
     .string()
     .regex(/^$|^off$|^(\S+\s+){4}\S+$/, "must be a five-field cron pattern, or off")
     .default("0 4 * * *"),
+  LETHE_OPENDSR_KEY_FILE: emptyAsUnset(z.string().min(1).optional()),
+  LETHE_OPENDSR_CERT_FILE: emptyAsUnset(z.string().min(1).optional()),
+  LETHE_OPENDSR_DOMAIN: emptyAsUnset(
+    z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a lower-case domain name")
+      .optional(),
+  ),
+  LETHE_OPENDSR_SYNC_EVERY_MS: int(5000, 100),
 });
 
 /** The resolved, frozen configuration. Read once at start-up by {@link loadConfig}. */
@@ -188,6 +203,10 @@ export type Config = Readonly<{
   exportSingleUse: boolean;
   /** Exports each worker process builds at the same time. (Default: 2) */
   exportConcurrency: number;
+  /** The queue dashboard may change jobs (retry, clean, pause, delete); otherwise it is read-only. (Default: false) */
+  dashboardWrite: boolean;
+  /** How long a message is retried while the SMTP server is unreachable or deferring, in hours. (Default: 24) */
+  smtpRetryHours: number;
   /** How often expired export files are deleted, in ms. (Default: 60000) */
   exportPurgeEveryMs: number;
   /** Largest body of the breach routes (an uploaded list of keys or identities), in bytes. (Default: 32 MiB) */
@@ -206,6 +225,14 @@ export type Config = Readonly<{
   mailConcurrency: number;
   /** When the scheduled leftover audit runs (cron, UTC), or null when off. (Default: `0 4 * * *`, daily) */
   leftoverAuditCron: string | null;
+  /**
+   * Lethe as an OpenDSR processor (`/opendsr/v2`): the PEM files of the signing key and its
+   * certificate (chain), and the domain the certificate is issued for (Default: the host of
+   * LETHE_PUBLIC_URL). Null when the key and certificate are not configured: the routes answer 404.
+   */
+  opendsr: { keyFile: string; certFile: string; domain: string } | null;
+  /** How often OpenDSR status changes are looked for and their callbacks enqueued, in ms. (Default: 5000) */
+  opendsrSyncEveryMs: number;
 }>;
 
 /** A configuration problem, naming every offending variable and its rule. */
@@ -224,6 +251,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  if (Boolean(e.LETHE_OPENDSR_KEY_FILE) !== Boolean(e.LETHE_OPENDSR_CERT_FILE)) {
+    throw new ConfigError("invalid configuration:\n  LETHE_OPENDSR_KEY_FILE, LETHE_OPENDSR_CERT_FILE: set both or neither");
+  }
   if (e.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(e.LETHE_QUEUE_PREFIX)) {
     // BullMQ keeps each queue's keys in one slot only through a hash tag in the prefix.
     throw new ConfigError("invalid configuration:\n  LETHE_QUEUE_PREFIX: must contain a hash tag such as {lethe} when REDIS_CLUSTER_NODES is set");
@@ -270,6 +300,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     exportTtlHours: e.LETHE_EXPORT_TTL_HOURS,
     exportSingleUse: e.LETHE_EXPORT_SINGLE_USE === "true" || e.LETHE_EXPORT_SINGLE_USE === "1",
     exportConcurrency: e.LETHE_EXPORT_CONCURRENCY,
+    dashboardWrite: e.LETHE_DASHBOARD_WRITE === "true" || e.LETHE_DASHBOARD_WRITE === "1",
+    smtpRetryHours: e.LETHE_SMTP_RETRY_HOURS,
     exportPurgeEveryMs: e.LETHE_EXPORT_PURGE_EVERY_MS,
     breachBodyLimitBytes: e.LETHE_BREACH_BODY_LIMIT_BYTES,
     breachStatementTimeoutMs: e.LETHE_BREACH_STATEMENT_TIMEOUT_MS,
@@ -279,5 +311,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpThrottleMs: e.LETHE_SMTP_THROTTLE_MS,
     mailConcurrency: e.LETHE_MAIL_CONCURRENCY,
     leftoverAuditCron: e.LETHE_LEFTOVER_AUDIT_CRON === "" || e.LETHE_LEFTOVER_AUDIT_CRON === "off" ? null : e.LETHE_LEFTOVER_AUDIT_CRON,
+    opendsr:
+      e.LETHE_OPENDSR_KEY_FILE && e.LETHE_OPENDSR_CERT_FILE
+        ? Object.freeze({
+            keyFile: resolvePath(e.LETHE_OPENDSR_KEY_FILE),
+            certFile: resolvePath(e.LETHE_OPENDSR_CERT_FILE),
+            domain: e.LETHE_OPENDSR_DOMAIN ?? new URL(e.LETHE_PUBLIC_URL).hostname,
+          })
+        : null,
+    opendsrSyncEveryMs: e.LETHE_OPENDSR_SYNC_EVERY_MS,
   });
 }

@@ -50,6 +50,35 @@ export class PermanentError extends UnrecoverableError {
 }
 
 /**
+ * A failure a retry can fix, with a stable `code` that the request records if the attempts
+ * (LETHE_JOB_ATTEMPTS) run out. The message never holds personal data.
+ */
+export class RetryableFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "RetryableFailure";
+  }
+}
+
+/**
+ * An erasure's verification found something identifying left (`leftovers`: store, table and
+ * count only). Retryable (issue 9, item 14): someone else may have changed the subject's rows
+ * between the erasure and its check (a retention sweep masking the same customer); the next
+ * attempt erases again, idempotently, and checks again. Only when the attempts run out does the
+ * request fail with `verification_failed`.
+ */
+export class VerificationFailure extends RetryableFailure {
+  constructor(readonly leftovers: string[]) {
+    super(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
+    this.name = "VerificationFailure";
+  }
+}
+
+/**
  * Every code Lethe stores on a failed request, run, export, delivery or processor call, and
  * reports in job failures and callbacks: stable, machine-readable, never personal data.
  */
@@ -114,6 +143,12 @@ export const ERROR_CODES = {
   leftoversFound: "leftovers_found",
   /** A recipient (a processor) could not be told of a rectification, restriction, objection or withdrawal. */
   recipientFailed: "recipient_failed",
+  /** The request was cancelled (an OpenDSR controller's DELETE) before it started. */
+  cancelled: "cancelled",
+  /** An OpenDSR processor's answer was not signed by a trusted certificate of its domain. */
+  opendsrUntrusted: "opendsr_untrusted",
+  /** An OpenDSR processor cancelled the request, or answered with an unusable body. */
+  opendsrRejected: "opendsr_rejected",
 } as const;
 /** One of {@link ERROR_CODES}. */
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -3,6 +3,7 @@ import { reconcileRequests } from "../src/erasure/reconcile-requests";
 import { BREACH_TICK } from "../src/queues/jobs/breach-tick";
 import { AUDIT_LEFTOVERS } from "../src/queues/jobs/audit-leftovers";
 import { PURGE_EXPORTS } from "../src/queues/jobs/purge-exports";
+import { OPENDSR_SYNC } from "../src/queues/jobs/opendsr-sync";
 import { RECONCILE } from "../src/queues/jobs/reconcile";
 import { SEAL_AUDIT } from "../src/queues/jobs/seal-audit";
 import { reconcileRuns } from "../src/retention/reconcile-runs";
@@ -13,8 +14,8 @@ import type { Services } from "../src/services";
 export type StopSchedule = () => void;
 
 /**
- * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports, breach-tick, and
- * the leftover audit unless `LETHE_LEFTOVER_AUDIT_CRON` is off) in Redis:
+ * Keeps the maintenance queue's job schedulers (reconcile, seal-audit, purge-exports, breach-tick, the
+ * leftover audit unless `LETHE_LEFTOVER_AUDIT_CRON` is off, opendsr-sync when OpenDSR is configured) in Redis:
  * upserted now and again every reconcile interval, so even a Redis that lost everything gets them
  * back; runs one reconcile pass right away.
  */
@@ -29,6 +30,9 @@ export async function keepMaintenanceSchedules(services: Services, logger: Logge
       config.leftoverAuditCron
         ? AUDIT_LEFTOVERS.schedule(queues.maintenance, AUDIT_LEFTOVERS.name, { pattern: config.leftoverAuditCron, tz: "UTC" }, config, {})
         : queues.maintenance.removeJobScheduler(AUDIT_LEFTOVERS.name),
+      config.opendsr
+        ? OPENDSR_SYNC.schedule(queues.maintenance, OPENDSR_SYNC.name, { every: config.opendsrSyncEveryMs }, config, {})
+        : queues.maintenance.removeJobScheduler(OPENDSR_SYNC.name),
     ]);
   await schedule();
   await reconcileRequests(services, logger.child({ job: RECONCILE.name }));

@@ -22,10 +22,22 @@ export async function waitForFinal(ds: DataSource, id: string, timeoutMs: number
   return view;
 }
 
+/** Exit code of `lethe request … --wait` when the subject was not found (nothing erased or exported). */
+export const EXIT_SUBJECT_NOT_FOUND = 3;
+
+/**
+ * The exit code of a waited-for request: 0 done (or previewed), 1 not completed (failed, refused,
+ * timed out), {@link EXIT_SUBJECT_NOT_FOUND} completed without a subject.
+ */
+export function waitExitCode(view: RequestView | null): number {
+  if (view?.status !== "completed") return 1;
+  return view.outcome === "subject_not_found" ? EXIT_SUBJECT_NOT_FOUND : 0;
+}
+
 /**
  * What `lethe request <type>` does: records the request through the same service as the API
  * (row first, then the job), optionally waits for it, prints its view as JSON, and sets the exit
- * code to 1 when a waited-for request did not complete.
+ * code of a waited-for request by {@link waitExitCode} (3: subject not found).
  */
 export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wait: { wait: boolean; timeoutSec: number }): Promise<void> {
   const config = configOrExit();
@@ -40,7 +52,7 @@ export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wai
     const { request } = await submitRequest(services, { ...input, requestedBy: "cli" });
     const view = wait.wait ? await waitForFinal(ds, request.id, wait.timeoutSec * 1000) : await getRequestView(ds, request.id);
     process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
-    if (wait.wait && view?.status !== "completed") process.exitCode = 1;
+    if (wait.wait) process.exitCode = waitExitCode(view);
   } finally {
     await services?.close();
     await ds.destroy();

@@ -16,6 +16,8 @@ import { ProcessorCalls1764000000030 } from "./migrations/1764000000030-processo
 import { MapFingerprint1764000000100 } from "./migrations/1764000000100-map-fingerprint";
 import { Incidents1764000000400 } from "./migrations/1764000000400-incidents";
 import { Rights1764000000500 } from "./migrations/1764000000500-rights";
+import { Console1764000001500 } from "./migrations/1764000001500-console";
+import { OpenDsr1764000001600 } from "./migrations/1764000001600-opendsr";
 
 /*
  * TypeORM is used here for the DataSource (the connection pool of Lethe's own database), the
@@ -46,6 +48,8 @@ export const MIGRATIONS = [
   MapFingerprint1764000000100,
   Incidents1764000000400,
   Rights1764000000500,
+  Console1764000001500,
+  OpenDsr1764000001600,
 ];
 
 /** Builds (does not connect) the DataSource for Lethe's own database. Never `synchronize`. */

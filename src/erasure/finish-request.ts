@@ -5,11 +5,14 @@ import type { StepCount } from "../types";
 import { publicError } from "./public-error";
 import { identityHashes } from "../subject/hashes";
 import type { SubjectIdentities } from "../subject/identity-match";
+import { completionEvent, resultOf, type RequestResult } from "../requests/outcome";
 
 /**
  * Ends a request in one statement: result, stores marked done, identities wiped, and the audit
  * entry naming the subject by keyed hashes only (the erasure ledger `lethe replay` reads), each
- * hashed by its identity's match rule from `subject` (the data map's).
+ * hashed by its identity's match rule from `subject` (the data map's). The outcome is explicit
+ * (`requests/outcome`): a subject not found is audited `erasure.subject_not_found`, never
+ * `erasure.completed`; `verified` only when the caller re-checked every store.
  */
 export async function finishRequest(
   ds: DataSource,
@@ -19,13 +22,22 @@ export async function finishRequest(
   steps: StepCount[],
   subjectFound: boolean,
   subject?: SubjectIdentities,
-): Promise<void> {
+  verified = false,
+): Promise<RequestResult> {
   const hashes = identities ? identityHashes(hmacKey, identities, subject) : {};
-  const event = request.type === "erasure" ? (request.dryRun ? "erasure.previewed" : "erasure.completed") : `${request.type}.completed`;
-  const detail = { subjectFound, identityHashes: hashes, steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })) };
-  await completeRequest(ds, { requestId: request.id, result: { steps, subjectFound }, event, subjectHash: hashes.id ?? request.subjectHash, detail });
+  const result = resultOf({ type: request.type, dryRun: request.dryRun, steps, subjectFound, verified });
+  const event = completionEvent(request.type, result.outcome!);
+  const detail = {
+    subjectFound,
+    outcome: result.outcome,
+    verified: result.verified,
+    identityHashes: hashes,
+    steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })),
+  };
+  await completeRequest(ds, { requestId: request.id, result, event, subjectHash: hashes.id ?? request.subjectHash, detail });
   // An erased subject's restrictions end with it (their clear key must not outlive the erasure).
   if (request.type === "erasure" && !request.dryRun && subjectFound && hashes.id) await endRestrictionsOfErased(ds, hashes.id, request.id);
+  return result;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ERROR_CODES, PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../errors";
 import { assertSameMap } from "../datamap/fingerprint";
 import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
@@ -280,18 +280,26 @@ async function finalizeWith(
   const unfinished = rt.stores.names().filter((s) => !doneNow.includes(s) && request.stores.find((r) => r.store === s)?.status !== "done");
   if (unfinished.length > 0) throw new Error(`stores not done yet: ${unfinished.join(", ")}`);
   const leftovers: string[] = [];
+  const checked: string[] = [];
   for (const store of rt.stores.names()) {
     // A store that verified inside its own transaction, before COMMIT, is verified already.
-    if (rt.stores.adapter(store).verifiesBeforeCommit) continue;
+    if (rt.stores.adapter(store).verifiesBeforeCommit) {
+      checked.push(store);
+      continue;
+    }
     try {
       leftovers.push(...(await rt.stores.adapter(store).verify(contextOf(rt, requestId, store, snapshot, log))));
+      checked.push(store);
     } catch (err) {
       throw asPermanentIfHopeless(err, store);
     }
   }
-  if (leftovers.length > 0) throw new PermanentError(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
+  // Retryable: a leftover seen now may be someone else's change racing this erasure (a sweep
+  // re-masking a customer); the next attempt re-runs the stores' idempotent erasure and checks again.
+  if (leftovers.length > 0) throw new VerificationFailure(leftovers);
   const steps = knownSteps ?? (await recordedSteps(rt.ds, requestId));
-  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
+  const verified = checked.length === rt.stores.names().length;
+  await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject, verified);
   const rows = steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
   log.info({ requestId, stores: rt.stores.names().length, rows }, "erasure completed");
   return { state: "completed", rows };

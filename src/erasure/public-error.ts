@@ -1,4 +1,4 @@
-import { ERROR_CODES, PermanentError } from "../errors";
+import { ERROR_CODES, PermanentError, RetryableFailure } from "../errors";
 
 /**
  * A failure as Lethe may store and show it: a stable code and a message with no personal data.
@@ -6,7 +6,7 @@ import { ERROR_CODES, PermanentError } from "../errors";
  * own messages and SQLSTATEs are passed on.
  */
 export function publicError(err: unknown, store?: string): { code: string; message: string } {
-  if (err instanceof PermanentError) return { code: err.code, message: err.message };
+  if (err instanceof PermanentError || err instanceof RetryableFailure) return { code: err.code, message: err.message };
   const code = (err as { code?: unknown }).code;
   const where = store ? `store "${store}": ` : "";
   if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {

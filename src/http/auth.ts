@@ -28,9 +28,10 @@ export function findApiKey(keys: readonly ApiKey[], secret: string): ApiKey | nu
   return found;
 }
 
-/** True when `key` carries `scope`; `admin` implies every scope. */
-export function hasScope(key: ApiKey, scope: ApiScope): boolean {
-  return key.scopes.has("admin") || key.scopes.has(scope);
+/** True when `key` carries `scope` (or one of several); `admin` implies every scope. */
+export function hasScope(key: ApiKey, scope: ApiScope | readonly ApiScope[]): boolean {
+  const wanted: readonly ApiScope[] = typeof scope === "string" ? [scope] : scope;
+  return key.scopes.has("admin") || wanted.some((s) => key.scopes.has(s));
 }
 
 /** The secret an `Authorization` header presents, or null when there is none in a form we accept. */
@@ -60,11 +61,11 @@ function challenge(options: AuthOptions, invalid: boolean): string {
 }
 
 /**
- * An `onRequest` hook admitting only keys with `scope`: 401 (with a `WWW-Authenticate`
+ * An `onRequest` hook admitting only keys with `scope` (or any of several scopes): 401 (with a `WWW-Authenticate`
  * challenge) for a missing or unknown key, 403 for a key without the scope. It runs before the
  * body is read, so an unauthenticated caller learns nothing about body rules.
  */
-export function requireScope(keys: readonly ApiKey[], scope: ApiScope, options: AuthOptions = {}): onRequestAsyncHookHandler {
+export function requireScope(keys: readonly ApiKey[], scope: ApiScope | readonly ApiScope[], options: AuthOptions = {}): onRequestAsyncHookHandler {
   return async function checkScope(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const secret = presentedSecret(request.headers.authorization, options);
     const key = secret === null ? null : findApiKey(keys, secret);
@@ -87,7 +88,7 @@ export function requireScope(keys: readonly ApiKey[], scope: ApiScope, options: 
         type: PROBLEM_TYPES.forbidden,
         title: "Forbidden",
         status: 403,
-        detail: `the API key "${key.name}" lacks the scope "${scope}"`,
+        detail: `the API key "${key.name}" lacks the scope ${typeof scope === "string" ? `"${scope}"` : scope.map((x) => `"${x}"`).join(" or ")}`,
       });
     }
     request.apiKeyName = key.name;

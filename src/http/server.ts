@@ -1,5 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import { installAuth } from "./auth";
+import { consolePlugin } from "./console/plugin";
+import { CONSOLE_PATH } from "./console/layout";
+import { clientErrorHandler, frameworkErrors, installInputGuard } from "./input-guard";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard";
 import { installProblemHandlers } from "./problem";
 import { callbackRoutes } from "./routes/callbacks";
@@ -8,7 +11,10 @@ import { lifecycleRoutes } from "./routes/erasure-lifecycle";
 import { healthRoutes } from "./routes/health";
 import { incidentNoticeRoutes } from "./routes/incident-notices";
 import { incidentRoutes } from "./routes/incidents";
+import { listRoutes } from "./routes/lists";
 import { metricsRoutes } from "./routes/metrics";
+import { openDsrRoutes } from "./routes/opendsr";
+import { openDsrCallbackRoutes } from "./routes/opendsr-callbacks";
 import { requestRoutes } from "./routes/requests";
 import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
@@ -35,16 +41,20 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
     loggerInstance: logger,
     bodyLimit: services.config.bodyLimitBytes,
     trustProxy: false,
+    frameworkErrors,
+    clientErrorHandler,
   });
   // JSON only: a text/plain body is a 415, not a string the routes have to reject.
   app.removeContentTypeParser("text/plain");
   installProblemHandlers(app, services.config.bodyLimitBytes);
   installAuth(app);
+  installInputGuard(app, { ownIdPrefixes: [DASHBOARD_PATH] });
 
   app.decorate("services", services);
 
   await app.register(healthRoutes);
   await app.register(requestRoutes, { prefix: "/v1" });
+  await app.register(listRoutes, { prefix: "/v1" });
   await app.register(exportRoutes, { prefix: "/v1" });
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
@@ -53,7 +63,16 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(incidentNoticeRoutes, { prefix: "/v1" });
   await app.register(rightsRequestRoutes, { prefix: "/v1" });
   await app.register(restrictionRoutes, { prefix: "/v1" });
+  await app.register(openDsrRoutes, { prefix: "/opendsr/v2" });
+  await app.register(openDsrCallbackRoutes, { prefix: "/v1" });
   await app.register(metricsRoutes);
-  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, apiKeys: services.config.apiKeys, queues: shownQueues(services.queues) });
+  await app.register(consolePlugin, { prefix: CONSOLE_PATH });
+  await app.register(dashboardPlugin, {
+    prefix: DASHBOARD_PATH,
+    apiKeys: services.config.apiKeys,
+    queues: shownQueues(services.queues),
+    write: services.config.dashboardWrite,
+    logger: services.logger,
+  });
   return app;
 }

@@ -4,7 +4,7 @@ import type { DataSource } from "typeorm";
 import { unsealedCount } from "../db/tables/audit-log";
 import { activeHoldCount } from "../db/tables/legal-hold";
 import { rowsChangedByPolicy } from "../db/tables/retention-run";
-import { deadlineCounts, requestCounts } from "../db/tables/subject-request";
+import { completedCounts, deadlineCounts, requestCounts } from "../db/tables/subject-request";
 import { defineIncidentGauges } from "./incident-metrics";
 
 /**
@@ -37,7 +37,24 @@ export class LetheMetrics {
 }
 
 function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () => Promise<void> {
-  const requests = new Gauge({ name: "lethe_requests", help: "Subject requests by type and status", labelNames: ["type", "status"], registers: [registry] });
+  const requests = new Gauge({
+    name: "lethe_requests",
+    help: "Subject requests by type and status (real requests only; previews are lethe_request_previews)",
+    labelNames: ["type", "status"],
+    registers: [registry],
+  });
+  const previews = new Gauge({
+    name: "lethe_request_previews",
+    help: "Previews (dry runs) by type and status",
+    labelNames: ["type", "status"],
+    registers: [registry],
+  });
+  const completed = new Gauge({
+    name: "lethe_requests_completed",
+    help: "Completed requests by type, outcome (done, previewed, subject_not_found) and dry run",
+    labelNames: ["type", "outcome", "dry_run"],
+    registers: [registry],
+  });
   const overdue = new Gauge({
     name: "lethe_requests_overdue",
     help: "Unfinished requests past their Art. 12(3) due date",
@@ -61,15 +78,19 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
   const jobs = new Gauge({ name: "lethe_queue_jobs", help: "BullMQ jobs by queue and state", labelNames: ["queue", "state"], registers: [registry] });
 
   return async (): Promise<void> => {
-    const [byStatus, deadlines, swept, holds, audit] = await Promise.all([
+    const [byStatus, byOutcome, deadlines, swept, holds, audit] = await Promise.all([
       requestCounts(ds),
+      completedCounts(ds),
       deadlineCounts(ds),
       rowsChangedByPolicy(ds),
       activeHoldCount(ds),
       unsealedCount(ds),
     ]);
     requests.reset();
-    for (const r of byStatus) requests.set({ type: r.type, status: r.status }, r.n);
+    previews.reset();
+    for (const r of byStatus) (r.dry_run ? previews : requests).set({ type: r.type, status: r.status }, r.n);
+    completed.reset();
+    for (const r of byOutcome) completed.set({ type: r.type, outcome: r.outcome, dry_run: String(r.dry_run) }, r.n);
     overdue.reset();
     dueSoon.reset();
     for (const r of deadlines) {

@@ -16,9 +16,30 @@ export interface Receipt {
   receivedAt: string;
   dueAt: string;
   completedAt: string;
-  /** The parent job re-located the subject in every store and found nothing left. */
+  /**
+   * How the request ended (`requests/outcome`): `done`, `previewed` (a dry run) or
+   * `subject_not_found` (nothing was erased: no subject matched). Absent in receipts of requests
+   * completed before issue 9.
+   */
+  outcome?: "done" | "previewed" | "subject_not_found";
+  /** False when no subject matched the request (then `verified` is false too). */
+  subjectFound?: boolean;
+  /**
+   * Every store was re-checked after the erasure (the finalizer re-located the subject, or the
+   * store did inside its transaction before COMMIT) and nothing identifying was left. Never true
+   * for a preview, a subject not found, or a request that is not an erasure.
+   */
   verified: boolean;
-  stores: Array<{ store: string; kind: string; steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }> }>;
+  stores: Array<{
+    store: string;
+    kind: string;
+    steps: Array<{ table: string; action: StepAction; rows: number; ground?: string }>;
+    /**
+     * An OpenDSR processor's own signed answer (its last status body, byte for byte, the base64
+     * `X-OpenDSR-Signature` over it, and the domain it signed as): checkable against the processor's certificate.
+     */
+    processorAnswer?: { body: string; signature: string; domain: string };
+  }>;
 }
 
 /** A receipt with its detached signature over the receipt's canonical JSON ({@link canonicalJson}). */

@@ -35,6 +35,8 @@ export interface SubmitInput {
   idempotencyKey?: string;
   /** API key name (or `cli`). */
   requestedBy: string;
+  /** When the subject made the request (an OpenDSR `submitted_time`): the Art. 12(3) clock starts there. (Default: now) */
+  receivedAt?: Date;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface SubmitInput {
 export async function submitRequest(ctx: RequestServices, input: SubmitInput): Promise<{ request: SubjectRequest; created: boolean }> {
   const ref = subjectRefOf(ctx.dataMap, input.subject);
   if (input.type === "export" && input.dryRun) throw new RequestInputError("dryRun", "a preview exists for erasure requests only");
-  const receivedAt = new Date();
+  const receivedAt = input.receivedAt ?? new Date();
   const hash = subjectHash(ctx.config.hmacKey, ref.name, ref.value, matchOfIdentity(ctx.dataMap.subject, ref.name));
   // One statement: the request row and its audit entry commit together.
   const row = await insertRequest(

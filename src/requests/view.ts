@@ -4,6 +4,7 @@ import type { ExportView } from "../exports/export-view";
 import type { NoticeView } from "../db/tables/rights-notice";
 import type { ExtensionSection, RecipientCounts, RightsView } from "../rights/view-types";
 import type { RequestStatus, RequestType, StepAction } from "../types";
+import { isVerified, outcomeOf, type RequestOutcome } from "./outcome";
 
 /** The public shape of a request (`GET /v1/requests/:id`, `lethe status`). No personal data. */
 export interface RequestView {
@@ -14,6 +15,15 @@ export interface RequestView {
   receivedAt: string;
   dueAt: string;
   completedAt: string | null;
+  /**
+   * How the request ended (null until it completed): `done`, `previewed` (a dry run, nothing
+   * changed) or `subject_not_found` (no subject matched: nothing erased, exported or mailed).
+   */
+  outcome: RequestOutcome | null;
+  /** Whether a subject matched (null until the request completed). */
+  subjectFound: boolean | null;
+  /** An erasure that re-checked every store after the change and found nothing left; false otherwise. */
+  verified: boolean;
   steps: Array<{ store: string; table: string; action: StepAction; rows: number; ground?: string }>;
   error: { code: string; message: string } | null;
   /** An export request's zip and mail (null until it is built); absent for other types. */
@@ -41,6 +51,9 @@ export function toRequestView(r: SubjectRequest, steps: RequestStep[], exportVie
     receivedAt: r.receivedAt.toISOString(),
     dueAt: r.dueAt.toISOString(),
     completedAt: r.completedAt ? r.completedAt.toISOString() : null,
+    outcome: outcomeOf(r),
+    subjectFound: r.status === "completed" ? (r.result?.subjectFound ?? null) : null,
+    verified: isVerified(r),
     steps: source.map((s) => ({
       store: s.store,
       table: s.table,

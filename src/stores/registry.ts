@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { filesKind } from "./files";
+import { openDsrKind } from "./opendsr";
 import { postgresKind } from "./postgres";
 import { redisKind } from "./redis";
 import type { StoreKind } from "./store-kind";
 import { webhookKind } from "./webhook";
 
 /** Every store kind Lethe knows, in the order the data map's schema lists them. A new kind adds one line here. */
-export const STORE_KINDS = [postgresKind, webhookKind, redisKind, filesKind] as const;
+export const STORE_KINDS = [postgresKind, webhookKind, redisKind, filesKind, openDsrKind] as const;
 
 type Kinds = typeof STORE_KINDS;
 /** The kinds' schema fragments as a tuple type, in order (what the discriminated union needs). */

@@ -62,6 +62,11 @@ export interface StoreAdapter {
   /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */
   resolveSubject?(ref: SubjectRef): Promise<SubjectSnapshot | null>;
   /**
+   * The subject's own store finds the subject whose identity `name`, normalised by its match rule,
+   * has the SHA-256 digest `sha256Hex` (OpenDSR hashed identities); returns the subject key, or null.
+   */
+  findByHashedIdentity?(name: string, sha256Hex: string): Promise<string | null>;
+  /**
    * The subject's own store walks every subject it holds, calling `onBatch` with their identities
    * (`id` and each identity of the data map, as text; absent when null). Read-only; memory is one batch.
    */

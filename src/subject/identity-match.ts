@@ -52,7 +52,7 @@ export function identitySpecs(subject: SubjectIdentities): IdentitySpec[] {
 /** The identity `name` (`id`: the key, matched exactly), or undefined when the map has none by that name. */
 export function identityByName(subject: SubjectIdentities, name: string): IdentitySpec | undefined {
   if (name === "id") return { name: "id", column: subject.key, match: "exact" };
-  const declared = subject.identities[name];
+  const declared = Object.hasOwn(subject.identities, name) ? subject.identities[name] : undefined;
   return declared === undefined ? undefined : identitySpecOf(name, declared);
 }
 

@@ -13,7 +13,8 @@ export function subjectRefOf(dataMap: DataMap, subject: Record<string, string>):
   if (entries.length !== 1)
     throw new RequestInputError("subject", "name the subject by exactly one of: id, " + Object.keys(dataMap.subject.identities).join(", "));
   const [name, value] = entries[0]!;
-  if (name !== "id" && !(name in dataMap.subject.identities)) {
+  // An own property only: `toString` or `constructor` are not identities of any map.
+  if (name !== "id" && !Object.hasOwn(dataMap.subject.identities, name)) {
     const known = ["id", ...Object.keys(dataMap.subject.identities)].join(", ");
     throw new RequestInputError(`subject.${name}`, `unknown identity "${name}"; the data map knows: ${known}`);
   }

@@ -95,7 +95,7 @@ describe("identities matched by their rule", () => {
     const hold = await api.inject({
       method: "POST",
       url: "/v1/holds",
-      headers: { authorization: `Bearer ${TEST_KEYS.writer}` },
+      headers: { authorization: `Bearer ${TEST_KEYS.holds}` },
       payload: { subject: { login: " ANN.Smith" }, ground: "litigation hold, case 42" },
     });
     expect(hold.statusCode).toBe(201);
@@ -104,7 +104,7 @@ describe("identities matched by their rule", () => {
     const released = await api.inject({
       method: "DELETE",
       url: `/v1/holds/${hold.json<{ id: string }>().id}`,
-      headers: { authorization: `Bearer ${TEST_KEYS.writer}` },
+      headers: { authorization: `Bearer ${TEST_KEYS.holds}` },
     });
     expect(released.statusCode).toBe(200);
     const done = await h.waitForStatus(request.id, ["completed", "failed"]);

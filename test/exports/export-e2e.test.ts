@@ -365,9 +365,9 @@ describe("exports end to end: Chinook", () => {
     const before = x.smtp.messages.length;
     const request = await x.submitExport({ id: "999999" });
     const view = await x.h.waitForStatus(request.id, ["completed", "failed"]);
-    expect(view).toMatchObject({ status: "completed", export: null, error: null });
+    expect(view).toMatchObject({ status: "completed", outcome: "subject_not_found", subjectFound: false, verified: false, export: null, error: null });
     const [row] = await x.h.ds.query(`SELECT identities, result FROM lethe.subject_request WHERE id = $1`, [request.id]);
-    expect(row).toEqual({ identities: null, result: { steps: [], subjectFound: false } });
+    expect(row).toEqual({ identities: null, result: { steps: [], subjectFound: false, outcome: "subject_not_found", verified: false } });
     // No mail: the build job has ended, nothing is left to run, and a reconcile pass added nothing.
     await waitForJobState(x.exportQueue, exportJobId(request.id));
     await reconcilerPass(worker);

@@ -3,6 +3,7 @@ import { Client } from "pg";
 import { seedShop } from "../../demo/seed";
 import { parseDataMap } from "../../src/datamap/load";
 import { collectRows } from "../../src/stores/postgres/collect";
+import { decide } from "../../src/stores/postgres/decide";
 import { buildStorePlan, type StorePlan } from "../../src/stores/postgres/store-plan";
 import { inlineParamReads } from "../../src/stores/postgres/copy-out";
 import { locateSubjectRows } from "../../src/stores/postgres/locate";
@@ -13,8 +14,9 @@ import { createScratchDb, loadChinook, type ScratchDb } from "../helpers/db";
 import { CHINOOK_MAP, SHOP_MAP } from "../helpers/data-maps";
 
 /**
- * The exporter's locator must find exactly the rows the erasure planner collects — the same
- * traversal, read-only — while holding only distinct link values. Checked subject by subject on
+ * The exporter's locator must find exactly the rows the erasure planner collects and keeps as the
+ * subject's (referenced rows someone else uses are shared, left out) — the same traversal and
+ * the same shared-row rule, read-only — while holding only distinct link values. Checked subject by subject on
  * the demo shop (FKs both ways, a `via` link, shared addresses) and on Chinook.
  */
 describe.each([
@@ -29,6 +31,8 @@ describe.each([
   let db: ScratchDb;
   let client: Client;
   let plan: StorePlan;
+  /** The plan with every action `delete`: `decide` then applies the shared-row rule to every table, as an export does. */
+  let asIfDeleted: StorePlan;
   let seedColumn: string;
 
   beforeAll(async () => {
@@ -39,6 +43,7 @@ describe.each([
     client = new Client({ connectionString: db.url });
     await client.connect();
     plan = buildStorePlan(dataMap, dataMap.subject.store, await introspect(client, "public"));
+    asIfDeleted = { ...plan, tables: new Map([...plan.tables].map(([n, t]) => [n, { ...t, spec: { ...t.spec, action: "delete" as const } }])) };
     seedColumn = dataMap.subject.key;
   });
 
@@ -55,21 +60,27 @@ describe.each([
     try {
       for (const id of ids) {
         const collected = await collectRows(client, plan, { column: seedColumn, value: id }, false);
+        // An export holds the rows an erasure would take, whatever the action: the shared ones left out.
+        const decided = new Map((await decide(client, asIfDeleted, collected)).map((d) => [d.table, d.rows.map((r) => r.ctid!)]));
         const filters = await locateSubjectRows(client, plan, { column: seedColumn, value: id });
         let tables = 0;
         for (const table of plan.tables.keys()) {
-          const expected = [...collected.get(table)!.keys()].sort();
+          const expected = [...decided.get(table)!].sort();
           const filter = filters.get(table)!;
           const where = filter ? filter.where : "false";
           const params = filter ? filter.params : [];
-          const located = (await client.query<{ c: string }>(`SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} WHERE ${where}`, params)).rows
+          const located = (
+            await client.query<{ c: string }>(`SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} AS t WHERE ${where}`, params)
+          ).rows
             .map((r) => r.c)
             .sort();
           expect({ id, table, rows: located }).toEqual({ id, table, rows: expected });
           // The same filter with its values read from the transaction-local setting (what COPY runs).
           await client.query(`SELECT set_config('lethe.copy_params', $1, true)`, [JSON.stringify(params)]);
           const viaSetting = (
-            await client.query<{ c: string }>(`SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} WHERE ${inlineParamReads(where, params)}`)
+            await client.query<{ c: string }>(
+              `SELECT ${ROW_ID_SQL} AS c FROM ${qualified(plan.schemaName, table)} AS t WHERE ${inlineParamReads(where, params)}`,
+            )
           ).rows
             .map((r) => r.c)
             .sort();

@@ -82,7 +82,7 @@ export function testEnv(databaseUrl: string, extra: Record<string, string> = {})
     REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
     LETHE_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     LETHE_HMAC_KEY: randomBytes(32).toString("hex"),
-    LETHE_API_KEYS: `app:${TEST_KEYS.writer}:requests.write|requests.read`,
+    LETHE_API_KEYS: `app:${TEST_KEYS.writer}:requests.write|requests.read;legal:${TEST_KEYS.holds}:holds.write|requests.read`,
     LETHE_QUEUE_PREFIX: newQueuePrefix("lt"),
     LETHE_WORKER_CONCURRENCY: "2",
     LETHE_BACKOFF_MS: "100",

@@ -34,9 +34,12 @@ export interface Harness {
 }
 
 /** Builds the API on `ds` (owned by the caller), logging to `destination` when given. */
-export async function startHarness(ds: DataSource, options: { destination?: pino.DestinationStream; logLevel?: string } = {}): Promise<Harness> {
-  const config = testConfig();
-  const dataMap = testDataMap();
+export async function startHarness(
+  ds: DataSource,
+  options: { destination?: pino.DestinationStream; logLevel?: string; env?: Record<string, string>; dataMap?: DataMap } = {},
+): Promise<Harness> {
+  const config = testConfig(options.env ?? {});
+  const dataMap = options.dataMap ?? testDataMap();
   const redis = createRedis(config.redisUrl, "producer");
   const connection = { connection: redis, prefix: config.queuePrefix };
   const queues = { erasure: new Queue(QUEUES.erasure, connection), maintenance: new Queue(QUEUES.maintenance, connection) };
@@ -93,14 +96,14 @@ export interface MigratedApi {
  * One migrated scratch database and an API built on it for the calling test file (or
  * `describe`): made in `beforeAll`, closed and dropped in `afterAll`.
  */
-export function useMigratedApi(): MigratedApi {
+export function useMigratedApi(options: { env?: Record<string, string>; dataMap?: DataMap } = {}): MigratedApi {
   const api = {} as MigratedApi;
   let db: ScratchDb | undefined;
   beforeAll(async () => {
     const made = await migratedLetheDb();
     db = made.db;
     api.ds = made.ds;
-    api.h = await startHarness(made.ds);
+    api.h = await startHarness(made.ds, options);
   });
   afterAll(async () => {
     await api.h?.close();

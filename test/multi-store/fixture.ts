@@ -95,8 +95,8 @@ export interface MultiStore {
   startWorker(dataMap?: DataMap): Promise<WorkerHandle>;
   /** Spawns `workers/worker.ts` as a child process and waits until it has started. */
   spawnWorker(env?: Record<string, string>): Promise<TsChild>;
-  /** An authenticated call to the API over HTTP. */
-  http<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }>;
+  /** An authenticated call to the API over HTTP (as the application key unless `key` says otherwise). */
+  http<T = unknown>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; json: T }>;
   cleanup(): Promise<void>;
 }
 
@@ -258,10 +258,10 @@ export async function createMultiStore(opts: MultiStoreOptions = {}): Promise<Mu
         );
         return child;
       },
-      async http<T>(method: string, path: string, body?: unknown) {
+      async http<T>(method: string, path: string, body?: unknown, key: string = TEST_KEYS.writer) {
         const res = await fetch(`${apiUrl}${path}`, {
           method,
-          headers: { authorization: `Bearer ${TEST_KEYS.writer}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+          headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
         const text = await res.text();

@@ -3,6 +3,7 @@ import type { RequestView } from "../../src/requests/view";
 import type { WorkerHandle } from "../../workers/worker";
 import { reconcilerPass } from "../helpers/job-events";
 import { rowChecksums } from "../helpers/row-checksums";
+import { TEST_KEYS } from "../helpers/config";
 import { waitFor } from "../helpers/wait";
 import { createMultiStore, withoutSubjects, type MultiStore } from "./fixture";
 
@@ -59,7 +60,7 @@ describe("legal holds across every store", () => {
   it("holds the request with the hold's ground and erases nothing; releasing the hold runs it to completion", async () => {
     const a = await w.addSubject("held");
     const ground = "Litigation hold: case 2025-0417 (claims of the subject)";
-    const placed = await w.http<HoldView>("POST", "/v1/holds", { subject: { email: a.email }, ground });
+    const placed = await w.http<HoldView>("POST", "/v1/holds", { subject: { email: a.email }, ground }, TEST_KEYS.holds);
     expect(placed.status).toBe(201);
     expect(placed.json).toMatchObject({ ground, until: null, active: true, releasedAt: null });
     expect(JSON.stringify(placed.json)).not.toContain(a.email);
@@ -84,7 +85,7 @@ describe("legal holds across every store", () => {
     expect((await viewOf(id)).status).toBe("held");
     expect(await w.state()).toEqual(before);
 
-    const released = await w.http<HoldView & { resumedRequests: number }>("DELETE", `/v1/holds/${placed.json.id}`);
+    const released = await w.http<HoldView & { resumedRequests: number }>("DELETE", `/v1/holds/${placed.json.id}`, undefined, TEST_KEYS.holds);
     expect(released.status).toBe(200);
     expect(released.json).toMatchObject({ id: placed.json.id, active: false, resumedRequests: 1, releasedAt: expect.any(String) });
     const done = await until(id, ["completed", "failed"]);
@@ -99,11 +100,16 @@ describe("legal holds across every store", () => {
     const soon = await w.addSubject("expiring");
     const before = await w.state();
 
-    const expired = await w.http<HoldView>("POST", "/v1/holds", {
-      subject: { email: past.email },
-      ground: "Tax audit 2019, closed",
-      until: new Date(Date.now() - 60_000).toISOString(),
-    });
+    const expired = await w.http<HoldView>(
+      "POST",
+      "/v1/holds",
+      {
+        subject: { email: past.email },
+        ground: "Tax audit 2019, closed",
+        until: new Date(Date.now() - 60_000).toISOString(),
+      },
+      TEST_KEYS.holds,
+    );
     expect(expired.status).toBe(201);
     expect(expired.json.active).toBe(false);
     const pastId = await submit({ id: String(past.id) });
@@ -113,7 +119,7 @@ describe("legal holds across every store", () => {
 
     const untilAt = new Date(Date.now() + 4000);
     const ground = "Pending court order, expires shortly";
-    const expiring = await w.http<HoldView>("POST", "/v1/holds", { subject: { id: String(soon.id) }, ground, until: untilAt.toISOString() });
+    const expiring = await w.http<HoldView>("POST", "/v1/holds", { subject: { id: String(soon.id) }, ground, until: untilAt.toISOString() }, TEST_KEYS.holds);
     expect(expiring.json.active).toBe(true);
     const soonId = await submit({ email: soon.email });
     const held = await until(soonId, ["held", "completed", "failed"]);

@@ -119,7 +119,7 @@ describe("erasure worker end to end: demo shop", () => {
       result: unknown;
       identities: Buffer | null;
     }>;
-    expect(row!.result).toEqual({ steps: [], subjectFound: false });
+    expect(row!.result).toEqual({ steps: [], subjectFound: false, outcome: "subject_not_found", verified: false });
     expect(row!.identities).toBeNull();
     expect(diffChecksums(before, await rowChecksums(h.appDb.url))).toEqual(NO_CHANGE);
 

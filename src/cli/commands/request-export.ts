@@ -11,7 +11,7 @@ export function registerExportRequest(request: Command): void {
     .requiredOption("--subject <value>", "the subject's key (or an identity value with --by)")
     .option("--by <identity>", "name the subject by this identity instead of its key (e.g. email)", "id")
     .option("--idempotency-key <key>", "the same key returns the same request")
-    .option("--wait", "wait until the link is sent or the request fails, then print it", false)
+    .option("--wait", "wait until the link is sent or the request fails, then print it (exit 3: no subject matched)", false)
     .option("--timeout <seconds>", "give up waiting after this long", "600")
     .action(async (opts: { subject: string; by: string; idempotencyKey?: string; wait: boolean; timeout: string }) => {
       const { submitFromCli } = require("../submit-and-wait") as typeof SubmitAndWait;

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option("--by <identity>", "name the subject by this identity instead of its key (e.g. email)", "id")
     .option("--dry-run", "preview: counts per table, nothing changed", false)
     .option("--idempotency-key <key>", "the same key returns the same request")
-    .option("--wait", "wait until the request completes or fails, then print it", false)
+    .option("--wait", "wait until the request completes or fails, then print it (exit 3: no subject matched)", false)
     .option("--timeout <seconds>", "give up waiting after this long", "300")
     .action(async (opts: { subject: string; by: string; dryRun: boolean; idempotencyKey?: string; wait: boolean; timeout: string }) => {
       const { submitFromCli } = require("../submit-and-wait") as typeof SubmitAndWait;

@@ -1,5 +1,6 @@
 import { EntitySchema } from "typeorm";
-import type { RequestStatus, RequestType, StepCount } from "../../types";
+import type { RequestResult } from "../../requests/outcome";
+import type { RequestStatus, RequestType } from "../../types";
 
 /** A data-subject request: the source of truth for its lifecycle (Redis is only transport). */
 export interface SubjectRequest {
@@ -23,8 +24,8 @@ export interface SubjectRequest {
   errorCode: string | null;
   /** Personal-data-free failure reason. */
   errorMessage: string | null;
-  /** Preview counts or the receipt's counts; never personal values. */
-  result: { steps: StepCount[]; subjectFound: boolean } | null;
+  /** Preview counts or the receipt's counts, the outcome and `verified` (`requests/outcome`); never personal values. */
+  result: RequestResult | null;
   /** The legal hold this request waits for (status `held`). */
   holdId: string | null;
   /** Fingerprint of the data map the request was submitted under (`datamap/fingerprint`); null before issue 9. */

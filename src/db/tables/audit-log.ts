@@ -139,3 +139,8 @@ export async function incidentAuditRows(m: Sql, incidentId: string): Promise<Aud
     incidentId,
   ])) as AuditRow[];
 }
+
+/** The audit trail of one request, oldest first (the console's timeline). */
+export async function requestAuditRows(m: Sql, requestId: string): Promise<AuditRow[]> {
+  return (await m.query(`SELECT ${ROW_COLUMNS} FROM lethe.audit_log a WHERE a.request_id = $1 ORDER BY a.id`, [requestId])) as AuditRow[];
+}

@@ -110,3 +110,20 @@ export function activeHoldIdSql(hashesParam: string): string {
 
 /** A FROM item and condition: the held requests (alias `r`) whose hold (alias `h`) is no longer in force. */
 export const ENDED_HOLD_JOIN = { from: "lethe.legal_hold h", where: `r.hold_id = h.id AND NOT (${ACTIVE_HOLD_SQL})` };
+
+/** A page of holds, newest first (keyset on `(created_at, id)`), with how many requests wait for each; `limit + 1` rows tell whether more follow. */
+export async function listHoldRows(
+  ds: Sql,
+  f: { active?: boolean; limit: number; before: { at: string; id: string } | null },
+): Promise<Array<HoldView & { waiting: number; createdKey: string }>> {
+  const rows = (await ds.query(
+    `SELECT ${VIEW_COLUMNS}, (SELECT count(*)::int FROM lethe.subject_request r WHERE r.hold_id = legal_hold.id AND r.status = 'held') AS waiting,
+            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
+       FROM lethe.legal_hold
+      WHERE ($1::boolean IS NULL OR (released_at IS NULL AND (until IS NULL OR until > now())) = $1)
+        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3::uuid))
+      ORDER BY created_at DESC, id DESC LIMIT $4`,
+    [f.active ?? null, f.before?.at ?? null, f.before?.id ?? null, f.limit + 1],
+  )) as Array<HoldRow & { waiting: number; created_key: string }>;
+  return rows.map((r) => ({ ...toView(r), waiting: r.waiting, createdKey: r.created_key }));
+}

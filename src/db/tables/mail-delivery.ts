@@ -57,3 +57,30 @@ export function deliverySentSql(keyParam: string, messageIdParam: string): strin
 export function deliveriesFailedSql(requestParam: string, andWhere = "true"): string {
   return `UPDATE lethe.mail_delivery SET status = 'failed', updated_at = now() WHERE request_id = ${requestParam} AND status IN ('pending', 'sending') AND ${andWhere}`;
 }
+
+/** A delivery as the console lists it: kind, state, attempts, SMTP outcome; never an address. */
+export interface DeliveryListRow {
+  key: string;
+  kind: string;
+  request_id: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  smtp_code: number | null;
+  error_code: string | null;
+  created_at: Date;
+  updated_at: Date;
+  sent_at: Date | null;
+}
+
+/** The latest deliveries, failed ones first, then pending, then sent, newest first within each; and the counts by status. */
+export async function listDeliveryRows(q: Sql, limit: number): Promise<{ rows: DeliveryListRow[]; counts: Record<string, number> }> {
+  const [rows, counts] = await Promise.all([
+    q.query(
+      `SELECT key, kind, request_id, status, attempts, smtp_code, error_code, created_at, updated_at, sent_at FROM lethe.mail_delivery
+        ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'sending' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, updated_at DESC LIMIT $1`,
+      [limit],
+    ) as Promise<DeliveryListRow[]>,
+    q.query(`SELECT status, count(*)::int AS n FROM lethe.mail_delivery GROUP BY status`) as Promise<Array<{ status: string; n: number }>>,
+  ]);
+  return { rows, counts: Object.fromEntries(counts.map((c) => [c.status, c.n])) };
+}

@@ -130,6 +130,48 @@ export async function rowsChangedByPolicy(ds: Sql): Promise<Array<{ policy: stri
   )) as Array<{ policy: string; action: string; n: string }>;
 }
 
+/** A page of runs, newest first (keyset on `(created_at, id)`); `limit + 1` rows tell whether more follow. */
+export async function listRunRows(
+  ds: Sql,
+  f: { policy?: string; status?: RetentionRunStatus; dryRun?: boolean; limit: number; before: { at: string; id: string } | null },
+): Promise<Array<RunRow & { created_key: string }>> {
+  return (await ds.query(
+    `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key FROM lethe.retention_run
+      WHERE ($1::text IS NULL OR policy = $1) AND ($2::text IS NULL OR status = $2) AND ($3::boolean IS NULL OR dry_run = $3)
+        AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
+      ORDER BY created_at DESC, id DESC LIMIT $6`,
+    [f.policy ?? null, f.status ?? null, f.dryRun ?? null, f.before?.at ?? null, f.before?.id ?? null, f.limit + 1],
+  )) as Array<RunRow & { created_key: string }>;
+}
+
+/** Per policy: its latest real (not dry) run, and how many real runs failed in the last `days` days. */
+export async function policyRunStats(ds: Sql, days: number): Promise<Array<{ policy: string; last: RunRow | null; failures: number }>> {
+  const rows = (await ds.query(
+    `SELECT p.policy, to_jsonb(l) AS last,
+            (SELECT count(*)::int FROM lethe.retention_run f WHERE f.policy = p.policy AND NOT f.dry_run AND f.status = 'failed'
+                AND f.created_at > now() - make_interval(days => $1)) AS failures
+       FROM (SELECT DISTINCT policy FROM lethe.retention_run) p
+       LEFT JOIN LATERAL (SELECT * FROM lethe.retention_run r WHERE r.policy = p.policy AND NOT r.dry_run ORDER BY r.created_at DESC, r.id DESC LIMIT 1) l ON true`,
+    [days],
+  )) as Array<{ policy: string; last: Record<string, unknown> | null; failures: number }>;
+  return rows.map((r) => ({ policy: r.policy, failures: r.failures, last: r.last ? reviveRun(r.last) : null }));
+}
+
+/** A run row read back from JSON: its instants as dates again. */
+function reviveRun(j: Record<string, unknown>): RunRow {
+  const date = (v: unknown): Date | null => (typeof v === "string" ? new Date(v) : null);
+  return {
+    ...(j as unknown as RunRow),
+    rows_matched: String(j.rows_matched),
+    rows_changed: String(j.rows_changed),
+    rows_held: String(j.rows_held),
+    cutoff: date(j.cutoff)!,
+    created_at: date(j.created_at)!,
+    started_at: date(j.started_at),
+    finished_at: date(j.finished_at),
+  };
+}
+
 /** A run's counts so far. */
 export interface RunTotals {
   matched: number;

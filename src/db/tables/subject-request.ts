@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { StepCount } from "../../types";
+import { resultOf, type RequestResult } from "../../requests/outcome";
 import { SubjectRequestEntity, type SubjectRequest } from "../entities/subject-request";
 import { appendAuditSql } from "./audit-log";
 import { exportFailedSql } from "./export";
@@ -155,7 +155,7 @@ export async function startErasureRun(ds: Sql, requestId: string, resealed: Buff
  */
 export async function completeRequest(
   ds: Sql,
-  c: { requestId: string; result: { steps: StepCount[]; subjectFound: boolean }; event: string; subjectHash: string; detail: Record<string, unknown> },
+  c: { requestId: string; result: RequestResult; event: string; subjectHash: string; detail: Record<string, unknown> },
 ): Promise<void> {
   await ds.query(
     `WITH req AS (
@@ -186,6 +186,19 @@ export async function failRequest(
      ${appendAuditSql({ event: "'request.failed'", requestId: "id", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('code', $2::text, 'store', $4::text)" }, "req")}`,
     [f.requestId, f.code, f.message, f.store, f.wipeIdentities],
   );
+}
+
+/**
+ * Two CTEs (`<name>` and `<name>_audit`) that cancel a request still `queued`: failed with code
+ * `cancelled`, identities wiped, audited as `request.cancelled` by `actor`. `<name>` returns `id`;
+ * no row when the request had already started (then nothing changes). `id` and `actor` are SQL expressions.
+ */
+export function cancelQueuedRequestCtes(name: string, id: string, actor: string): string {
+  return `${name} AS (
+       UPDATE lethe.subject_request SET status = 'failed', error_code = 'cancelled', error_message = 'cancelled by the controller before it started',
+              identities = NULL, updated_at = now()
+        WHERE id = ${id} AND status = 'queued' RETURNING id, subject_hash),
+     ${name}_audit AS (${appendAuditSql({ event: "'request.cancelled'", requestId: "id", subjectHash: "subject_hash", actor, detail: "'{}'::jsonb" }, name)})`;
 }
 
 /** A request's status and whether its sealed identities are still there (for a retry). */
@@ -274,14 +287,17 @@ export async function markRunning(ds: Sql, requestId: string, resealed?: Buffer 
   else await ds.query(`${running}, identities = coalesce($2, identities) WHERE id = $1 AND status IN ('queued', 'running')`, [requestId, resealed]);
 }
 
-/** An export request whose subject was not found completes (nothing to export or mail), audited, in one statement. */
+/**
+ * An export request whose subject was not found completes (nothing to export or mail) with the
+ * outcome `subject_not_found`, audited `export.subject_not_found`, in one statement.
+ */
 export async function completeWithoutSubject(ds: Sql, c: { requestId: string; subjectHash: string; detail: Record<string, unknown> }): Promise<void> {
   await ds.query(
     `WITH req AS (
        UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2, updated_at = now()
         WHERE id = $1 AND ${UNFINISHED} RETURNING id)
-     ${appendAuditSql({ event: "'export.completed'", requestId: "id", subjectHash: "$3", actor: "'worker'", detail: "$4" }, "req")}`,
-    [c.requestId, JSON.stringify({ steps: [], subjectFound: false }), c.subjectHash, JSON.stringify(c.detail)],
+     ${appendAuditSql({ event: "'export.subject_not_found'", requestId: "id", subjectHash: "$3", actor: "'worker'", detail: "$4" }, "req")}`,
+    [c.requestId, JSON.stringify(resultOf({ type: "export", dryRun: false, steps: [], subjectFound: false })), c.subjectHash, JSON.stringify(c.detail)],
   );
 }
 
@@ -301,7 +317,14 @@ export async function completeAfterMail(
               error_code = NULL, error_message = NULL, updated_at = now()
         WHERE id = $3 AND ${UNFINISHED} RETURNING id)
      ${appendAuditSql({ event: "'export.completed'", requestId: "id", subjectHash: "$5", actor: "'worker'", detail: "$6" }, "req")}`,
-    [c.deliveryKey, c.messageId, c.requestId, JSON.stringify({ steps: [], subjectFound: true }), c.subjectHash, JSON.stringify(c.detail)],
+    [
+      c.deliveryKey,
+      c.messageId,
+      c.requestId,
+      JSON.stringify(resultOf({ type: "export", dryRun: false, steps: [], subjectFound: true })),
+      c.subjectHash,
+      JSON.stringify(c.detail),
+    ],
   );
 }
 
@@ -326,17 +349,21 @@ export async function markExportRequestFailed(ds: Sql, requestId: string, code: 
   )) as Array<{ id: string; path: string }>;
 }
 
-/** What the application callback reports of a request: type, status, completion, error code. */
-export async function requestOutcome(
-  ds: Sql,
-  requestId: string,
-): Promise<{ type: string; status: string; completed_at: Date | null; error_code: string | null } | undefined> {
-  const rows = (await ds.query(`SELECT type, status, completed_at, error_code FROM lethe.subject_request WHERE id = $1`, [requestId])) as Array<{
-    type: string;
-    status: string;
-    completed_at: Date | null;
-    error_code: string | null;
-  }>;
+/** A request as the application callback reads it: type, status, preview, completion, result (outcome), error code. */
+export interface CallbackRow {
+  type: string;
+  status: string;
+  dry_run: boolean;
+  completed_at: Date | null;
+  result: RequestResult | null;
+  error_code: string | null;
+}
+
+/** What the application callback reports of a request (see {@link CallbackRow}). */
+export async function requestOutcome(ds: Sql, requestId: string): Promise<CallbackRow | undefined> {
+  const rows = (await ds.query(`SELECT type, status, dry_run, completed_at, result, error_code FROM lethe.subject_request WHERE id = $1`, [
+    requestId,
+  ])) as CallbackRow[];
   return rows[0];
 }
 
@@ -349,7 +376,7 @@ export interface ReceiptRow {
   received_at: Date;
   due_at: Date;
   completed_at: Date | null;
-  result: { steps: StepCount[] } | null;
+  result: RequestResult | null;
 }
 
 /** A request as its receipt reads it. */
@@ -360,13 +387,27 @@ export async function receiptRow(ds: Sql, requestId: string): Promise<ReceiptRow
   return rows[0];
 }
 
-/** Requests by type and status (metrics). */
-export async function requestCounts(ds: Sql): Promise<Array<{ type: string; status: string; n: number }>> {
-  return (await ds.query(`SELECT type, status, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status`)) as Array<{
+/** Requests by type, status and preview (metrics: real requests and previews are counted apart). */
+export async function requestCounts(ds: Sql): Promise<Array<{ type: string; status: string; dry_run: boolean; n: number }>> {
+  return (await ds.query(`SELECT type, status, dry_run, count(*)::int AS n FROM lethe.subject_request GROUP BY type, status, dry_run`)) as Array<{
     type: string;
     status: string;
+    dry_run: boolean;
     n: number;
   }>;
+}
+
+/**
+ * Completed requests by type, outcome and preview (metrics). Rows from before issue 9 carry no
+ * outcome: it is derived as {@link outcomeOf} does (preview, subject found or not).
+ */
+export async function completedCounts(ds: Sql): Promise<Array<{ type: string; outcome: string; dry_run: boolean; n: number }>> {
+  return (await ds.query(
+    `SELECT type, dry_run,
+            coalesce(result->>'outcome', CASE WHEN dry_run THEN 'previewed' WHEN (result->>'subjectFound')::boolean IS FALSE THEN 'subject_not_found' ELSE 'done' END) AS outcome,
+            count(*)::int AS n
+       FROM lethe.subject_request WHERE status = 'completed' GROUP BY 1, 2, 3`,
+  )) as Array<{ type: string; outcome: string; dry_run: boolean; n: number }>;
 }
 
 /** Unfinished requests by type: overdue, and due within 7 days (metrics). */

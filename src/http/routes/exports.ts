@@ -3,6 +3,9 @@ import type { FastifyPluginAsync } from "fastify";
 import { claimDownload, downloadState } from "../../db/tables/export";
 import { exportFilePath } from "../../exports/files";
 import { verifyExportToken } from "../../exports/link-token";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { htmlPage } from "../../breach/html-page";
+import { escapeHtml } from "../../html-escape";
 import { HttpProblem, notFound } from "../problem";
 
 /** Problem types of the download link (RFC 9457 `type`). */
@@ -26,16 +29,45 @@ function goneLink(detail: string): HttpProblem {
   return new HttpProblem({ type: EXPORT_PROBLEM_TYPES.linkGone, title: "Download link no longer valid", status: 410, detail });
 }
 
+/** True when the caller is a person's browser (it asks for HTML), not an API client. */
+export function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? "";
+  return accept.includes("text/html") && !/^application\/(problem\+)?json/.test(accept);
+}
+
+/** A bad or expired link as a small page a person can read (same status; no scripts, nothing loaded). */
+function sendLinkPage(reply: FastifyReply, problem: HttpProblem): FastifyReply {
+  const body = `<h1>${escapeHtml(problem.problem.title)}</h1>\n<p>${escapeHtml(problem.problem.detail)}</p>`;
+  return reply
+    .code(problem.problem.status)
+    .headers({ "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" })
+    .send(htmlPage("en", problem.problem.title, body));
+}
+
 /**
  * `GET /v1/exports/:id/download?token=…`: the subject's download. No API key: the signed token
  * is the credential (HMAC over id and expiry, compared in constant time). 403 when it was
  * altered, 410 once it expired, the file was deleted, or a single-use link was used. The zip is
  * streamed from disk as an attachment; each download is counted and audited. No HEAD route (it
- * would use up a single-use link). Register with `{ prefix: "/v1" }`.
+ * would use up a single-use link). A browser gets a bad or expired link as a small HTML page, an
+ * API client as problem+json. Register with `{ prefix: "/v1" }`.
  */
 export const exportRoutes: FastifyPluginAsync = async (app) => {
   const { ds, config } = app.services;
-  app.get<{ Params: { id: string }; Querystring: { token?: unknown } }>("/exports/:id/download", { exposeHeadRoute: false }, async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { token?: unknown } }>(
+    "/exports/:id/download",
+    { exposeHeadRoute: false, config: { ownIdCheck: true } },
+    async (request, reply) => {
+      try {
+        return await download(request, reply);
+      } catch (err) {
+        if (err instanceof HttpProblem && wantsHtml(request)) return sendLinkPage(reply, err);
+        throw err;
+      }
+    },
+  );
+
+  async function download(request: FastifyRequest<{ Params: { id: string }; Querystring: { token?: unknown } }>, reply: FastifyReply): Promise<FastifyReply> {
     const { id } = request.params;
     if (!UUID.test(id)) throw notFound("no export has this id");
     const token = request.query.token;
@@ -72,5 +104,5 @@ export const exportRoutes: FastifyPluginAsync = async (app) => {
         "referrer-policy": "no-referrer",
       })
       .send(handle.createReadStream());
-  });
+  }
 };

@@ -39,8 +39,8 @@ export const incidentNoticeRoutes: FastifyPluginAsync = async (app) => {
   const { ds, config, dataMap, logger } = app.services;
   const { queues } = app.services;
   const keys = config.apiKeys;
-  const read = { onRequest: requireScope(keys, "incidents.read") };
-  const write = { onRequest: requireScope(keys, "incidents.write") };
+  const read = { onRequest: requireScope(keys, "incidents.read"), config: { ownIdCheck: ["id"] } };
+  const write = { onRequest: requireScope(keys, "incidents.write"), config: { ownIdCheck: ["id"] } };
   const by = (r: { apiKeyName: string | null }) => r.apiKeyName ?? "unknown";
   // An API built without the stores (tests) gets its own, closed with the app.
   let stores = app.services.stores;

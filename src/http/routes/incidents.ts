@@ -26,9 +26,9 @@ export const incidentRoutes: FastifyPluginAsync = async (app) => {
   installIncidentProblems(app);
   const { ds, config, dataMap } = app.services;
   const keys = config.apiKeys;
-  const read = { onRequest: requireScope(keys, "incidents.read") };
-  const write = { onRequest: requireScope(keys, "incidents.write") };
-  const dpo = { onRequest: requireScope(keys, "dpo") };
+  const read = { onRequest: requireScope(keys, ["incidents.read", "console.read"]), config: { ownIdCheck: ["id"] } };
+  const write = { onRequest: requireScope(keys, "incidents.write"), config: { ownIdCheck: ["id"] } };
+  const dpo = { onRequest: requireScope(keys, "dpo"), config: { ownIdCheck: ["id"] } };
   const by = (r: { apiKeyName: string | null }) => r.apiKeyName ?? "unknown";
   const view = async (id: string) => incidentView(ds, config, await requireIncident(ds, id), new Date());
 

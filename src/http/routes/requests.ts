@@ -12,6 +12,7 @@ import { parseOrProblem } from "../validation";
 import { subjectHash } from "../../subject/hashes";
 import { matchOfIdentity, type MatchRule } from "../../subject/identity-match";
 import { subjectRefOf } from "../../subject/reference";
+import { assertSubjectKeyFits } from "../../subject/key-value";
 
 /** Request types this body schema accepts; the other rights' types are `routes/rights-requests`. */
 export const ACCEPTED_REQUEST_TYPES = ["erasure", "export"] as const;
@@ -59,6 +60,7 @@ export const requestRoutes: FastifyPluginAsync = async (app) => {
     const body = parseOrProblem(SUBMIT_BODY_SCHEMA, request.body);
     const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
     const named = subjectRefOf(dataMap, body.subject);
+    await assertSubjectKeyFits(dataMap, app.services.pools, body.subject);
     const ref = { ...named, match: matchOfIdentity(dataMap.subject, named.name) };
     const { request: stored, created } = await submitRequest(app.services, {
       type: body.type,

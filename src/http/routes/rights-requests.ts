@@ -10,6 +10,7 @@ import { RESTRICTION_GROUNDS, RIGHTS_TYPES } from "../../rights/types";
 import { subjectHash } from "../../subject/hashes";
 import { matchOfIdentity } from "../../subject/identity-match";
 import { subjectRefOf } from "../../subject/reference";
+import { assertSubjectKeyFits } from "../../subject/key-value";
 import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
 import { rightsServicesOf } from "../rights-services";
@@ -100,6 +101,7 @@ export async function submitRightRoute(request: FastifyRequest, reply: FastifyRe
   const idempotencyKey = idempotencyKeyOf(request.headers["idempotency-key"]);
   const { subject: who, ...right } = body;
   const ref = subjectRefOf(s.dataMap, who);
+  await assertSubjectKeyFits(s.dataMap, request.server.services.pools, who);
   const { request: stored, created } = await submitRight(s, {
     subject: who,
     right,

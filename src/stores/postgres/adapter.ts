@@ -1,5 +1,6 @@
 import type { StoreAdapter, StoreDeps } from "../store-kind";
 import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "./erase";
+import { findByHashedIdentity } from "./hashed-identity";
 import { scanLeftovers } from "./scan-leftovers";
 import { scanSubjects } from "./scan-subjects";
 import { buildStorePlan, type StorePlan } from "./store-plan";
@@ -32,6 +33,9 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     },
     async resolveSubject(ref) {
       return resolveSubject(pool(), await planOf(), deps.dataMap, ref);
+    },
+    async findByHashedIdentity(name, sha256Hex) {
+      return findByHashedIdentity(pool(), await planOf(), deps.dataMap, name, sha256Hex);
     },
     scanSubjects(onBatch, batchSize) {
       return scanSubjects(pool(), deps.pools.spec(store), deps.dataMap, onBatch, batchSize);

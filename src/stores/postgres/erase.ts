@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import type { DataMap } from "../../datamap/schema";
-import { ERROR_CODES, PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import { contactColumns } from "../../subject/contact";
 import { identityByName, identitySpecs } from "../../subject/identity-match";
 import type { SubjectRef } from "../../subject/reference";
@@ -82,16 +82,16 @@ export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, sn
   });
 }
 
-/** The erasure left something identifying behind; the store transaction is rolled back. */
-export class LeftoversError extends PermanentError {
-  constructor(readonly leftovers: string[]) {
-    super(ERROR_CODES.verifyFailed, `verification failed: ${leftovers.join("; ")}`);
-  }
-}
+/**
+ * The erasure left something identifying behind; the store transaction is rolled back. Retryable
+ * (`VerificationFailure`): a concurrent change (a sweep) can cause it, and a new attempt fixes it.
+ */
+export class LeftoversError extends VerificationFailure {}
 
 /**
  * Erases the subject from one Postgres store in ONE transaction, and verifies the result inside
- * it (re-locating the subject from its snapshot) before anything commits. Before COMMIT,
+ * it (re-locating the subject from its snapshot) before anything commits; leftovers roll it back
+ * with a retryable {@link LeftoversError}. Before COMMIT,
  * `prepare` is given the transaction id and the counts so the caller can record them durably;
  * after a crash, `txid_status(xid)` tells whether this transaction committed.
  */
@@ -103,7 +103,11 @@ export async function eraseStore(
   prepare: (xid: string, steps: StepCount[]) => Promise<void>,
 ): Promise<StepCount[]> {
   return inTransaction(pool, "READ WRITE", async (c, xid) => {
-    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, false), true));
+    // The subject row is locked first (the collection's first statement); linked rows are found
+    // from its current values AND from the identities snapshotted when the request started, the
+    // same seed the verification below uses: a sweep that re-masked the customer's email since
+    // then cannot hide the rows linked by the old one (issue 9, item 14).
+    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), true));
     const steps = countsOf(plan, decisions, await applyDecisions(c, plan, decisions, newMaskKey()));
     const leftovers = await findLeftovers(c, plan, map, snapshot);
     if (leftovers.length > 0) throw new LeftoversError(leftovers);

@@ -77,23 +77,6 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
   }
   const termsOf = (table: string, mode: TupleSet["mode"]): Term[] =>
     mode === "owned" ? ownedTerms.get(table)! : [...ownedTerms.get(table)!, ...referencedTerms.get(table)!];
-  const filterOf = (table: string, mode: TupleSet["mode"]): RowFilter | null => {
-    const parts: string[] = [];
-    const params: unknown[] = [];
-    if (table === plan.subjectTable) {
-      const type = plan.tables.get(table)!.info.columns.get(seed.column)?.sqlType ?? "text";
-      params.push(seed.value);
-      parts.push(`${quoteIdent(seed.column)} = $1::text::${type}`);
-    }
-    for (const term of termsOf(table, mode)) {
-      if (term.source.tuples.size === 0) continue;
-      const m = matchSql(plan, table, term.columns, [...term.source.tuples.values()], params.length + 1, term.match);
-      parts.push(m.sql);
-      params.push(...m.params);
-    }
-    return parts.length === 0 ? null : { where: parts.map((p) => `(${p})`).join(" OR "), params };
-  };
-
   const typeOf = (table: string, column: string): string => plan.tables.get(table)!.info.columns.get(column)?.sqlType ?? "text";
   const select = async (sql: string, params: unknown[]): Promise<string[][]> =>
     (await db.query<string[]>({ text: sql, values: params, rowMode: "array" })).rows;
@@ -156,5 +139,98 @@ export async function locateSubjectRows(db: ClientBase, plan: StorePlan, seed: L
       if (set.tuples.size > before) set.version++;
     }
   }
-  return new Map([...plan.tables.keys()].map((t) => [t, filterOf(t, "all")]));
+  return exportFilters(db, plan, { ownedOf: (t) => whereOf(t, "owned"), referencedOf: (t) => whereOf(t, "referenced"), allOf: (t) => whereOf(t, "all") });
+
+  /** The SQL of `table`'s rows of one kind (owned: the seed and incoming links; referenced: outgoing links only), values appended to `params`. */
+  function whereOf(table: string, kind: "owned" | "referenced" | "all"): WhereBuilder {
+    const terms = kind === "owned" ? ownedTerms.get(table)! : kind === "referenced" ? referencedTerms.get(table)! : termsOf(table, "all");
+    return (params) => {
+      const parts: string[] = [];
+      if (kind !== "referenced" && table === plan.subjectTable) {
+        const type = plan.tables.get(table)!.info.columns.get(seed.column)?.sqlType ?? "text";
+        params.push(seed.value);
+        parts.push(`${quoteIdent(seed.column)} = $${params.length}::text::${type}`);
+      }
+      for (const term of terms) {
+        if (term.source.tuples.size === 0) continue;
+        const m = matchSql(plan, table, term.columns, [...term.source.tuples.values()], params.length + 1, term.match);
+        parts.push(m.sql);
+        params.push(...m.params);
+      }
+      return parts.length === 0 ? null : parts.map((p) => `(${p})`).join(" OR ");
+    };
+  }
+}
+
+/** Writes a WHERE condition over one table's unqualified columns, appending its values to `params` (`$n` numbered by position). */
+type WhereBuilder = (params: unknown[]) => string | null;
+
+/**
+ * The filters an export uses (issue 9, item 6: an export holds the subject's data only): a
+ * table's owned rows (the subject row and its dependents), plus the rows the subject only
+ * references (an address) while nobody else references them — the erasure's shared-row rule
+ * (`decide`), for every table whatever its action. A referenced row that any row outside the
+ * subject's rows points at (through any foreign key or `via` of the schema, from any table, also
+ * `others` and unmapped ones) is someone else's too, and left out: an employee's or a shop's
+ * address, a household's shared address. As in `decide`, tables are settled in change order
+ * (dependents first), and "the subject's rows" of a referencing table are its export rows when
+ * it was settled already, else all its located rows. The shared keys are found by one indexed
+ * query per inbound link (like `decide`), so each filter stays flat: `owned OR (referenced AND
+ * NOT <shared keys>)`.
+ */
+async function exportFilters(
+  db: ClientBase,
+  plan: StorePlan,
+  where: { ownedOf: (t: string) => WhereBuilder; referencedOf: (t: string) => WhereBuilder; allOf: (t: string) => WhereBuilder },
+): Promise<Map<string, RowFilter | null>> {
+  const settled = new Map<string, WhereBuilder>();
+  const distinct = async (table: string, columns: string[], sql: string, params: unknown[]): Promise<string[][]> => {
+    const cols = columns.map((c) => `${quoteIdent(c)}::text`).join(", ");
+    const notNull = columns.map((c) => `${quoteIdent(c)} IS NOT NULL`).join(" AND ");
+    const text = `SELECT DISTINCT ${cols} FROM ${qualified(plan.schemaName, table)} WHERE (${sql}) AND ${notNull}`;
+    return (await db.query<string[]>({ text, values: params, rowMode: "array" })).rows;
+  };
+  for (const table of plan.order) {
+    const ownedOf = where.ownedOf(table);
+    const referencedOf = where.referencedOf(table);
+    const probe: unknown[] = [];
+    if (referencedOf(probe) === null) {
+      settled.set(table, ownedOf);
+      continue;
+    }
+    // The rows the subject only references: referenced, not owned.
+    const params: unknown[] = [];
+    const ref = referencedOf(params)!;
+    const own = ownedOf(params);
+    const candidatesSql = own === null ? ref : `(${ref}) AND NOT coalesce((${own}), false)`;
+    const shared: Array<{ columns: string[]; tuples: string[][]; match: MatchRule }> = [];
+    for (const link of plan.inbound.get(table) ?? []) {
+      const candidates = await distinct(table, link.to.columns, candidatesSql, params);
+      if (candidates.length === 0) continue;
+      // Rows of the referencing table that point at a candidate and are not the subject's.
+      const m = matchSql(plan, link.from.table, link.from.columns, candidates, 1, link.match);
+      const userParams: unknown[] = [...m.params];
+      const mine = plan.tables.has(link.from.table) ? (settled.get(link.from.table) ?? where.allOf(link.from.table))(userParams) : null;
+      const users = await distinct(link.from.table, link.from.columns, mine === null ? m.sql : `${m.sql} AND NOT coalesce((${mine}), false)`, userParams);
+      if (users.length > 0) shared.push({ columns: link.to.columns, tuples: users, match: link.match });
+    }
+    settled.set(table, (p) => {
+      const o = ownedOf(p);
+      const r = referencedOf(p)!;
+      const notShared = shared.map((x) => {
+        const m = matchSql(plan, table, x.columns, x.tuples, p.length + 1, x.match);
+        p.push(...m.params);
+        return `NOT coalesce((${m.sql}), false)`;
+      });
+      const theirs = notShared.length === 0 ? `(${r})` : `((${r}) AND ${notShared.join(" AND ")})`;
+      return o === null ? theirs : `(${o}) OR ${theirs}`;
+    });
+  }
+  return new Map(
+    [...plan.tables.keys()].map((table) => {
+      const params: unknown[] = [];
+      const sql = settled.get(table)!(params);
+      return [table, sql === null ? null : { where: sql, params }];
+    }),
+  );
 }
