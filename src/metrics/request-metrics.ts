@@ -55,11 +55,7 @@ export function defineRequestGauges(registry: Registry, ds: Sql): { refresh: () 
 
   const refresh = async (): Promise<void> => {
     const now = new Date();
-    const [bands, within3, stores] = await Promise.all([
-      openRequestCounts(ds, now, false),
-      openDueWithin(ds, now, 72),
-      failedStoreCounts(ds),
-    ]);
+    const [bands, within3, stores] = await Promise.all([openRequestCounts(ds, now, false), openDueWithin(ds, now, 72), failedStoreCounts(ds)]);
     storesFailed.reset();
     for (const st of stores) storesFailed.set({ store: st.store }, st.n);
     failed.reset();
