@@ -106,6 +106,8 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
     // First attempt, and the subject's store can resolve and erase in one transaction.
     const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: ownJobs.length === 0 });
     if (first.state === "held") return { state: "held" };
+    // Ended meanwhile (an OpenDSR cancellation of a queued request): nothing was erased.
+    if (first.state === "ended") return { state: "skipped" };
     snapshot = first.state === "done" ? first.snapshot : null;
     done = first.state === "done" ? { state: "done", rows: first.rows, steps: first.steps } : { state: "skipped" };
     if (!snapshot) {
@@ -176,10 +178,11 @@ async function resolveAndEraseSubjectStore(
   sealed: SealedIdentities,
   log: Logger,
   options: { deferDone: boolean },
-): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "not-found" }> {
+): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "ended" } | { state: "not-found" }> {
   const requestId = request.id;
   const store = rt.dataMap.subject.store;
   let held = false;
+  let ended = false;
   let erased: { snapshot: SubjectSnapshot; steps: StepCount[] } | null;
   try {
     erased = await rt.stores.adapter(store).resolveAndErase!(sealed.ref, async (snapshot, steps, xid) => {
@@ -190,12 +193,21 @@ async function resolveAndEraseSubjectStore(
         ...(snapshot.contact ? { contact: snapshot.contact } : {}),
       });
       const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject));
-      if (await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid })) {
+      const run = await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid });
+      if (!run.started) {
+        ended = true;
+        throw new Error("the request ended meanwhile: the store transaction is rolled back");
+      }
+      if (run.holdId) {
         held = true;
         throw new Error("legal hold: the store transaction is rolled back");
       }
     });
   } catch (err) {
+    if (ended) {
+      log.info({ requestId }, "request ended before its erasure started (cancelled); nothing erased");
+      return { state: "ended" };
+    }
     if (held) {
       log.info({ requestId }, "subject under legal hold; request waits");
       return { state: "held" };

@@ -169,7 +169,7 @@ export async function startErasureRun(
 export async function startErasurePrepared(
   ds: Sql,
   p: { requestId: string; resealed: Buffer; holdHashes: string[]; store: string; steps: StepCount[]; xid: string },
-): Promise<string | null> {
+): Promise<{ started: boolean; holdId: string | null }> {
   const rows = (await ds.query(
     `WITH hold AS (
        ${activeHoldIdSql("$3")}),
@@ -178,15 +178,15 @@ export async function startErasurePrepared(
           SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
               hold_id = (SELECT id FROM hold), identities = $2,
               started_at = coalesce(started_at, now()), updated_at = now()
-        WHERE id = $1 RETURNING hold_id),
+        WHERE id = $1 AND ${UNFINISHED} RETURNING hold_id),
      ${recordStoreSql(
        { request: "$1::uuid", store: "$4::text", state: "'prepared'", xid: "$5", tables: "$6", actions: "$7", rows: "$8", grounds: "$9" },
-       "NOT EXISTS (SELECT 1 FROM hold)",
+       "NOT EXISTS (SELECT 1 FROM hold) AND EXISTS (SELECT 1 FROM req)",
      )}
      SELECT hold_id FROM req`,
     [p.requestId, p.resealed, p.holdHashes, p.store, p.xid, ...stepArrays(p.steps)],
   )) as Array<{ hold_id: string | null }>;
-  return rows[0]?.hold_id ?? null;
+  return { started: rows.length > 0, holdId: rows[0]?.hold_id ?? null };
 }
 
 /**
