@@ -14,13 +14,6 @@ export const COMPLETION_BUCKETS = [60, 600, 3600, 6 * 3600, 86_400, 3 * 86_400, 
  * as text: prom-client's histograms only count observations of this process).
  */
 export function defineRequestGauges(registry: Registry, ds: Sql): { refresh: () => Promise<void>; renderCompletion: () => Promise<string> } {
-  const requests = new Gauge({
-    name: "lethe_requests",
-    help: "Subject requests by type and status (not previews)",
-    labelNames: ["type", "status"],
-    registers: [registry],
-  });
-  const previews = new Gauge({ name: "lethe_previews", help: "Previews (dry runs) by type and status", labelNames: ["type", "status"], registers: [registry] });
   const open = new Gauge({
     name: "lethe_requests_open",
     help: "Requests not yet answered (failed included) by type and deadline band: on_track, due_soon (7 days or less), overdue",
@@ -55,11 +48,7 @@ export function defineRequestGauges(registry: Registry, ds: Sql): { refresh: () 
 
   const refresh = async (): Promise<void> => {
     const now = new Date();
-    const [bands, within3, stores] = await Promise.all([
-      openRequestCounts(ds, now, false),
-      openDueWithin(ds, now, 72),
-      failedStoreCounts(ds),
-    ]);
+    const [bands, within3, stores] = await Promise.all([openRequestCounts(ds, now, false), openDueWithin(ds, now, 72), failedStoreCounts(ds)]);
     storesFailed.reset();
     for (const st of stores) storesFailed.set({ store: st.store }, st.n);
     failed.reset();
