@@ -121,7 +121,7 @@ describe("contract: every number on a console page equals what the list endpoint
       });
       const rowIds = [...page.body.matchAll(/<tr data-request="([^"]+)">/g)].map((m) => m[1]);
       expect(rowIds).toEqual(apiBody.requests.map((r) => r.id));
-      if (apiBody.requests.length > 0) expect(page.body).toContain(`${apiBody.total} request`);
+      expect(page.body).toContain(apiBody.requests.length > 0 ? `${apiBody.total} request` : "No request matches");
       for (const r of apiBody.requests) {
         const row = page.body.slice(page.body.indexOf(`<tr data-request="${r.id}">`)).split("</tr>")[0]!;
         expect(row).toContain(r.daysLeft === null ? "answered" : `<span class="band-${r.band}">${r.daysLeft}</span>`);
@@ -152,5 +152,26 @@ describe("GET /v1/holds and /v1/retention/runs", () => {
     });
     const runs = await api.h.app.inject({ method: "GET", url: "/v1/retention/runs", headers: bearer(CONSOLE_KEYS.viewer) });
     expect(runs.json()).toEqual({ runs: [], nextCursor: null });
+  });
+});
+
+describe("metrics", () => {
+  it("count failed requests as overdue, previews apart, open requests by band, and completion times", async () => {
+    const res = await api.h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.admin) });
+    expect(res.statusCode).toBe(200);
+    expectNoMarkers(res);
+    const text = res.body;
+    expect(text).toContain('lethe_requests_overdue{type="erasure"} 1');
+    expect(text).toContain('lethe_requests_failed{type="erasure"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="overdue"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="due_soon"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="on_track"} 2');
+    expect(text).toContain('lethe_requests_due_within_3d{type="erasure"} 0');
+    expect(text).toContain('lethe_request_previews{type="erasure",status="queued"} 1');
+    expect(text).toContain("# TYPE lethe_request_completion_seconds histogram");
+    // The completed (not found) request: received 5 days ago, answered now.
+    expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="259200"} 0');
+    expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="604800"} 1');
+    expect(text).toContain('lethe_request_completion_seconds_count{type="erasure",dry_run="false"} 1');
   });
 });
