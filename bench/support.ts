@@ -77,3 +77,26 @@ export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
 }
+
+/**
+ * Round-trip counting in a worker child (`bench/instrument.ts`): the environment and preload to
+ * start it with, and a reader of its counts so far.
+ */
+export function workerRoundTrips(): {
+  env: Record<string, string>;
+  preload: string[];
+  read: () => { pg: number; redis: number; byStatement?: Record<string, number> };
+} {
+  const file = join(require("node:os").tmpdir() as string, `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
+  return {
+    env: { BENCH_COUNTS_FILE: file },
+    preload: [join(__dirname, "instrument.ts")],
+    read: () => {
+      try {
+        return JSON.parse(require("node:fs").readFileSync(file, "utf8") as string) as { pg: number; redis: number; byStatement?: Record<string, number> };
+      } catch {
+        return { pg: 0, redis: 0 };
+      }
+    },
+  };
+}
