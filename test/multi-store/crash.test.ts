@@ -78,7 +78,7 @@ describe("a worker process killed mid multi-store erasure", () => {
     await locker.connect();
     try {
       await locker.query("BEGIN");
-      // SHARE lets the worker read and change the other tables; its DELETE FROM customers waits.
+      // SHARE lets the worker read and change the other tables; its DELETE FROM customers (inside the compiled function) waits.
       await locker.query("LOCK TABLE customers IN SHARE MODE");
       const w1 = await spawn();
       const id = await submit(a);
