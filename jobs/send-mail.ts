@@ -7,6 +7,15 @@ import { afterNotice } from "../src/rights/notice-ended";
 import { failNotice, sendRightsNotice } from "../src/rights/notices";
 import { processorOf } from "./handler";
 import { isLastAttempt } from "./job-failure";
+import { PermanentError } from "../src/errors";
+import { isPastMailWindow } from "../src/mail/retry-policy";
+
+/** The error that ends a job whose retry window closed with attempts left: BullMQ does not retry it. */
+function final(err: unknown): unknown {
+  if (err instanceof PermanentError || (err as Error | undefined)?.name === "UnrecoverableError") return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return new PermanentError(typeof code === "string" ? code : "smtp_error", err instanceof Error ? err.message : "sending the message failed", { cause: err });
+}
 
 /**
  * Processes one attempt. SMTP 5xx fails at once (no retry); 4xx and network errors retry with
@@ -19,13 +28,13 @@ export const sendMail = processorOf(SEND_MAIL, async (payload, job, { services, 
     try {
       return await sendRightsNotice(services, payload.noticeId, log, (n) => afterNotice(services, n));
     } catch (err) {
-      const last = isLastAttempt(job, err);
+      const last = isLastAttempt(job, err) || isPastMailWindow(job.timestamp, services.config.smtpRetryHours);
       log.warn({ err, noticeId: payload.noticeId, last }, last ? "notice mail failed" : "notice mail attempt failed; will retry");
       if (last) {
         const requestId = await failNotice(services, payload.noticeId, err);
         if (requestId) await afterNotice(services, { requestId, liftedRestriction: null });
       }
-      throw err;
+      throw last ? final(err) : err;
     }
   }
   try {
@@ -37,7 +46,8 @@ export const sendMail = processorOf(SEND_MAIL, async (payload, job, { services, 
     }
     return sent;
   } catch (err) {
-    const last = isLastAttempt(job, err);
+    // The retry window (LETHE_SMTP_RETRY_HOURS) counts from the job's first queueing, whatever attempts are left.
+    const last = isLastAttempt(job, err) || isPastMailWindow(job.timestamp, services.config.smtpRetryHours);
     log.warn({ err, exportId: payload.exportId, last }, last ? "mail failed" : "mail attempt failed; will retry");
     if (last) {
       const requestId = await requestOfExport(services.ds, payload.exportId);
@@ -46,6 +56,6 @@ export const sendMail = processorOf(SEND_MAIL, async (payload, job, { services, 
         await enqueueNotifyApp(services.queues.maintenance, services.config, requestId, "request.failed").catch(() => undefined);
       }
     }
-    throw err;
+    throw last ? final(err) : err;
   }
 });

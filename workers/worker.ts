@@ -20,6 +20,7 @@ import { initializeAtStart } from "../src/db/connect-at-start";
 import { startHeartbeat } from "../src/heartbeat";
 import { waitForRedisAtStart } from "../src/queues/wait-at-start";
 import { limiterFor } from "../src/queues/limiter";
+import { mailBackoffMs } from "../src/mail/retry-policy";
 import { QUEUES, type QueueName } from "../src/queues/names";
 import { openServices, type OpenServices, type Services } from "../src/services";
 import { keepMaintenanceSchedules, keepRetentionSchedules, type StopSchedule } from "./schedules";
@@ -58,6 +59,8 @@ const WORKER_OPTIONS: Record<QueueName, (config: Config, lockDuration: number | 
     concurrency: Math.max(SMTP_POOL_SIZE, config.mailConcurrency),
     limiter: limiterFor(config.smtpRatePerS),
     ...lock(ms ?? config.lockDurationMs),
+    // Doubling from LETHE_BACKOFF_MS up to an hour, for LETHE_SMTP_RETRY_HOURS (src/mail/retry-policy).
+    settings: { backoffStrategy: (attemptsMade: number) => mailBackoffMs(attemptsMade, config.backoffMs) },
   }),
   retention: (config, ms) => ({ concurrency: config.workerConcurrency, ...lock(ms ?? config.lockDurationMs) }),
   // Freezing a scope reads the application's database at length; two at once per process.

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { defineJob, retriedJobOptions } from "../define-job";
+import { defineJob } from "../define-job";
+import { mailJobOptions } from "../../mail/retry-policy";
 import { QUEUES } from "../names";
 
 /** Deterministic job id of one message: `mail-<kind>-<id>` (e.g. `mail-export-<exportId>`). */
@@ -19,6 +20,7 @@ export const SEND_MAIL = defineJob({
     z.object({ kind: z.literal("export"), exportId: z.uuid() }).strict(),
     z.object({ kind: z.literal("notice"), noticeId: z.uuid() }).strict(),
   ]),
-  options: retriedJobOptions,
+  // An SMTP outage is ridden out for hours (LETHE_SMTP_RETRY_HOURS), the delay doubling up to an hour.
+  options: mailJobOptions,
   jobId: (p) => mailJobId(p.kind, p.kind === "export" ? p.exportId : p.noticeId),
 });

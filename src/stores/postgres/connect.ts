@@ -6,6 +6,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Opens one connection to a store URL (10 s connect timeout); the caller ends it. */
 export async function connectStore(url: string): Promise<SqlConnection> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // A terminated connection (a Postgres restart) rejects the query in flight; it must not crash the process.
+  client.on("error", () => undefined);
   try {
     await client.connect();
   } catch (err) {

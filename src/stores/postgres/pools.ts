@@ -30,6 +30,9 @@ export class StorePools {
     if (!pool) {
       pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize });
       pool.on("error", () => undefined);
+      // A checked-out client has no pool listener: when Postgres terminates it (a restart, 57P01)
+      // its 'error' event would crash the process. The query in flight still rejects (and retries).
+      pool.on("connect", (client) => client.on("error", () => undefined));
       this.pools.set(store, pool);
     }
     return pool;
