@@ -82,7 +82,7 @@ describe("a worker process killed mid multi-store erasure", () => {
       await locker.query("LOCK TABLE customers IN SHARE MODE");
       const w1 = await spawn();
       const id = await submit(a);
-      const pid = await blockedBackend(w.h, w.h.appDb.name, "DELETE FROM %customers%", w1);
+      const pid = await blockedBackend(w.h, w.h.appDb.name, "%pg_temp.lethe_erase_%", w1);
       // The subject's store is erased by the entry job, before the flow of the other stores exists.
       expect(await stepRows(w.h, id)).toEqual([]);
 
