@@ -245,6 +245,8 @@ async function resolveAndEraseSubjectStore(
       log.info({ requestId }, "subject under legal hold; request waits");
       return { state: "held" };
     }
+    // Finding the subject failed (ambiguous, unknown identity): the request's fault, not the store's.
+    if (err instanceof PermanentError && (err.code === ERROR_CODES.subjectAmbiguous || err.code === ERROR_CODES.badPayload)) throw err;
     throw tagStore(asPermanentIfHopeless(err, store), store);
   }
   if (!erased) return { state: "not-found" };
