@@ -60,6 +60,8 @@ export const RECIPIENT_SCHEMA = z
   .object({
     name: z.string().min(1),
     purpose: z.string().min(1),
+    /** Country where the recipient processes the data, e.g. "Germany" (Art. 30 register; every processor needs one). */
+    country: z.string().min(1).optional(),
     /** Country outside the EEA the data goes to, e.g. "United States". */
     thirdCountry: z.string().min(1).optional(),
     /** Safeguards of that transfer (Art. 46), e.g. "standard contractual clauses". */
@@ -84,6 +86,10 @@ export const TRANSPARENCY_KEYS = {
   recipients: z.array(RECIPIENT_SCHEMA).default([]),
   /** Where data not collected from the subject comes from (Art. 15(1)(g)). (Default: none) */
   sources: z.array(z.string().min(1)).default([]),
+  /** Categories of people whose data is processed (Art. 30(1)(c)), e.g. "customers", "newsletter subscribers". (Default: none) */
+  subjectCategories: z.array(z.string().min(1)).default([]),
+  /** Technical and organisational security measures beyond Lethe's own (Art. 30(1)(g), Art. 32). (Default: none) */
+  securityMeasures: z.array(z.string().min(1)).default([]),
   /** Automated decision-making, including profiling (Art. 15(1)(h)); absent means none. */
   automatedDecisions: z.string().min(1).optional(),
 };

@@ -293,11 +293,12 @@ async function eraseStoreOf(
     }
     let prepared = false;
     const outcome = await adapter.erase(contextOf(rt, requestId, store, snapshot, log), async (steps, xid) => {
+      // `collect`: a store without a transaction is recorded by the caller, with others, in one statement.
+      if (options.collect && !xid) return;
       await recordStore(rt.ds, requestId, store, steps, "prepared", xid ?? null);
       prepared = true;
     });
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
-    // `collect`: the caller records this store with others in one statement (stores without a transaction).
     if (!prepared && options.collect) options.collect(outcome.steps);
     else if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
     else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);

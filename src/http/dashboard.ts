@@ -5,7 +5,8 @@ import type { Queue } from "bullmq";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKey } from "../config";
 import type { Logger } from "../logger";
-import { requireScope } from "./auth";
+import { hasScope, requireScope } from "./auth";
+import { cookieOf, readSession, SESSION_COOKIE } from "./console/session";
 import { PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, pathOf, sendProblem } from "./problem";
 
 type BoardServerAdapter = Parameters<typeof createBullBoard>[0]["serverAdapter"];
@@ -17,6 +18,8 @@ export const DASHBOARD_PATH = "/admin/queues";
 /** What the dashboard needs. */
 export interface DashboardOptions {
   apiKeys: readonly ApiKey[];
+  /** Signs console sessions: a person logged in to the console opens the dashboard without a second login. */
+  hmacKey: Buffer;
   /** Queues shown, in order. */
   queues: readonly Queue[];
   /** Offer retry, promote, clean, pause, delete and the like (`LETHE_DASHBOARD_WRITE`). (Default: false, read-only) */
@@ -63,14 +66,26 @@ export function withoutStackFrames(payload: string): string {
 }
 
 /**
- * bull-board under {@link DASHBOARD_PATH}, for admin keys only (Bearer, or Basic with the key as
- * password so a browser can log in). Read-only unless `write`; state changes must be same-origin;
+ * bull-board under {@link DASHBOARD_PATH}, reached from the console: reading needs `console.read`,
+ * a change `operate` (Bearer, Basic with the key as password, or the console's session cookie).
+ * Read-only unless `write`; state changes must be same-origin;
  * errors are problem+json without stack traces, and job stack traces are cut to their messages.
  * Register with `{ prefix: DASHBOARD_PATH }`: the hooks and the not-found handler of this scope
  * then cover every page, API route and static asset.
  */
 export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app, opts) => {
-  app.addHook("onRequest", requireScope(opts.apiKeys, "admin", { basic: true }));
+  const readers = requireScope(opts.apiKeys, "console.read", { basic: true });
+  const operators = requireScope(opts.apiKeys, "operate", { basic: true });
+  app.addHook("onRequest", async function checkDashboardKey(request: FastifyRequest, reply: FastifyReply) {
+    const scope = SAFE_METHODS.has(request.method) ? "console.read" : "operate";
+    const cookie = cookieOf(request.headers.cookie, SESSION_COOKIE);
+    const key = cookie ? readSession(opts.hmacKey, opts.apiKeys, cookie, new Date()) : null;
+    if (key && hasScope(key, scope)) {
+      request.apiKeyName = key.name;
+      return undefined;
+    }
+    return (scope === "operate" ? operators : readers).call(this, request, reply);
+  });
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     if (SAFE_METHODS.has(request.method)) return undefined;
     if (!opts.write) {

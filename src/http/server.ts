@@ -16,6 +16,7 @@ import { metricsRoutes } from "./routes/metrics";
 import { openDsrRoutes } from "./routes/opendsr";
 import { openDsrCallbackRoutes } from "./routes/opendsr-callbacks";
 import { requestRoutes } from "./routes/requests";
+import { ropaRoutes } from "./routes/ropa";
 import { restrictionRoutes } from "./routes/restrictions";
 import { retentionRoutes } from "./routes/retention";
 import { rightsRequestRoutes } from "./routes/rights-requests";
@@ -55,6 +56,7 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(healthRoutes);
   await app.register(requestRoutes, { prefix: "/v1" });
   await app.register(listRoutes, { prefix: "/v1" });
+  await app.register(ropaRoutes, { prefix: "/v1" });
   await app.register(exportRoutes, { prefix: "/v1" });
   await app.register(lifecycleRoutes, { prefix: "/v1" });
   await app.register(callbackRoutes, { prefix: "/v1" });
@@ -70,6 +72,7 @@ export async function buildServer(services: HttpServices): Promise<FastifyInstan
   await app.register(dashboardPlugin, {
     prefix: DASHBOARD_PATH,
     apiKeys: services.config.apiKeys,
+    hmacKey: services.config.hmacKey,
     queues: shownQueues(services.queues),
     write: services.config.dashboardWrite,
     logger: services.logger,

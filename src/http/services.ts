@@ -18,7 +18,7 @@ declare module "fastify" {
   }
 }
 
-/** The queues the dashboard and `/metrics` show: erasure, maintenance, and export and mail where present. */
+/** The queues the dashboard and `/metrics` show: every queue Lethe runs that the process has (retention and rights included). */
 export function shownQueues(queues: HttpServices["queues"]): Queue[] {
   return [
     queues.erasure,
@@ -26,5 +26,7 @@ export function shownQueues(queues: HttpServices["queues"]): Queue[] {
     ...(queues.export ? [queues.export] : []),
     ...(queues.mail ? [queues.mail] : []),
     ...(queues.breach ? [queues.breach] : []),
+    ...(queues.retention ? [queues.retention] : []),
+    ...(queues.rights ? [queues.rights] : []),
   ];
 }

@@ -4,8 +4,9 @@ import type { DataSource } from "typeorm";
 import { unsealedCount } from "../db/tables/audit-log";
 import { activeHoldCount } from "../db/tables/legal-hold";
 import { rowsChangedByPolicy } from "../db/tables/retention-run";
-import { completedCounts, deadlineCounts, requestCounts } from "../db/tables/subject-request";
+import { completedCounts, requestCounts } from "../db/tables/subject-request";
 import { defineIncidentGauges } from "./incident-metrics";
+import { defineRequestGauges } from "./request-metrics";
 
 /**
  * Prometheus metrics, computed from the source of truth at scrape time (Postgres, and BullMQ's
@@ -15,19 +16,23 @@ import { defineIncidentGauges } from "./incident-metrics";
 export class LetheMetrics {
   private readonly registry = new Registry();
   private readonly refresh: () => Promise<void>;
+  private readonly renderCompletion: () => Promise<string>;
 
   constructor(ds: DataSource, queues: Queue[]) {
-    const refreshRequests = defineGauges(this.registry, ds, queues);
+    const refreshOthers = defineGauges(this.registry, ds, queues);
+    const requests = defineRequestGauges(this.registry, ds);
     const refreshIncidents = defineIncidentGauges(this.registry, ds);
+    this.renderCompletion = requests.renderCompletion;
     this.refresh = async () => {
-      await Promise.all([refreshRequests(), refreshIncidents()]);
+      await Promise.all([refreshOthers(), requests.refresh(), refreshIncidents()]);
     };
   }
 
-  /** Refreshes the gauges and renders them in the Prometheus text format. */
+  /** Refreshes the gauges and renders them in the Prometheus text format (the completion histogram last). */
   async render(): Promise<string> {
     await this.refresh();
-    return this.registry.metrics();
+    const [gauges, completion] = await Promise.all([this.registry.metrics(), this.renderCompletion()]);
+    return `${gauges}\n${completion}`;
   }
 
   /** The `Content-Type` of {@link render}'s output. */
@@ -55,18 +60,6 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
     labelNames: ["type", "outcome", "dry_run"],
     registers: [registry],
   });
-  const overdue = new Gauge({
-    name: "lethe_requests_overdue",
-    help: "Unfinished requests past their Art. 12(3) due date",
-    labelNames: ["type"],
-    registers: [registry],
-  });
-  const dueSoon = new Gauge({
-    name: "lethe_requests_due_within_7d",
-    help: "Unfinished requests due within 7 days",
-    labelNames: ["type"],
-    registers: [registry],
-  });
   const retention = new Gauge({
     name: "lethe_retention_rows_changed",
     help: "Rows anonymized or deleted by completed retention runs (not dry runs)",
@@ -78,10 +71,9 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
   const jobs = new Gauge({ name: "lethe_queue_jobs", help: "BullMQ jobs by queue and state", labelNames: ["queue", "state"], registers: [registry] });
 
   return async (): Promise<void> => {
-    const [byStatus, byOutcome, deadlines, swept, holds, audit] = await Promise.all([
+    const [byStatus, byOutcome, swept, holds, audit] = await Promise.all([
       requestCounts(ds),
       completedCounts(ds),
-      deadlineCounts(ds),
       rowsChangedByPolicy(ds),
       activeHoldCount(ds),
       unsealedCount(ds),
@@ -91,12 +83,6 @@ function defineGauges(registry: Registry, ds: DataSource, queues: Queue[]): () =
     for (const r of byStatus) (r.dry_run ? previews : requests).set({ type: r.type, status: r.status }, r.n);
     completed.reset();
     for (const r of byOutcome) completed.set({ type: r.type, outcome: r.outcome, dry_run: String(r.dry_run) }, r.n);
-    overdue.reset();
-    dueSoon.reset();
-    for (const r of deadlines) {
-      overdue.set({ type: r.type }, r.overdue);
-      dueSoon.set({ type: r.type }, r.soon);
-    }
     retention.reset();
     for (const r of swept) retention.set({ policy: r.policy, action: r.action }, Number(r.n));
     held.set(holds);

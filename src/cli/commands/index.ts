@@ -7,6 +7,7 @@ import { register as registerInit } from "./init";
 import { register as registerMigrate } from "./migrate";
 import { register as registerReplay } from "./replay";
 import { register as registerRequest } from "./request";
+import { register as registerRopa } from "./ropa";
 import { register as registerRights } from "./rights";
 import { register as registerStatus } from "./status";
 import { register as registerSweep } from "./sweep";
@@ -33,6 +34,7 @@ export function registerCommands(program: Command, processes: ProcessEntries): v
   registerMigrate(program);
   registerReplay(program);
   registerRequest(program);
+  registerRopa(program);
   registerRights(program);
   registerStatus(program);
   registerSweep(program);

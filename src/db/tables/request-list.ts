@@ -138,3 +138,12 @@ export async function completionBuckets(
     [bounds],
   )) as Array<{ type: RequestType; dry_run: boolean; buckets: number[]; count: number; sum: number }>;
 }
+
+/** Real requests not yet answered, due within `hours` from `now`, by type (the alert "due within 3 days"). */
+export async function openDueWithin(q: Sql, now: Date, hours: number): Promise<Array<{ type: RequestType; n: number }>> {
+  return (await q.query(
+    `SELECT type, count(*)::int AS n FROM lethe.subject_request
+      WHERE status NOT IN ${CLOSED} AND NOT dry_run AND due_at >= $1 AND due_at < $1::timestamptz + make_interval(hours => $2) GROUP BY type`,
+    [now, hours],
+  )) as Array<{ type: RequestType; n: number }>;
+}

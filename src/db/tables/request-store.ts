@@ -138,3 +138,11 @@ export function storeFailedSql(p: { request: string; code: string; message: stri
 export function failedStoresClearedSql(requestParam: string): string {
   return `DELETE FROM lethe.request_store WHERE request_id = ${requestParam} AND status = 'failed'`;
 }
+
+/** Stores failed for good in requests not yet answered, by store (metrics, alerts). */
+export async function failedStoreCounts(ds: Sql): Promise<Array<{ store: string; n: number }>> {
+  return (await ds.query(
+    `SELECT s.store, count(*)::int AS n FROM lethe.request_store s JOIN lethe.subject_request r ON r.id = s.request_id
+      WHERE s.status = 'failed' AND r.status NOT IN ('completed', 'refused') AND NOT r.dry_run GROUP BY s.store`,
+  )) as Array<{ store: string; n: number }>;
+}

@@ -6,6 +6,7 @@ import { appendAuditSql } from "./audit-log";
 import { exportFailedSql } from "./export";
 import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
 import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
+import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
 import { failedStoresClearedSql, preparedStoresDoneSql, recordStoreSql, stepArrays, storeFailedSql, storesJsonSql } from "./request-store";
 import { endRestrictionsOfErasedSql } from "./restriction";
@@ -260,6 +261,7 @@ export async function requeueFailedRequest(ds: Sql, requestId: string, by: strin
     `WITH st AS (${failedStoresClearedSql("$1")}),
      -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
      calls AS (${deleteFailedCallsSql("$1")}),
+     opendsr_calls AS (${deleteFailedOpenDsrCallsSql("$1")}),
      req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
               WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
      ${appendAuditSql({ event: "'request.retried'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "'{}'::jsonb" }, "req")}`,
@@ -449,14 +451,6 @@ export async function completedCounts(ds: Sql): Promise<Array<{ type: string; ou
             count(*)::int AS n
        FROM lethe.subject_request WHERE status = 'completed' GROUP BY 1, 2, 3`,
   )) as Array<{ type: string; outcome: string; dry_run: boolean; n: number }>;
-}
-
-/** Unfinished requests by type: overdue, and due within 7 days (metrics). */
-export async function deadlineCounts(ds: Sql): Promise<Array<{ type: string; overdue: number; soon: number }>> {
-  return (await ds.query(
-    `SELECT type, count(*) FILTER (WHERE due_at < now())::int AS overdue, count(*) FILTER (WHERE due_at >= now() AND due_at < now() + interval '7 days')::int AS soon
-       FROM lethe.subject_request WHERE ${UNFINISHED} GROUP BY type`,
-  )) as Array<{ type: string; overdue: number; soon: number }>;
 }
 
 // ── The other rights (issue 13): rectification, restriction, objection, consent withdrawal;

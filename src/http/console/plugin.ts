@@ -33,6 +33,11 @@ import { requestsBody } from "./pages/requests";
 import { jobTimeline } from "./jobs";
 import { consoleUserOf, csrfHolds, csrfToken, makeSession, setSessionCookie, userCan, type ConsoleUser } from "./session";
 import { CONSOLE_CSS } from "./style";
+import { buildRegister } from "../../ropa/register";
+import { checkRegister } from "../../ropa/check";
+import { renderRegister } from "../../ropa/render";
+import { reportWithDiff } from "../../incidents/reports";
+import { registerBody } from "./pages/register";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -70,6 +75,9 @@ function flashOf(query: unknown): Flash | null {
 function withoutEmpty(query: unknown): Record<string, unknown> {
   return Object.fromEntries(Object.entries((query ?? {}) as Record<string, unknown>).filter(([k, v]) => v !== "" && k !== "done" && k !== "error"));
 }
+
+const REGISTER_FORMAT_PARAM = z.object({ format: z.enum(["md", "csv", "json"], { error: "must be md, csv or json" }) }).strict();
+const REPORT_PARAMS = z.object({ id: z.uuid({ error: "must be an incident id" }), version: z.coerce.number().int().min(1).max(100_000) }).strict();
 
 const EXTEND_FORM = z.object({
   months: z.enum(["1", "2"]).transform(Number),
@@ -317,6 +325,29 @@ export const consolePlugin: FastifyPluginAsync = async (app) => {
     const shown = rows.slice(0, 50);
     const last = shown[shown.length - 1];
     return html(reply, request, "Legal holds", "holds", holdsBody(shown, rows.length > 50 && last ? encodeCursor(last.createdKey, last.id) : null));
+  });
+
+  app.get("/register", async (request, reply) => {
+    const now = new Date();
+    const register = buildRegister(dataMap, await retentionOverview(ds, dataMap, now), config, now);
+    return html(reply, request, "Register of processing (Art. 30)", "register", registerBody(register, checkRegister(dataMap)));
+  });
+
+  app.get<{ Params: { format: string } }>("/register/:format", async (request, reply) => {
+    const format = parseOrProblem(REGISTER_FORMAT_PARAM, request.params).format;
+    const now = new Date();
+    const register = buildRegister(dataMap, await retentionOverview(ds, dataMap, now), config, now);
+    const types = { md: "text/markdown; charset=utf-8", csv: "text/csv; charset=utf-8", json: "application/json; charset=utf-8" } as const;
+    return reply
+      .type(types[format])
+      .header("content-disposition", `attachment; filename="register-of-processing.${format}"`)
+      .send(renderRegister(register, format));
+  });
+
+  app.get<{ Params: { id: string; version: string } }>("/incidents/:id/reports/:version", async (request, reply) => {
+    const p = parseOrProblem(REPORT_PARAMS, request.params);
+    const { html: page } = await reportWithDiff(ds, p.id, p.version);
+    return reply.type("text/html; charset=utf-8").send(page);
   });
 
   app.get("/audit", async (request, reply) => {

@@ -72,7 +72,7 @@ export function incidentBody(v: IncidentView, reports: ReportRow[], decisions: D
     ? `<table><caption>Report versions (Art. 33(4): in phases)</caption><thead><tr><th scope="col" class="num">Version</th><th scope="col">Kind</th><th scope="col">Final</th><th scope="col">Submitted</th><th scope="col">By</th><th scope="col">Document</th></tr></thead><tbody>${reports
         .map(
           (r) =>
-            `<tr><td class="num">${r.version}</td><td>${esc(r.kind)}</td><td>${r.final ? "yes" : "no"}</td><td>${instant(r.submitted_at.toISOString())}</td><td>${esc(r.created_by)}</td><td><a href="/v1/incidents/${esc(v.id)}/reports/${r.version}/html">view</a></td></tr>`,
+            `<tr><td class="num">${r.version}</td><td>${esc(r.kind)}</td><td>${r.final ? "yes" : "no"}</td><td>${instant(r.submitted_at.toISOString())}</td><td>${esc(r.created_by)}</td><td><a href="${CONSOLE_PATH}/incidents/${esc(v.id)}/reports/${r.version}">view</a></td></tr>`,
         )
         .join("")}</tbody></table>`
     : "<p>No report was submitted yet.</p>";
