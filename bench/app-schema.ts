@@ -38,4 +38,5 @@ export const appStore = (urlVar: string) => ({
     order_items: { action: "keep", ground: "tax records" },
     comments: { action: "delete", fields: { body: { category: "content" } } },
   },
+  notLinks: { "orders.billing_email": "the address billed at order time, a copy masked with the order (found through user_id)" },
 });

@@ -1,8 +1,11 @@
 /**
  * `npm run bench:erasure`: 1,000 erasures end to end (HTTP API → queue → one worker process →
  * completed) on a generated 4-table schema with 20 rows per subject, against a baseline that runs
- * the minimal hand-written erasure SQL for another 1,000 subjects in a loop, in the same run.
- * Last stdout line: {"erasures_per_s", "baseline_per_s", "ratio"}.
+ * the minimal hand-written erasure SQL for another 1,000 subjects in a loop, in the same run, and
+ * the peers' way (Fides-style: find the rows, then one statement per row, each on a new
+ * connection) for BENCH_PEER_SUBJECTS (default 50) more. Round trips of the API and the worker
+ * are counted (`bench/instrument.ts`). Last stdout line: {"erasures_per_s", "baseline_per_s",
+ * "ratio", "peer_style_per_s", "pg_round_trips_per_erasure", "redis_round_trips_per_erasure"}.
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,17 +16,58 @@ import { startApi } from "../workers/api";
 import { createLogger } from "../src/logger";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, profileArgs, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, profileArgs, REDIS_URL, SCRATCH, startWorkerProcess, workerRoundTrips } from "./support";
+import { excludeClient, installCounters, roundTrips } from "./instrument";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
+const PEER_SUBJECTS = Number(process.env.BENCH_PEER_SUBJECTS ?? 50);
 const IN_FLIGHT = 64;
 
 const DATA_MAP = (urlVar: string) => ({ version: 1, subject: APP_SUBJECT, stores: { app: appStore(urlVar) } });
 
+/** A client of the bench's own (setup, polling, baselines): not counted. */
+function ownClient(url: string): Client {
+  const c = new Client({ connectionString: url });
+  excludeClient(c);
+  return c;
+}
+
+/**
+ * The same erasure the way the best-known open-source peer (Fides) runs it against Postgres: the
+ * subject's rows are found first, then each row is changed by its own statement, each statement on
+ * a new connection. Sequential, like the baseline.
+ */
+async function peerStyle(url: string, ids: number[]): Promise<number> {
+  const perRow = async (sql: string, id: number): Promise<void> => {
+    const c = ownClient(url);
+    await c.connect();
+    await c.query(sql, [id]);
+    await c.end();
+  };
+  const started = process.hrtime.bigint();
+  for (const id of ids) {
+    const find = ownClient(url);
+    await find.connect();
+    const orders = (await find.query<{ id: number }>(`SELECT id FROM orders WHERE user_id = $1`, [id])).rows;
+    const comments = (await find.query<{ id: number }>(`SELECT id FROM comments WHERE user_id = $1`, [id])).rows;
+    await find.end();
+    for (const o of orders) {
+      await perRow(
+        `UPDATE orders SET user_id = NULL, billing_name = '[erased]', billing_email = substr(md5(billing_email), 1, 24) || '@erased.invalid' WHERE id = $1`,
+        o.id,
+      );
+    }
+    for (const c of comments) await perRow(`DELETE FROM comments WHERE id = $1`, c.id);
+    await perRow(`DELETE FROM users WHERE id = $1`, id);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return ids.length / seconds;
+}
+
 /** The same erasure, written by hand: one transaction per subject, sequential. */
 async function baseline(url: string, ids: number[]): Promise<number> {
-  const c = new Client({ connectionString: url });
+  const c = ownClient(url);
   await c.connect();
   const started = process.hrtime.bigint();
   for (const id of ids) {
@@ -48,13 +92,15 @@ async function main(): Promise<void> {
   writeFileSync(mapPath, JSON.stringify(DATA_MAP("BENCH_APP_URL")));
   const env = letheEnv(own.url, mapPath, { BENCH_APP_URL: app.url, LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16" });
   Object.assign(process.env, env);
+  installCounters();
+  const counter = workerRoundTrips();
   let worker: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
   try {
     await migrate(own.url);
-    const setup = new Client({ connectionString: app.url });
+    const setup = ownClient(app.url);
     await setup.connect();
-    await setup.query(APP_SCHEMA + fillApp(SUBJECTS * 2));
+    await setup.query(APP_SCHEMA + fillApp(SUBJECTS * 2 + PEER_SUBJECTS));
     await setup.end();
 
     const baselinePerS = await baseline(
@@ -62,13 +108,21 @@ async function main(): Promise<void> {
       Array.from({ length: SUBJECTS }, (_, i) => i + 1),
     );
     process.stderr.write(`baseline: ${baselinePerS.toFixed(0)} erasures/s\n`);
+    const peerPerS = await peerStyle(
+      app.url,
+      Array.from({ length: PEER_SUBJECTS }, (_, i) => SUBJECTS * 2 + i + 1),
+    );
+    process.stderr.write(`peer style: ${peerPerS.toFixed(1)} erasures/s\n`);
 
-    worker = await startWorkerProcess(env, profileArgs());
+    worker = await startWorkerProcess({ ...env, ...counter.env }, profileArgs(), counter.preload);
     const config = loadConfig(env);
     api = await startApi(config, { logger: createLogger("warn"), handleSignals: false });
     const ids = Array.from({ length: SUBJECTS }, (_, i) => SUBJECTS + i + 1);
-    const own$ = new Client({ connectionString: own.url });
+    const own$ = ownClient(own.url);
     await own$.connect();
+    const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
+    await settle();
+    const before = { api: roundTrips(), worker: counter.read() };
 
     const started = process.hrtime.bigint();
     let next = 0;
@@ -95,8 +149,12 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await settle();
+    const after = { api: roundTrips(), worker: counter.read() };
+    const per = (k: "pg" | "redis"): number => Number(((after.api[k] - before.api[k] + after.worker[k] - before.worker[k]) / ids.length).toFixed(2));
+    if (process.env.BENCH_COUNTS_BY_STATEMENT === "1") process.stderr.write(`${JSON.stringify({ api: after.api, worker: after.worker }, null, 1)}\n`);
     await own$.end();
-    const check = new Client({ connectionString: app.url });
+    const check = ownClient(app.url);
     await check.connect();
     const left = await check.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE id > $1`, [SUBJECTS]);
     await check.end();
@@ -110,6 +168,9 @@ async function main(): Promise<void> {
         erasures_per_s: Math.round(erasuresPerS),
         baseline_per_s: Math.round(baselinePerS),
         ratio: Number((erasuresPerS / baselinePerS).toFixed(3)),
+        peer_style_per_s: Number(peerPerS.toFixed(1)),
+        pg_round_trips_per_erasure: per("pg"),
+        redis_round_trips_per_erasure: per("redis"),
       })}\n`,
     );
   } finally {

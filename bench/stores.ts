@@ -5,7 +5,9 @@
  * webhook processor answering 200. Phase 1: 1,000 subjects posted with 64 in flight → erasures/s.
  * Phase 2: on the then idle queue, 100 more one at a time, each timed from just before its POST to
  * the moment a 5 ms poll of Lethe's database sees it completed → p50/p95.
- * Last stdout line: {"erasures_per_s", "p50_ms", "p95_ms", ...}.
+ * The worker counts its round trips to Postgres and Redis over phase 1 (bench/instrument-stores.ts).
+ * Last stdout line: {"erasures_per_s", "p50_ms", "p95_ms", "pg_round_trips_per_erasure",
+ * "redis_round_trips_per_erasure", ...}.
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -28,6 +30,7 @@ import { verifyLetheSignature } from "../src/webhook/verify-signature";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { letheEnv, migrate, peakRssMb, REDIS_URL, SCRATCH, startWorkerProcess, profileArgs } from "./support";
+import { INSTRUMENT_STORES, readRoundTrips, settleCounts } from "./round-trips";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -129,7 +132,8 @@ function cpuSplit(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSna
 
 /**
  * Where one request's latency goes, from its BullMQ jobs' timestamps (medians over the sample):
- * API until the entry job exists, queue wait and run of the entry job (snapshot, hold check, flow),
+ * API until the entry job exists, queue wait and run of the entry job (snapshot, hold check, the
+ * inline stores, flow),
  * until the last store job finished, each store job's run, the finalize job's wait and run, and
  * until the poll saw the request completed.
  */
@@ -141,7 +145,8 @@ async function timeline(queue: Queue, sample: Array<{ requestId: string; postedA
   for (const { requestId, postedAt, seenAt } of sample) {
     const entry = await queue.getJob(requestJobId(requestId));
     const fin = await queue.getJob(finalizeJobId(requestId));
-    const stores = await Promise.all(["app", "cache", "uploads", "crm"].map(async (s) => [s, await queue.getJob(storeJobId(requestId, s))] as const));
+    // app, cache and uploads are erased inline by the entry job (its run); only the processor has a job.
+    const stores = await Promise.all(["crm"].map(async (s) => [s, await queue.getJob(storeJobId(requestId, s))] as const));
     if (!entry?.processedOn || !entry.finishedOn || !fin?.processedOn || !fin.finishedOn) continue;
     add("api_until_enqueued", entry.timestamp - postedAt);
     add("entry_wait", entry.processedOn - entry.timestamp);
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
     BENCH_CRM_SECRET: SECRET,
     LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16",
     LETHE_EXPORT_DIR: join(base, "exports"),
+    BENCH_COUNTS_FILE: join(base, "round-trips.json"),
   });
   Object.assign(process.env, env);
   const redis = createRedis(REDIS_URL, "worker");
@@ -220,7 +226,8 @@ async function main(): Promise<void> {
     }
 
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-    worker = await startWorkerProcess(env, profileArgs());
+    // The worker counts its Postgres and Redis round trips (bench/instrument-stores.ts).
+    worker = await startWorkerProcess(env, profileArgs(), [INSTRUMENT_STORES]);
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
     const post = async (id: number): Promise<string> => {
@@ -234,6 +241,8 @@ async function main(): Promise<void> {
     };
 
     // Phase 1: throughput.
+    await settleCounts();
+    const tripsBefore = readRoundTrips(env.BENCH_COUNTS_FILE!);
     const cpuBefore = cpuSnapshot();
     const started = process.hrtime.bigint();
     let next = 1;
@@ -254,6 +263,15 @@ async function main(): Promise<void> {
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = cpuSplit(cpuBefore, cpuSnapshot(), worker.pid ?? -1);
+    await settleCounts();
+    const tripsAfter = readRoundTrips(env.BENCH_COUNTS_FILE!);
+    if (tripsAfter.byStatement) {
+      const per = Object.entries(tripsAfter.byStatement)
+        .map(([k, n]) => [k, Number(((n - (tripsBefore.byStatement?.[k] ?? 0)) / SUBJECTS).toFixed(2))] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]);
+      process.stderr.write(`pg round trips per erasure by statement:\n${per.map(([k, n]) => `  ${n}  ${k}`).join("\n")}\n`);
+    }
     process.stderr.write(`phase 1 CPU seconds (2 cores x ${seconds.toFixed(1)} s = ${(2 * seconds).toFixed(1)} available): ${JSON.stringify(cpu)}\n`);
     const erasuresPerS = SUBJECTS / seconds;
     process.stderr.write(`phase 1: ${SUBJECTS} erasures in ${seconds.toFixed(2)} s = ${erasuresPerS.toFixed(1)}/s\n`);
@@ -313,6 +331,8 @@ async function main(): Promise<void> {
         sample: SAMPLE,
         stores: 4,
         globs: GLOBS,
+        pg_round_trips_per_erasure: Number(((tripsAfter.pg - tripsBefore.pg) / SUBJECTS).toFixed(2)),
+        redis_round_trips_per_erasure: Number(((tripsAfter.redis - tripsBefore.redis) / SUBJECTS).toFixed(2)),
         worker_cpu_ms_per_erasure: Number(((cpu.worker! * 1000) / SUBJECTS).toFixed(1)),
         worker_peak_rss_mb: worker.pid ? peakRssMb(worker.pid) : null,
       })}\n`,

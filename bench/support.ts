@@ -38,10 +38,12 @@ export function letheEnv(databaseUrl: string, dataMapPath: string, extra: Record
 
 /**
  * Starts `lethe worker` as a child process and resolves once it logs that it started.
- * `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ * `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses); `preload`
+ * modules are imported after tsx (e.g. `bench/instrument.ts`).
  */
-export function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", join(__dirname, "..", "workers", "worker.ts")], {
+export function startWorkerProcess(env: Record<string, string>, nodeArgs: string[] = [], preload: string[] = []): Promise<ChildProcess> {
+  const imports = preload.flatMap((m) => ["--import", m]);
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", ...imports, join(__dirname, "..", "workers", "worker.ts")], {
     env: { ...process.env, ...env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -74,4 +76,27 @@ export function peakRssMb(pid: number): number | null {
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
+ * Round-trip counting in a worker child (`bench/instrument.ts`): the environment and preload to
+ * start it with, and a reader of its counts so far.
+ */
+export function workerRoundTrips(): {
+  env: Record<string, string>;
+  preload: string[];
+  read: () => { pg: number; redis: number; byStatement?: Record<string, number> };
+} {
+  const file = join(require("node:os").tmpdir() as string, `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
+  return {
+    env: { BENCH_COUNTS_FILE: file },
+    preload: [join(__dirname, "instrument.ts")],
+    read: () => {
+      try {
+        return JSON.parse(require("node:fs").readFileSync(file, "utf8") as string) as { pg: number; redis: number; byStatement?: Record<string, number> };
+      } catch {
+        return { pg: 0, redis: 0 };
+      }
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { getOpenDsrRequest } from "../src/db/tables/opendsr-request";
 import { ERROR_CODES, PermanentError } from "../src/errors";
-import { DOMAIN_HEADER, SIGNATURE_HEADER } from "../src/opendsr/protocol";
+import { DOMAIN_HEADER, LEGACY_DOMAIN_HEADER, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER } from "../src/opendsr/protocol";
 import { openDsrSigner } from "../src/opendsr/signer";
 import { statusBodyOf } from "../src/opendsr/status-body";
 import { OPENDSR_CALLBACK } from "../src/queues/jobs/opendsr-callback";
@@ -19,12 +19,19 @@ export const openDsrCallback = processorOf(OPENDSR_CALLBACK, async ({ subjectReq
   const target = row.callbackUrls[url];
   if (!target) throw new PermanentError(ERROR_CODES.badPayload, "the request has no such callback URL");
   const body = JSON.stringify(statusBodyOf({ ...row, status }, services.config, { statusCallbackUrl: target }));
+  const signature = signer.sign(body);
   let answered: number | null = null;
   try {
     const res = await fetch(target, {
       method: "POST",
       redirect: "manual",
-      headers: { "content-type": "application/json", [DOMAIN_HEADER]: signer.domain, [SIGNATURE_HEADER]: signer.sign(body) },
+      headers: {
+        "content-type": "application/json",
+        [DOMAIN_HEADER]: signer.domain,
+        [SIGNATURE_HEADER]: signature,
+        [LEGACY_DOMAIN_HEADER]: signer.domain,
+        [LEGACY_SIGNATURE_HEADER]: signature,
+      },
       body,
       signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(10_000)]) : AbortSignal.timeout(10_000),
     });

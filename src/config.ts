@@ -1,4 +1,6 @@
+import { existsSync, readFileSync } from "node:fs";
 import { resolve as resolvePath } from "node:path";
+import { parseEnv } from "node:util";
 import { z } from "zod";
 
 /**
@@ -100,6 +102,8 @@ const ENV_SCHEMA = z.object({
   LETHE_BACKOFF_MS: int(1000, 1),
   LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
   LETHE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  LETHE_START_TIMEOUT_MS: int(10_000, 0),
+  LETHE_HEARTBEAT_FILE: emptyAsUnset(z.string().min(1).optional()),
   LETHE_AUDIT_SEAL_EVERY_MS: int(2000, 100),
   LETHE_LOCK_DURATION_MS: int(30_000, 500),
   LETHE_FAILED_IDENTITIES_TTL_HOURS: int(168, 0),
@@ -174,6 +178,10 @@ export type Config = Readonly<{
   backoffMs: number;
   reconcileEveryMs: number;
   shutdownTimeoutMs: number;
+  /** A file `lethe worker` rewrites every 10 s while Postgres and Redis answer (for a healthcheck); none when unset. */
+  heartbeatFile: string | null;
+  /** How long a starting process waits for Postgres and Redis before it exits naming the variable. (Default: 10000) */
+  startTimeoutMs: number;
   /** How often new audit rows are sealed into the hash chain. (Default: 2000) */
   auditSealEveryMs: number;
   /** How long a worker holds a job's lock before another may take a stalled job. (Default: 30000) */
@@ -285,6 +293,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backoffMs: e.LETHE_BACKOFF_MS,
     reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,
     shutdownTimeoutMs: e.LETHE_SHUTDOWN_TIMEOUT_MS,
+    startTimeoutMs: e.LETHE_START_TIMEOUT_MS,
+    heartbeatFile: e.LETHE_HEARTBEAT_FILE ? resolvePath(e.LETHE_HEARTBEAT_FILE) : null,
     auditSealEveryMs: e.LETHE_AUDIT_SEAL_EVERY_MS,
     lockDurationMs: e.LETHE_LOCK_DURATION_MS,
     failedIdentitiesTtlHours: e.LETHE_FAILED_IDENTITIES_TTL_HOURS,
@@ -321,4 +331,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : null,
     opendsrSyncEveryMs: e.LETHE_OPENDSR_SYNC_EVERY_MS,
   });
+}
+
+/** The env file read when present: `LETHE_ENV_FILE`, else `.env` in the working directory. */
+export function envFilePath(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return resolvePath(cwd, env.LETHE_ENV_FILE ?? ".env");
+}
+
+/**
+ * Reads the env file (see {@link envFilePath}) into `env` when it exists: a variable already set
+ * in the real environment wins. Returns the file read, or null when there was none. Shell syntax
+ * is accepted (`KEY=value`, quoted values, comments); nothing is executed.
+ */
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | null {
+  const file = envFilePath(env, cwd);
+  if (!existsSync(file)) return null;
+  const parsed = parseEnv(readFileSync(file, "utf8"));
+  for (const [key, value] of Object.entries(parsed)) if (env[key] === undefined && value !== undefined) env[key] = value;
+  return file;
 }

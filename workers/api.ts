@@ -6,6 +6,7 @@ import { assertDataMapReady } from "../src/datamap/check";
 import { fingerprintAtStart } from "../src/datamap/fingerprint";
 import { loadDataMap } from "../src/datamap/load";
 import type { DataMap } from "../src/datamap/schema";
+import { initializeAtStart } from "../src/db/connect-at-start";
 import { assertMigrated, createDataSource } from "../src/db/data-source";
 import { buildServer } from "../src/http/server";
 import { withTimeout } from "../src/http/with-timeout";
@@ -21,6 +22,8 @@ export interface StartApiOptions {
   dataMap?: DataMap;
   /** How long to wait for Redis at start-up before refusing to start. (Default: 10000 ms) */
   redisTimeoutMs?: number;
+  /** How long to wait for Postgres at start-up before refusing to start. (Default: 10000 ms) */
+  startWaitMs?: number;
   /** Install SIGINT/SIGTERM handlers that close everything and exit the process. (Default: true) */
   handleSignals?: boolean;
 }
@@ -66,7 +69,7 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
   const opened: Array<() => Promise<unknown>> = [];
   try {
     const ds = createDataSource(config.databaseUrl);
-    await ds.initialize();
+    await initializeAtStart(ds, config.databaseUrl, opts.startWaitMs ?? config.startTimeoutMs);
     opened.unshift(() => ds.destroy());
     await assertMigrated(ds);
     // Fail closed like the worker: a map that fails `lethe check` never takes requests.
@@ -78,7 +81,7 @@ export async function startApi(config: Config, opts: StartApiOptions = {}): Prom
     // A queue whose connection was never ready waits for it on every add; wait here instead.
     await withTimeout(
       Promise.all(Object.values(services.queues).map((q) => q.waitUntilReady())),
-      opts.redisTimeoutMs ?? REDIS_START_TIMEOUT_MS,
+      opts.redisTimeoutMs ?? config.startTimeoutMs,
       "Redis did not answer at start-up: check REDIS_URL and that Redis is running",
     );
 

@@ -16,6 +16,9 @@ import { loadTemplates } from "../src/mail/templates";
 import { loadNoticeTemplates } from "../src/rights/notices";
 import { createMailTransport, SMTP_POOL_SIZE } from "../src/mail/transport";
 import { createQueueConnection, type QueueConnection } from "../src/queues/connection";
+import { initializeAtStart } from "../src/db/connect-at-start";
+import { startHeartbeat } from "../src/heartbeat";
+import { waitForRedisAtStart } from "../src/queues/wait-at-start";
 import { limiterFor } from "../src/queues/limiter";
 import { QUEUES, type QueueName } from "../src/queues/names";
 import { openServices, type OpenServices, type Services } from "../src/services";
@@ -30,6 +33,8 @@ export interface WorkerOptions {
   dataMap?: DataMap;
   /** Job lock duration in ms; crash tests shorten it (Default: BullMQ's 30 s for erasure jobs, `config.lockDurationMs` for the others). */
   lockDuration?: number;
+  /** How long to wait for Postgres and Redis at start-up before refusing to start. (Default: 10000 ms) */
+  startWaitMs?: number;
 }
 
 /** A running worker process's handles. */
@@ -71,7 +76,15 @@ const START_ORDER: QueueName[] = [QUEUES.export, QUEUES.mail, QUEUES.erasure, QU
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<WorkerHandle> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const ds = createDataSource(config.databaseUrl, { poolSize: Math.max(4, config.workerConcurrency + 2, config.mailConcurrency + 2) });
-  await ds.initialize();
+  // Both dependencies answer, or the process stops after a bounded wait with one line naming the variable.
+  await initializeAtStart(ds, config.databaseUrl, options.startWaitMs ?? config.startTimeoutMs);
+  try {
+    // A cluster (REDIS_CLUSTER_NODES) is waited for by its own connection's slot discovery.
+    if (!config.redisClusterNodes) await waitForRedisAtStart(config.redisUrl, options.startWaitMs ?? config.startTimeoutMs);
+  } catch (err) {
+    await ds.destroy();
+    throw err;
+  }
   const connections: QueueConnection[] = [];
   const workers: Worker[] = [];
   const stops: StopSchedule[] = [];
@@ -143,7 +156,13 @@ export async function main(queues?: string[]): Promise<void> {
     ...(queues ? { queues: queues as Array<keyof typeof QUEUES> } : {}),
     lockDuration: config.lockDurationMs,
   });
-  onShutdownSignal(logger, () => handle.close());
+  const stopHeartbeat = config.heartbeatFile
+    ? startHeartbeat(config.heartbeatFile, () => Promise.all([handle.services.ds.query("SELECT 1"), handle.services.redis.ping()]), logger)
+    : () => undefined;
+  onShutdownSignal(logger, async () => {
+    stopHeartbeat();
+    await handle.close();
+  });
 }
 
 if (require.main === module) runMain("worker", () => main());

@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../db/connect-at-start";
 import { readFileSync } from "node:fs";
 import type * as DataMapLoad from "../datamap/load";
 import type * as DataSourceModule from "../db/data-source";
@@ -24,7 +25,7 @@ export async function withBreachSession(name: string, fn: (s: BreachSession) => 
   const { createLogger } = require("../logger") as typeof LoggerModule;
   const { openServices } = require("../services") as typeof ServicesModule;
   const ds = createDataSource(config.databaseUrl, { poolSize: 3 });
-  await ds.initialize();
+  await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
   let services: OpenServices | undefined;
   try {
     await assertMigrated(ds);

@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../db/connect-at-start";
 import { loadDataMap } from "../datamap/load";
 import { assertMigrated, createDataSource } from "../db/data-source";
 import { RequestInputError } from "../errors";
@@ -16,7 +17,7 @@ import { configOrExit } from "./config-or-exit";
 export async function withRightsServices(command: string, fn: (s: RightsServices) => Promise<unknown>): Promise<void> {
   const config = configOrExit(command);
   const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
-  await ds.initialize();
+  await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
   let services: OpenServices | undefined;
   try {
     await assertMigrated(ds);

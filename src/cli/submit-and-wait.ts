@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../db/connect-at-start";
 import type { DataSource } from "typeorm";
 import { mapFingerprint } from "../datamap/fingerprint";
 import { loadDataMap } from "../datamap/load";
@@ -42,7 +43,7 @@ export function waitExitCode(view: RequestView | null): number {
 export async function submitFromCli(input: Omit<SubmitInput, "requestedBy">, wait: { wait: boolean; timeoutSec: number }): Promise<void> {
   const config = configOrExit();
   const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
-  await ds.initialize();
+  await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
   let services: OpenServices | undefined;
   try {
     await assertMigrated(ds);

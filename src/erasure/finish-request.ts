@@ -1,5 +1,4 @@
 import type { DataSource } from "typeorm";
-import { endRestrictionsOfErased } from "../db/tables/restriction";
 import { completeRequest, failRequest, type LoadedRequest } from "../db/tables/subject-request";
 import type { StepCount } from "../types";
 import { publicError } from "./public-error";
@@ -34,9 +33,9 @@ export async function finishRequest(
     identityHashes: hashes,
     steps: steps.map((s) => ({ store: s.store, table: s.table, action: s.action, rows: s.rows })),
   };
-  await completeRequest(ds, { requestId: request.id, result, event, subjectHash: hashes.id ?? request.subjectHash, detail });
-  // An erased subject's restrictions end with it (their clear key must not outlive the erasure).
-  if (request.type === "erasure" && !request.dryRun && subjectFound && hashes.id) await endRestrictionsOfErased(ds, hashes.id, request.id);
+  // An erased subject's restrictions end with it, in the same statement (their clear key must not outlive the erasure).
+  const erased = request.type === "erasure" && !request.dryRun && subjectFound && hashes.id ? hashes.id : null;
+  await completeRequest(ds, { requestId: request.id, result, event, subjectHash: hashes.id ?? request.subjectHash, detail, endRestrictionsOf: erased });
   return result;
 }
 

@@ -1,6 +1,6 @@
 import { ERROR_CODES, PermanentError, VerificationFailure } from "../errors";
 import { assertSameMap } from "../datamap/fingerprint";
-import { loadRequest as loadRow, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
+import { loadRequest as loadRow, startErasurePrepared, startErasureRun, type LoadedRequest } from "../db/tables/subject-request";
 import { isFinal } from "../requests/status";
 import { markStoreDone, recordedSteps, recordStore, recordStoresDone } from "../db/tables/request-store";
 import type { Logger } from "../logger";
@@ -96,44 +96,59 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
-  const { snapshot, held } = await snapshotAndHold(rt, request, sealed);
-  if (!snapshot) {
-    log.info({ requestId }, "subject not found; nothing to erase");
-    await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
-    return { state: "completed", subjectFound: false, rows: 0 };
-  }
-  if (held) {
-    log.info({ requestId }, "subject under legal hold; request waits");
-    return { state: "held" };
-  }
-  if (request.dryRun) {
-    const steps: StepCount[] = [];
-    for (const store of rt.stores.names()) {
-      try {
-        steps.push(...(await rt.stores.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
-      } catch (err) {
-        throw asPermanentIfHopeless(err, store);
-      }
-    }
-    await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
-    return { state: "completed", subjectFound: true, rows: 0 };
-  }
-  // The subject's own store is erased right here: the snapshot was just taken from it. So are
-  // the other stores that never wait on anyone (a second database, Redis, files): one after the
-  // other in this job, crash-exact (each store's state is recorded; a retry skips what is done).
-  // Only stores that may wait (a processor's 202) become children of a flow whose parent
-  // verifies and finalizes; without any, this job finalizes too.
   const subjectStore = rt.dataMap.subject.store;
   const others = rt.stores.names().filter((s) => s !== subjectStore);
   const ownJobs = others.filter((s) => rt.stores.adapter(s).needsOwnJob === true);
   const inline = others.filter((s) => !ownJobs.includes(s));
+  let snapshot: SubjectSnapshot | null;
   let done: StoreOutcome;
-  try {
-    // Without a flow, the store's `prepared` row is marked done by the completing statement itself.
-    done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: ownJobs.length === 0 });
-    if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
-  } catch (err) {
-    throw tagStore(err, subjectStore);
+  if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(subjectStore).resolveAndErase) {
+    // First attempt, and the subject's store can resolve and erase in one transaction.
+    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: ownJobs.length === 0 });
+    if (first.state === "held") return { state: "held" };
+    snapshot = first.state === "done" ? first.snapshot : null;
+    done = first.state === "done" ? { state: "done", rows: first.rows, steps: first.steps } : { state: "skipped" };
+    if (!snapshot) {
+      log.info({ requestId }, "subject not found; nothing to erase");
+      await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
+      return { state: "completed", subjectFound: false, rows: 0 };
+    }
+  } else {
+    const started = await snapshotAndHold(rt, request, sealed);
+    snapshot = started.snapshot;
+    if (!snapshot) {
+      log.info({ requestId }, "subject not found; nothing to erase");
+      await finishRequest(rt.ds, rt.config.hmacKey, request, null, [], false, rt.dataMap.subject);
+      return { state: "completed", subjectFound: false, rows: 0 };
+    }
+    if (started.held) {
+      log.info({ requestId }, "subject under legal hold; request waits");
+      return { state: "held" };
+    }
+    if (request.dryRun) {
+      const steps: StepCount[] = [];
+      for (const store of rt.stores.names()) {
+        try {
+          steps.push(...(await rt.stores.adapter(store).preview(contextOf(rt, requestId, store, snapshot, log))));
+        } catch (err) {
+          throw asPermanentIfHopeless(err, store);
+        }
+      }
+      await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
+      return { state: "completed", subjectFound: true, rows: 0 };
+    }
+    // The subject's own store is erased right here: the snapshot was just taken from it. So are
+    // the other stores that never wait on anyone (a second database, Redis, files): one after the
+    // other in this job, crash-exact (each store's state is recorded; a retry skips what is done).
+    // Only stores that may wait (a processor's 202) become children of a flow whose parent
+    // verifies and finalizes; without any, this job finalizes too.
+    try {
+      // Without a flow, the store's `prepared` row is marked done by the completing statement itself.
+      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: ownJobs.length === 0 });
+      if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
+    } catch (err) {
+      throw tagStore(err, subjectStore);
+    }
   }
   const inlineSteps = await eraseInline(rt, request, snapshot, inline, log);
   if (ownJobs.length === 0) {
@@ -144,6 +159,51 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   const children = ownJobs.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
   await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
   return { state: "flow", stores: children.length + 1 };
+}
+
+/**
+ * The first attempt of an erasure whose subject store resolves and erases in one transaction
+ * (postgres): the subject row is found, locked, snapshotted and erased with everything of theirs,
+ * and verified; before COMMIT one statement seals the snapshot on the request, checks legal holds
+ * and records the store `prepared` with its xid and steps (the request becomes `running`). A hold
+ * rolls the store transaction back and the request waits. Not found: nothing changed.
+ */
+async function resolveAndEraseSubjectStore(
+  rt: ErasureServices,
+  request: LoadedRequest,
+  sealed: SealedIdentities,
+  log: Logger,
+  options: { deferDone: boolean },
+): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "not-found" }> {
+  const requestId = request.id;
+  const store = rt.dataMap.subject.store;
+  let held = false;
+  let erased: { snapshot: SubjectSnapshot; steps: StepCount[] } | null;
+  try {
+    erased = await rt.stores.adapter(store).resolveAndErase!(sealed.ref, async (snapshot, steps, xid) => {
+      const resealed = sealIdentities(rt.config.encryptionKey, {
+        ref: sealed.ref,
+        identities: snapshot.identities,
+        seed: snapshot.seed,
+        ...(snapshot.contact ? { contact: snapshot.contact } : {}),
+      });
+      const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject));
+      if (await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid })) {
+        held = true;
+        throw new Error("legal hold: the store transaction is rolled back");
+      }
+    });
+  } catch (err) {
+    if (held) {
+      log.info({ requestId }, "subject under legal hold; request waits");
+      return { state: "held" };
+    }
+    throw tagStore(asPermanentIfHopeless(err, store), store);
+  }
+  if (!erased) return { state: "not-found" };
+  if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
+  const rows = erased.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0);
+  return { state: "done", snapshot: erased.snapshot, steps: erased.steps, rows };
 }
 
 /**
@@ -231,11 +291,12 @@ async function eraseStoreOf(
     }
     let prepared = false;
     const outcome = await adapter.erase(contextOf(rt, requestId, store, snapshot, log), async (steps, xid) => {
+      // `collect`: a store without a transaction is recorded by the caller, with others, in one statement.
+      if (options.collect && !xid) return;
       await recordStore(rt.ds, requestId, store, steps, "prepared", xid ?? null);
       prepared = true;
     });
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
-    // `collect`: the caller records this store with others in one statement (stores without a transaction).
     if (!prepared && options.collect) options.collect(outcome.steps);
     else if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
     else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);

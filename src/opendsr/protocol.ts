@@ -14,6 +14,10 @@ export const OPENDSR_API_VERSION = "2.0";
 export const DOMAIN_HEADER = "x-opendsr-processor-domain";
 /** Header carrying the base64 signature of the body (§8.3). */
 export const SIGNATURE_HEADER = "x-opendsr-signature";
+/** The OpenGDPR name of {@link DOMAIN_HEADER} (§10.1: prior names are honoured; sent alongside, read as a fallback). */
+export const LEGACY_DOMAIN_HEADER = "x-opengdpr-processor-domain";
+/** The OpenGDPR name of {@link SIGNATURE_HEADER}. */
+export const LEGACY_SIGNATURE_HEADER = "x-opengdpr-signature";
 
 /** Identity type keys of §5.1. */
 export const IDENTITY_TYPES = [

@@ -53,6 +53,16 @@ export interface StoreAdapter {
    */
   readonly verifiesBeforeCommit?: boolean;
   /**
+   * The subject's own store, when it can do it in one transaction: finds the subject by `ref`
+   * (locking its row), snapshots it, erases and verifies, and calls `record` with the snapshot,
+   * steps and transaction id before COMMIT — `record` may throw to roll everything back (a legal
+   * hold). Null when no subject matches (nothing changed).
+   */
+  resolveAndErase?(
+    ref: SubjectRef,
+    record: (snapshot: SubjectSnapshot, steps: StepCount[], xid: string) => Promise<void>,
+  ): Promise<{ snapshot: SubjectSnapshot; steps: StepCount[] } | null>;
+  /**
    * True when an erasure may wait on someone else (a processor that answers 202, or is down for a
    * while): the store gets a job of its own in the request's flow, which can be delayed without
    * holding anything else. Other stores are erased by the request's entry job itself, one after

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { trackHandle } from "./open-handles";
 
 /** Root of the repository (child processes run from here). */
@@ -15,6 +16,9 @@ export interface TsChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** tsx's loader by absolute URL, so a child started in another directory (`opts.cwd`) finds it. */
+const TSX_LOADER = pathToFileURL(join(REPO_ROOT, "node_modules", "tsx", "dist", "loader.mjs")).href;
+
 /** The environment a child process inherits: PATH and HOME only, so no stray LETHE_* leaks in. */
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
@@ -23,12 +27,12 @@ function baseEnv(): Record<string, string> {
 }
 
 /**
- * Spawns `node --import tsx <file> ...args` from the repository root with exactly `env` (plus
- * PATH/HOME). The leak guard fails the test file if it is still running when the file ends.
+ * Spawns `node --import tsx <file> ...args` from the repository root (or `opts.cwd`; `file` is
+ * relative to the repository) with exactly `env` (plus PATH/HOME). The leak guard fails the test file if it is still running when the file ends.
  */
-export function spawnTs(file: string, args: string[], env: Record<string, string>): TsChild {
-  const proc = spawn(process.execPath, ["--import", "tsx", file, ...args], {
-    cwd: REPO_ROOT,
+export function spawnTs(file: string, args: string[], env: Record<string, string>, opts: { cwd?: string } = {}): TsChild {
+  const proc = spawn(process.execPath, ["--import", TSX_LOADER, resolve(REPO_ROOT, file), ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { ...baseEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -53,8 +57,9 @@ export async function runTs(
   args: string[],
   env: Record<string, string>,
   timeoutMs = 60_000,
+  opts: { cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnTs(file, args, env);
+  const child = spawnTs(file, args, env, opts);
   const timer = setTimeout(() => child.proc.kill("SIGKILL"), timeoutMs);
   const { code } = await child.exited;
   clearTimeout(timer);

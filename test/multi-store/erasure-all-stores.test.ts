@@ -240,7 +240,18 @@ describe("erasure across every store", () => {
     ).toBe(true);
     expect(event!.headers["idempotency-key"]).toBe(`request.completed-${requestId}`);
     const body = JSON.parse(event!.rawBody) as Record<string, unknown>;
-    expect(body).toEqual({ event: "request.completed", requestId, type: "erasure", status: "completed", completedAt: expect.any(String), error: null });
+    expect(body).toEqual({
+      event: "request.completed",
+      requestId,
+      type: "erasure",
+      status: "completed",
+      dryRun: false,
+      outcome: "done",
+      subjectFound: true,
+      verified: true,
+      completedAt: expect.any(String),
+      error: null,
+    });
     for (const v of personal(subject)) expect(event!.rawBody).not.toContain(v);
     // Only one, even once the notification job has ended and the reconciler has had a whole pass.
     await waitForJobState(w.h.maintenanceQueue, `notify-${requestId}-request-completed`);

@@ -169,6 +169,18 @@ describe("Lethe as an OpenDSR processor", () => {
     expect(rows[0]!.n).toBe(1);
   });
 
+  it("honours the OpenGDPR names of the routes and headers (§10.1)", async () => {
+    const body = requestBody(REPLAYED, { subject_request_type: "access" });
+    const created = await call("POST", "/opengdpr_requests", body);
+    expect(created.status).toBe(201);
+    const text = await created.text();
+    expect(created.headers.get("x-opengdpr-processor-domain")).toBe(PROCESSOR_DOMAIN);
+    expect(verifyBody(cert, text, created.headers.get("x-opengdpr-signature") ?? "")).toBe(true);
+    expect(await signed(await call("GET", `/opengdpr_requests/${body.subject_request_id}`))).toEqual(
+      expect.objectContaining({ subject_request_id: body.subject_request_id }),
+    );
+  });
+
   it("starts the clock at submitted_time: expected completion is one calendar month later", async () => {
     const body = requestBody(REPLAYED, { subject_request_type: "portability", submitted_time: "2026-01-31T10:00:00Z" });
     const created = await signed(await call("POST", "/requests", body));

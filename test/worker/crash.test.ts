@@ -103,7 +103,8 @@ describe("a worker killed mid-erasure", () => {
     const before = await rowChecksums(url);
 
     // SHARE mode lets the worker read and row-lock, and update/delete the other tables, but its
-    // DELETE FROM customers (the last but one table of the change order) waits.
+    // DELETE FROM customers (the last but one table of the change order), inside the compiled
+    // erasure function, waits.
     const locker = new Client({ connectionString: url });
     await locker.connect();
     try {
@@ -111,7 +112,7 @@ describe("a worker killed mid-erasure", () => {
       await locker.query("LOCK TABLE customers IN SHARE MODE");
       const w1 = spawnWorker();
       const { request } = await h.submit({ id: String(subject.id) });
-      const pid = await blockedBackend(h, h.appDb.name, "DELETE FROM %customers%", w1);
+      const pid = await blockedBackend(h, h.appDb.name, "%pg_temp.lethe_erase_%", w1);
       const written = (
         await locker.query<{ relname: string }>(
           `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = $1 AND l.mode = 'RowExclusiveLock' AND l.granted ORDER BY 1`,
@@ -127,7 +128,9 @@ describe("a worker killed mid-erasure", () => {
       expect(diffChecksums(before, await rowChecksums(url))).toEqual(NO_CHANGE);
       const stores = (await h.ds.query(`SELECT status FROM lethe.request_store WHERE request_id = $1`, [request.id])) as Array<{ status: string }>;
       expect(stores.filter((s) => s.status === "done")).toEqual([]);
-      expect((await h.waitForStatus(request.id, ["running"], 1000)).status).toBe("running");
+      // Nothing of the attempt was recorded: the request is marked running only with the store's
+      // prepared record, in the statement just before COMMIT.
+      expect((await h.waitForStatus(request.id, ["queued"], 1000)).status).toBe("queued");
 
       const w2 = spawnWorker();
       const view = await h.waitForStatus(request.id, ["completed", "failed"], 90_000);

@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../../db/connect-at-start";
 import type { Command } from "commander";
 import type * as LeftoverAudit from "../../audit/leftover-audit";
 import type * as DataMapLoad from "../../datamap/load";
@@ -29,7 +30,7 @@ export function register(program: Command): void {
       const { StoreSet } = require("../../stores/store-set") as typeof StoreSetModule;
       const dataMap = loadDataMap(config.dataMapPath);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
-      await ds.initialize();
+      await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
       const pools = new StorePools(dataMap, 2);
       const stores = new StoreSet({ dataMap, config, pools, logger: createLogger(config.logLevel), ds });
       try {

@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../../db/connect-at-start";
 import type { Command } from "commander";
 import type * as Fingerprint from "../../datamap/fingerprint";
 import type * as DataMapLoad from "../../datamap/load";
@@ -38,7 +39,7 @@ export function register(program: Command): void {
         throw new Error(`replay walks the subject store "${dataMap.subject.store}"; other stores are erased by the requests it makes`);
       const fingerprint = await mapFingerprint(dataMap);
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
-      await ds.initialize();
+      await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
       const services = openServices(
         config,
         { ds, dataMap, logger: createLogger(config.logLevel), mapFingerprint: fingerprint },

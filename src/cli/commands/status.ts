@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../../db/connect-at-start";
 import type { Command } from "commander";
 import type * as DataSourceModule from "../../db/data-source";
 import type * as RequestService from "../../requests/service";
@@ -14,7 +15,7 @@ export function register(program: Command): void {
       const { createDataSource } = require("../../db/data-source") as typeof DataSourceModule;
       const { getRequestView } = require("../../requests/service") as typeof RequestService;
       const ds = createDataSource(config.databaseUrl, { poolSize: 1 });
-      await ds.initialize();
+      await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
       try {
         const view = await getRequestView(ds, id);
         if (!view) {

@@ -1,3 +1,4 @@
+import { initializeAtStart } from "../../db/connect-at-start";
 import type { Command } from "commander";
 import type * as DataMapLoad from "../../datamap/load";
 import type * as DataSourceModule from "../../db/data-source";
@@ -28,7 +29,7 @@ export function register(program: Command): void {
       const { getRunView, RunInProgressError, triggerRun, UnknownPolicyError } = require("../../retention/runs") as typeof Runs;
       const { openServices } = require("../../services") as typeof ServicesModule;
       const ds = createDataSource(config.databaseUrl, { poolSize: 2 });
-      await ds.initialize();
+      await initializeAtStart(ds, config.databaseUrl, config.startTimeoutMs);
       const logger = createLogger(config.logLevel);
       let services: OpenServices | undefined;
       try {

@@ -24,6 +24,45 @@ export async function recordedSteps(ds: Sql, requestId: string, store?: string):
   return rows.map((r) => ({ store: r.store, table: r.table_name, action: r.action, rows: r.rows, ...(r.ground ? { ground: r.ground } : {}) }));
 }
 
+/** Placeholders (or SQL expressions) of {@link recordStoreSql}. */
+export interface RecordStoreParams {
+  request: string;
+  store: string;
+  /** `'prepared'` or `'done'` */
+  state: string;
+  xid: string;
+  /** Parallel arrays: table names (`text[]`), actions (`text[]`), rows (`int[]`), grounds (`text[]`). */
+  tables: string;
+  actions: string;
+  rows: string;
+  grounds: string;
+}
+
+/**
+ * CTEs (`rs_v`, `rs_cleared`, `rs_steps`, `rs_store`) that record a store's steps and its state,
+ * for a statement of the request owner; nothing is written unless `guard` (SQL) holds.
+ */
+export function recordStoreSql(p: RecordStoreParams, guard = "true"): string {
+  return `rs_v AS (SELECT * FROM unnest(${p.tables}::text[], ${p.actions}::text[], ${p.rows}::int[], ${p.grounds}::text[]) AS v(t, a, n, g)),
+     rs_cleared AS (
+       DELETE FROM lethe.request_step s WHERE s.request_id = ${p.request} AND s.store = ${p.store} AND (${guard})
+          AND NOT EXISTS (SELECT 1 FROM rs_v v WHERE v.t = s.table_name AND v.a = s.action)),
+     rs_steps AS (
+       INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
+       SELECT ${p.request}, ${p.store}, t, a, n, g FROM rs_v WHERE (${guard})
+       ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
+     rs_store AS (
+       INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at)
+       SELECT ${p.request}, ${p.store}, ${p.state}, ${p.xid}::bigint, CASE WHEN ${p.state} = 'done' THEN now() END WHERE (${guard})
+       ON CONFLICT (request_id, store) DO UPDATE
+         SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL)`;
+}
+
+/** The parameter values of {@link recordStoreSql}'s step arrays. */
+export function stepArrays(steps: StepCount[]): [string[], string[], number[], Array<string | null>] {
+  return [steps.map((s) => s.table), steps.map((s) => s.action), steps.map((s) => s.rows), steps.map((s) => s.ground ?? null)];
+}
+
 /**
  * Records a store's steps and its state in one statement. `prepared` (with the store
  * transaction's xid) before a Postgres COMMIT; `done` for stores without transactions.
@@ -37,18 +76,9 @@ export async function recordStore(
   xid: string | null,
 ): Promise<void> {
   await ds.query(
-    `WITH v AS (SELECT * FROM unnest($5::text[], $6::text[], $7::int[], $8::text[]) AS v(t, a, n, g)),
-          cleared AS (
-            DELETE FROM lethe.request_step s WHERE s.request_id = $1 AND s.store = $2
-               AND NOT EXISTS (SELECT 1 FROM v WHERE v.t = s.table_name AND v.a = s.action)),
-          steps AS (
-            INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
-            SELECT $1, $2, t, a, n, g FROM v
-            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground)
-     INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at) VALUES ($1, $2, $3, $4, CASE WHEN $3 = 'done' THEN now() END)
-     ON CONFLICT (request_id, store) DO UPDATE
-       SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL`,
-    [requestId, store, state, xid, steps.map((s) => s.table), steps.map((s) => s.action), steps.map((s) => s.rows), steps.map((s) => s.ground ?? null)],
+    `WITH ${recordStoreSql({ request: "$1::uuid", store: "$2::text", state: "$3::text", xid: "$4", tables: "$5", actions: "$6", rows: "$7", grounds: "$8" })}
+     SELECT 1`,
+    [requestId, store, state, xid, ...stepArrays(steps)],
   );
 }
 

@@ -159,20 +159,27 @@ export async function liftedAwaitingEvents(q: Sql): Promise<string[]> {
 export const RESTRICTED_HASHES_SQL = `SELECT x.subject_hash FROM lethe.restriction x WHERE ${IN_FORCE_SQL}`;
 
 /**
- * The subject named by `subjectHash` was erased (request `requestId`): its restrictions in force
- * end — there is nothing left to restrict, and their key in clear and sealed identities must not
- * outlive the erasure — recorded with that reason and audited. Returns how many ended.
+ * CTEs (`er_u`, `er_audit`) for a statement of the request owner: the subject named by keyed hash
+ * `hashSql` was erased (request `requestSql`), so its restrictions in force end — there is nothing
+ * left to restrict, and their key in clear and sealed identities must not outlive the erasure —
+ * recorded with that reason and audited. A null hash ends none.
  */
-export async function endRestrictionsOfErased(q: Sql, subjectHash: string, requestId: string): Promise<number> {
-  const rows = (await q.query(
-    `WITH u AS (
+export function endRestrictionsOfErasedSql(hashSql: string, requestSql: string): string {
+  return `er_u AS (
        UPDATE lethe.restriction SET status = 'lifted', lifted_at = now(), subject_key = NULL, subject = NULL,
               lift_reason = coalesce(lift_reason, 'the subject was erased'), notice_skipped_reason = 'the subject was erased (Art. 17)'
-        WHERE subject_hash = $1 AND status <> 'lifted' RETURNING id, subject_hash),
-     audit AS (
-       ${appendAuditSql({ event: "'restriction.ended'", requestId: "$2::uuid", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "u")})
-     SELECT count(*)::int AS n FROM u`,
-    [subjectHash, requestId],
-  )) as Array<{ n: number }>;
+        WHERE subject_hash = ${hashSql} AND status <> 'lifted' RETURNING id, subject_hash),
+     er_audit AS (
+       ${appendAuditSql({ event: "'restriction.ended'", requestId: requestSql, subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "er_u")})`;
+}
+
+/** {@link endRestrictionsOfErasedSql} on its own. Returns how many ended. */
+export async function endRestrictionsOfErased(q: Sql, subjectHash: string, requestId: string): Promise<number> {
+  const rows = (await q.query(`WITH ${endRestrictionsOfErasedSql("$1::text", "$2::uuid")} SELECT count(*)::int AS n FROM er_u`, [
+    subjectHash,
+    requestId,
+  ])) as Array<{
+    n: number;
+  }>;
   return rows[0]?.n ?? 0;
 }

@@ -1,12 +1,15 @@
 import type { DataSource } from "typeorm";
+import type { StepCount } from "../../types";
 import { resultOf, type RequestResult } from "../../requests/outcome";
 import { SubjectRequestEntity, type SubjectRequest } from "../entities/subject-request";
 import { appendAuditSql } from "./audit-log";
 import { exportFailedSql } from "./export";
 import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
 import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
+import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
-import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql } from "./request-store";
+import { failedStoresClearedSql, preparedStoresDoneSql, recordStoreSql, stepArrays, storeFailedSql, storesJsonSql } from "./request-store";
+import { endRestrictionsOfErasedSql } from "./restriction";
 import type { Sql } from "./sql";
 
 /**
@@ -150,21 +153,60 @@ export async function startErasureRun(ds: Sql, requestId: string, resealed: Buff
 }
 
 /**
+ * The subject's store was erased in a transaction that has not committed yet: in one statement,
+ * the request becomes `running` with its snapshot sealed (`resealed`) and the store `prepared`
+ * with its xid and steps — or, when a legal hold covers any of `holdHashes`, `held` with the
+ * snapshot sealed and no store recorded (the caller then rolls the store transaction back).
+ * Returns the hold it waits for, if any.
+ */
+export async function startErasurePrepared(
+  ds: Sql,
+  p: { requestId: string; resealed: Buffer; holdHashes: string[]; store: string; steps: StepCount[]; xid: string },
+): Promise<string | null> {
+  const rows = (await ds.query(
+    `WITH hold AS (
+       ${activeHoldIdSql("$3")}),
+     req AS (
+       UPDATE lethe.subject_request
+          SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
+              hold_id = (SELECT id FROM hold), identities = $2,
+              started_at = coalesce(started_at, now()), updated_at = now()
+        WHERE id = $1 RETURNING hold_id),
+     ${recordStoreSql(
+       { request: "$1::uuid", store: "$4::text", state: "'prepared'", xid: "$5", tables: "$6", actions: "$7", rows: "$8", grounds: "$9" },
+       "NOT EXISTS (SELECT 1 FROM hold)",
+     )}
+     SELECT hold_id FROM req`,
+    [p.requestId, p.resealed, p.holdHashes, p.store, p.xid, ...stepArrays(p.steps)],
+  )) as Array<{ hold_id: string | null }>;
+  return rows[0]?.hold_id ?? null;
+}
+
+/**
  * Completes a request in one statement: result, stores marked done, identities wiped, and the
  * audit entry `event` naming the subject by `subjectHash` with `detail`.
  */
 export async function completeRequest(
   ds: Sql,
-  c: { requestId: string; result: RequestResult; event: string; subjectHash: string; detail: Record<string, unknown> },
+  c: {
+    requestId: string;
+    result: RequestResult;
+    event: string;
+    subjectHash: string;
+    detail: Record<string, unknown>;
+    /** An erased subject's keyed hash: their restrictions end in the same statement. */
+    endRestrictionsOf?: string | null;
+  },
 ): Promise<void> {
   await ds.query(
     `WITH req AS (
        UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2,
-              error_code = NULL, error_message = NULL, updated_at = now()
+              error_code = NULL, error_message = NULL, started_at = coalesce(started_at, now()), updated_at = now()
         WHERE id = $1 AND ${UNFINISHED} RETURNING id),
-     stores AS (${preparedStoresDoneSql("$1")})
+     stores AS (${preparedStoresDoneSql("$1")}),
+     ${endRestrictionsOfErasedSql("$6::text", "$1::uuid")}
      ${appendAuditSql({ event: "$3", requestId: "id", subjectHash: "$4", actor: "'worker'", detail: "$5" }, "req")}`,
-    [c.requestId, JSON.stringify(c.result), c.event, c.subjectHash, JSON.stringify(c.detail)],
+    [c.requestId, JSON.stringify(c.result), c.event, c.subjectHash, JSON.stringify(c.detail), c.endRestrictionsOf ?? null],
   );
 }
 
@@ -219,6 +261,7 @@ export async function requeueFailedRequest(ds: Sql, requestId: string, by: strin
     `WITH st AS (${failedStoresClearedSql("$1")}),
      -- A processor call that ended failed (rejected, deadline) would fail the store again without calling: start it over (same idempotency key).
      calls AS (${deleteFailedCallsSql("$1")}),
+     opendsr_calls AS (${deleteFailedOpenDsrCallsSql("$1")}),
      req AS (UPDATE lethe.subject_request SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
               WHERE id = $1 AND status = 'failed' RETURNING id, subject_hash)
      ${appendAuditSql({ event: "'request.retried'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "'{}'::jsonb" }, "req")}`,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { applyOpenDsrAnswer, openDsrCallBySubjectRequestId } from "../../db/tables/opendsr-call";
-import { DOMAIN_HEADER, SIGNATURE_HEADER } from "../../opendsr/protocol";
+import { DOMAIN_HEADER, LEGACY_DOMAIN_HEADER, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER } from "../../opendsr/protocol";
 import { openDsrCallbackUrl, statusOf } from "../../stores/opendsr/adapter";
 import { OpenDsrClient } from "../../stores/opendsr/client";
 import { openDsrStoreOf, processorDomainOf } from "../../stores/opendsr/schema";
@@ -40,8 +40,8 @@ export const openDsrCallbackRoutes: FastifyPluginAsync = async (app) => {
 
   app.post("/opendsr/callbacks", async (request, reply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const domain = header(request.headers[DOMAIN_HEADER])?.trim().toLowerCase();
-    const signature = header(request.headers[SIGNATURE_HEADER]);
+    const domain = (header(request.headers[DOMAIN_HEADER]) ?? header(request.headers[LEGACY_DOMAIN_HEADER]))?.trim().toLowerCase();
+    const signature = header(request.headers[SIGNATURE_HEADER]) ?? header(request.headers[LEGACY_SIGNATURE_HEADER]);
     if (!domain || !signature) throw forbidden("sign the callback: send X-OpenDSR-Processor-Domain and X-OpenDSR-Signature");
     const stores = Object.keys(dataMap.stores).filter((name) => {
       const spec = openDsrStoreOf(dataMap, name);

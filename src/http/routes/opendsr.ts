@@ -5,6 +5,8 @@ import { errorBody, OpenDsrError, unknownRequest, validationError } from "../../
 import { discoveryOf, submitOpenDsr } from "../../opendsr/inbound";
 import {
   DOMAIN_HEADER,
+  LEGACY_DOMAIN_HEADER,
+  LEGACY_SIGNATURE_HEADER,
   OPENDSR_API_VERSION,
   REQUEST_BODY_SCHEMA,
   SIGNATURE_HEADER,
@@ -21,10 +23,13 @@ import { fieldErrorsOf } from "../validation";
 /** Sends `body` signed: `X-OpenDSR-Processor-Domain` and `X-OpenDSR-Signature` over the exact bytes sent. */
 function sendSigned(reply: FastifyReply, signer: OpenDsrSigner, status: number, body: object): FastifyReply {
   const text = JSON.stringify(body);
+  const signature = signer.sign(text);
   return reply
     .code(status)
     .header(DOMAIN_HEADER, signer.domain)
-    .header(SIGNATURE_HEADER, signer.sign(text))
+    .header(SIGNATURE_HEADER, signature)
+    .header(LEGACY_DOMAIN_HEADER, signer.domain)
+    .header(LEGACY_SIGNATURE_HEADER, signature)
     .header("cache-control", "no-store")
     .type("application/json; charset=utf-8")
     .send(text);
@@ -115,7 +120,7 @@ export const openDsrRoutes: FastifyPluginAsync = async (app) => {
     reply.type("application/x-pem-file").header("cache-control", "max-age=3600").send(must().certificatePem),
   );
 
-  app.post("/requests", async (request, reply) => {
+  const create = async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     let json: unknown;
     try {
@@ -135,15 +140,15 @@ export const openDsrRoutes: FastifyPluginAsync = async (app) => {
     };
     if (replayed) reply.header("idempotent-replayed", "true");
     return sendSigned(reply, must(), 201, withProcessorSignature(must(), created));
-  });
+  };
 
-  app.get<{ Params: { id: string } }>("/requests/:id", { config: { ownIdCheck: true } }, async (request, reply) => {
+  const status = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const row = await getOpenDsrRequest(ds, idOf(request.params.id));
     if (!row || row.controllerId !== controllerOf(request)) throw unknownRequest();
     return sendSigned(reply, must(), 200, statusBodyOf(row, config));
-  });
+  };
 
-  app.delete<{ Params: { id: string } }>("/requests/:id", { config: { ownIdCheck: true } }, async (request, reply) => {
+  const cancel = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const id = idOf(request.params.id);
     const row = await getOpenDsrRequest(ds, id);
     if (!row || row.controllerId !== controllerOf(request)) throw unknownRequest();
@@ -158,5 +163,12 @@ export const openDsrRoutes: FastifyPluginAsync = async (app) => {
       api_version: OPENDSR_API_VERSION,
     };
     return sendSigned(reply, must(), 202, withProcessorSignature(must(), body));
-  });
+  };
+
+  // §10.1: the OpenGDPR names of the routes are honoured too (same bodies, same answers).
+  for (const path of ["/requests", "/opengdpr_requests"]) {
+    app.post(path, create);
+    app.get<{ Params: { id: string } }>(`${path}/:id`, { config: { ownIdCheck: true } }, status);
+    app.delete<{ Params: { id: string } }>(`${path}/:id`, { config: { ownIdCheck: true } }, cancel);
+  }
 };

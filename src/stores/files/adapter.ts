@@ -1,7 +1,7 @@
 import type { Dirent } from "node:fs";
 import { lstat, readdir, realpath, rmdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { ERROR_CODES, PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import type { StepCount } from "../../types";
 import { placeholdersOf } from "../placeholders";
 import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
@@ -70,7 +70,7 @@ export function filesAdapter(store: string, deps: StoreDeps): StoreAdapter {
     async erase(ctx, record) {
       const { steps, remaining } = await run(ctx, "erase");
       // The application wrote a file back while it was erased: not erased, try again.
-      if (remaining.length > 0) throw new Error(`store "${store}": verification failed: ${remaining.join("; ")}`);
+      if (remaining.length > 0) throw new VerificationFailure(remaining.map((l) => `${store}: ${l}`));
       await record(steps);
       return { state: "done", steps };
     },

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { X509Certificate } from "node:crypto";
-import { DISCOVERY_SCHEMA, DOMAIN_HEADER, SIGNATURE_HEADER, type DiscoveryBody } from "../../opendsr/protocol";
+import { DISCOVERY_SCHEMA, DOMAIN_HEADER, LEGACY_DOMAIN_HEADER, LEGACY_SIGNATURE_HEADER, SIGNATURE_HEADER, type DiscoveryBody } from "../../opendsr/protocol";
 import { trustedLeaf, verifyBody } from "../../opendsr/signature";
 import { MAX_RESPONSE_BYTES, networkCode } from "../webhook/http-call";
 import { processorDomainOf, type OpenDsrStoreSpec } from "./schema";
@@ -135,8 +135,8 @@ export class OpenDsrClient {
     const r = await this.fetchText(this.urlOf(path), { method, ...(body !== undefined ? { body } : {}) }, signal);
     if ("code" in r) return { kind: "no-answer", code: r.code };
     if (r.status < 200 || r.status > 299) return { kind: "answer", status: r.status, body: r.body, signed: false, reason: `HTTP ${r.status}` };
-    const signature = r.headers.get(SIGNATURE_HEADER);
-    const problem = await this.verify(r.headers.get(DOMAIN_HEADER), signature, r.body, signal);
+    const signature = r.headers.get(SIGNATURE_HEADER) ?? r.headers.get(LEGACY_SIGNATURE_HEADER);
+    const problem = await this.verify(r.headers.get(DOMAIN_HEADER) ?? r.headers.get(LEGACY_DOMAIN_HEADER), signature, r.body, signal);
     if (problem) return { kind: "answer", status: r.status, body: r.body, signed: false, reason: problem };
     return { kind: "answer", status: r.status, body: r.body, signed: true, signature: signature!.replace(/\s+/g, "") };
   }

@@ -1,5 +1,5 @@
 import type { StoreAdapter, StoreDeps } from "../store-kind";
-import { eraseStore, previewStore, resolveSubject, transactionStatus, verifyStore } from "./erase";
+import { eraseStore, previewStore, resolveAndEraseStore, resolveSubject, transactionStatus, verifyStore } from "./erase";
 import { findByHashedIdentity } from "./hashed-identity";
 import { scanLeftovers } from "./scan-leftovers";
 import { scanSubjects } from "./scan-subjects";
@@ -8,7 +8,7 @@ import { buildStorePlan, type StorePlan } from "./store-plan";
 /**
  * The erase side of the postgres kind: the store's tables erased in FK order in one transaction,
  * verified inside it, recorded (with its xid) before COMMIT. The plan is built once per process
- * from the data map and the live schema.
+ * from the data map and the live schema, and compiled into one server-side function (`compile`).
  */
 export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
   let plan: Promise<StorePlan> | undefined;
@@ -30,6 +30,9 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     },
     async verify(ctx) {
       return verifyStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+    },
+    async resolveAndErase(ref, record) {
+      return resolveAndEraseStore(pool(), await planOf(), deps.dataMap, ref, (xid, steps, snapshot) => record(snapshot, steps, xid));
     },
     async resolveSubject(ref) {
       return resolveSubject(pool(), await planOf(), deps.dataMap, ref);

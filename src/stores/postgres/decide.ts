@@ -6,6 +6,12 @@ import { normalizeIdentity } from "../../subject/identity-match";
 import { matchSql, tuplesOf, type RowSets, type SubjectRow } from "./collect";
 import type { StorePlan } from "./store-plan";
 
+/*
+ * The in-Node reference of the erasure's collect-and-decide rules (`collect` + this file). The
+ * erasure itself runs compiled inside Postgres (`compile`); this reference remains the oracle the
+ * exporter's locator is tested against (test/exports/locate.test.ts).
+ */
+
 /** What happens to one table's rows in this request. */
 export interface TableDecision {
   table: string;

@@ -6,12 +6,9 @@ import { identityByName, identitySpecs } from "../../subject/identity-match";
 import type { SubjectRef } from "../../subject/reference";
 import type { SubjectSnapshot } from "../../subject/snapshot";
 import type { StepCount } from "../../types";
-import { applyDecisions, countChanges, unmaskedSql } from "./apply";
-import { collectRows, linkColumns, type Seed } from "./collect";
-import { countsOf, decide } from "./decide";
+import { compiledErasure, linkColumnsOf, type CompiledErasure, type CompiledMode, type TableFigures } from "./compile";
 import { qualified, quoteIdent } from "./ident";
 import { identityEqualsSql } from "./identity-sql";
-import { rowIdInSql } from "./row-id";
 import { newMaskKey } from "./masking";
 import type { StorePlan } from "./store-plan";
 
@@ -28,7 +25,7 @@ export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, 
   if (!identity) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
   const identityCols = identitySpecs(map.subject);
   const contact = contactColumns(map);
-  const cols = new Set([map.subject.key, ...identityCols.map((i) => i.column), ...Object.values(contact), ...linkColumns(plan, plan.subjectTable)]);
+  const cols = new Set([map.subject.key, ...identityCols.map((i) => i.column), ...Object.values(contact), ...linkColumnsOf(plan, plan.subjectTable)]);
   const list = [...cols].map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(", ");
   const type = info.columns.get(identity.column)?.sqlType ?? "text";
   const res = await pool.query<Record<string, string | null>>(
@@ -37,49 +34,115 @@ export async function resolveSubject(pool: Pool, plan: StorePlan, map: DataMap, 
   );
   if (res.rows.length === 0) return null;
   if (res.rows.length > 1) throw new PermanentError(ERROR_CODES.subjectAmbiguous, `more than one subject row matches the given ${ref.name}`);
-  const row = res.rows[0]!;
+  return snapshotOfRow(map, res.rows[0]!);
+}
+
+/** Turns the subject row's snapshot columns into a {@link SubjectSnapshot}. */
+export function snapshotOfRow(map: DataMap, row: Record<string, string | null>): SubjectSnapshot {
   const identities: Record<string, string> = { id: row[map.subject.key]! };
-  for (const { name, column } of identityCols) if (row[column] !== null && row[column] !== undefined) identities[name] = row[column]!;
+  for (const { name, column } of identitySpecs(map.subject)) if (row[column] !== null && row[column] !== undefined) identities[name] = row[column]!;
   const found: Record<string, string> = {};
-  for (const [what, column] of Object.entries(contact)) if (row[column] !== null && row[column] !== undefined) found[what] = row[column]!;
+  for (const [what, column] of Object.entries(contactColumns(map))) if (row[column] !== null && row[column] !== undefined) found[what] = row[column]!;
   return { identities, seed: row, ...(Object.keys(found).length > 0 ? { contact: found } : {}) };
 }
 
-function seedOf(plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, withVirtual: boolean): Seed {
-  return { column: map.subject.key, value: snapshot.identities.id!, ...(withVirtual ? { virtual: [snapshot.seed] } : {}) };
+/** Connections that have created a compiled erasure's function and tables (by fingerprint). */
+const prepared = new WeakMap<object, Set<string>>();
+
+/** Creates the compiled erasure in the connection's `pg_temp` the first time it is used there (outside a transaction). */
+async function ensureCompiled(client: PoolClient, compiled: CompiledErasure): Promise<void> {
+  let done = prepared.get(client);
+  if (!done) prepared.set(client, (done = new Set()));
+  if (done.has(compiled.fingerprint)) return;
+  await client.query(compiled.setupSql);
+  done.add(compiled.fingerprint);
 }
 
-/** Runs `fn` in one transaction; `fn` gets the transaction id in READ WRITE mode, else "". */
-async function inTransaction<T>(pool: Pool, mode: "READ WRITE" | "READ ONLY", fn: (c: PoolClient, xid: string) => Promise<T>): Promise<T> {
+interface CallArgs {
+  mode: CompiledMode;
+  identity?: number;
+  /** The identity's name (messages). */
+  name?: string;
+  value?: string;
+  snapshot?: SubjectSnapshot;
+}
+
+interface RawResult {
+  xid?: string;
+  matched?: number;
+  seed?: Record<string, string | null>;
+  tables?: TableFigures[];
+  left?: TableFigures[];
+  /** A big subject's sets were analyzed: the connection's plans are sized for it, so it is closed after the call. */
+  analyzed?: boolean;
+}
+
+/**
+ * Runs the compiled erasure in one transaction on one pooled connection: BEGIN, the call, then
+ * `within` (before COMMIT; it may throw to roll back), COMMIT. Three round trips.
+ */
+async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: CallArgs, within: (result: RawResult) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection is closed rather than reused after an error (its temporary tables' statistics may
+  // be left from a rolled-back call) or after a big subject (see `analyzed`); the next call on a
+  // fresh connection sets the compiled erasure up again.
+  let discard = true;
   try {
-    let xid = "";
-    if (mode === "READ WRITE") {
-      // BEGIN and the transaction id in one round trip (a simple multi-statement query).
-      const begun = (await client.query(`BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT txid_current()::text AS xid`)) as unknown as Array<{
-        rows: Array<{ xid: string }>;
-      }>;
-      xid = begun[1]!.rows[0]!.xid;
-    } else {
-      await client.query("BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
+    await ensureCompiled(client, compiled);
+    await client.query(args.mode === "erase" ? "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE" : "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
+    try {
+      const key = newMaskKey();
+      const res = await client.query<{ r: RawResult }>(`SELECT ${compiled.functionName}($1, $2, $3, $4, $5, $6, $7) AS r`, [
+        args.mode,
+        args.identity ?? null,
+        args.value ?? null,
+        args.snapshot?.identities.id ?? null,
+        args.snapshot ? JSON.stringify(args.snapshot.seed) : null,
+        key.ipad,
+        key.opad,
+      ]);
+      const result = res.rows[0]!.r;
+      const out = await within(result);
+      await client.query("COMMIT");
+      discard = result.analyzed === true;
+      return out;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
     }
-    const out = await fn(client, xid);
-    await client.query("COMMIT");
-    return out;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
   } finally {
-    client.release();
+    client.release(discard);
   }
+}
+
+/** Steps from per-table figures (the receipt): kept rows all, other actions the rows changed; shared rows apart. */
+function stepsOf(plan: StorePlan, tables: TableFigures[]): StepCount[] {
+  const steps: StepCount[] = [];
+  plan.order.forEach((name, i) => {
+    const spec = plan.tables.get(name)!.spec;
+    const [decided, shared, changed] = tables[i]!.map(Number) as TableFigures;
+    const rows = spec.action === "keep" ? decided : changed;
+    steps.push({ store: plan.store, table: name, action: spec.action, rows, ...(spec.action === "keep" && spec.ground ? { ground: spec.ground } : {}) });
+    if (shared > 0) steps.push({ store: plan.store, table: name, action: "shared", rows: shared });
+  });
+  return steps;
+}
+
+/** Names and counts of what is left (verification). */
+function leftoversOf(plan: StorePlan, left: TableFigures[]): string[] {
+  const problems: string[] = [];
+  plan.order.forEach((name, i) => {
+    const n = Number(left[i]![3]);
+    if (n === 0) return;
+    const deleted = plan.tables.get(name)!.spec.action === "delete";
+    problems.push(`${plan.store}.${name}: ${n} row(s) ${deleted ? "still present" : "not masked"}`);
+  });
+  return problems;
 }
 
 /** Preview: the plan as counts (delete / anonymize / keep with ground / shared). Changes nothing. */
 export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<StepCount[]> {
-  return inTransaction(pool, "READ ONLY", async (c) => {
-    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, false), false));
-    return countsOf(plan, decisions, await countChanges(c, plan, decisions, newMaskKey()));
-  });
+  return callCompiled(pool, compiledErasure(plan, map), { mode: "preview", snapshot }, async (r) => stepsOf(plan, r.tables!));
 }
 
 /**
@@ -88,6 +151,9 @@ export async function previewStore(pool: Pool, plan: StorePlan, map: DataMap, sn
  */
 export class LeftoversError extends VerificationFailure {}
 
+/** Records an erasure before COMMIT: its transaction id, counts, and (when it resolved the subject) the snapshot. */
+export type PrepareErasure = (xid: string, steps: StepCount[], snapshot: SubjectSnapshot) => Promise<void>;
+
 /**
  * Erases the subject from one Postgres store in ONE transaction, and verifies the result inside
  * it (re-locating the subject from its snapshot) before anything commits; leftovers roll it back
@@ -95,26 +161,59 @@ export class LeftoversError extends VerificationFailure {}
  * `prepare` is given the transaction id and the counts so the caller can record them durably;
  * after a crash, `txid_status(xid)` tells whether this transaction committed.
  */
-export async function eraseStore(
+export async function eraseStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot, prepare: PrepareErasure): Promise<StepCount[]> {
+  const done = await eraseCompiled(pool, plan, map, { mode: "erase", snapshot }, prepare);
+  return done!.steps;
+}
+
+/**
+ * The subject's own store, resolve and erase in one transaction: the subject row is found by `ref`
+ * and locked, snapshotted, erased with everything of theirs, verified; `prepare` gets the snapshot
+ * before COMMIT (it may throw to roll everything back, e.g. when a legal hold covers the subject).
+ * Null when no row matches (nothing changed); `subject_ambiguous` when several do.
+ */
+export async function resolveAndEraseStore(
   pool: Pool,
   plan: StorePlan,
   map: DataMap,
-  snapshot: SubjectSnapshot,
-  prepare: (xid: string, steps: StepCount[]) => Promise<void>,
-): Promise<StepCount[]> {
-  return inTransaction(pool, "READ WRITE", async (c, xid) => {
-    // The subject row is locked first (the collection's first statement); linked rows are found
-    // from its current values AND from the identities snapshotted when the request started, the
-    // same seed the verification below uses: a sweep that re-masked the customer's email since
-    // then cannot hide the rows linked by the old one (issue 9, item 14).
-    const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), true));
-    const steps = countsOf(plan, decisions, await applyDecisions(c, plan, decisions, newMaskKey()));
-    const leftovers = await findLeftovers(c, plan, map, snapshot);
-    if (leftovers.length > 0) throw new LeftoversError(leftovers);
-    await prepare(xid, steps);
-    return steps;
-  });
+  ref: SubjectRef,
+  prepare: PrepareErasure,
+): Promise<{ steps: StepCount[]; snapshot: SubjectSnapshot } | null> {
+  const compiled = compiledErasure(plan, map);
+  const identity = compiled.identities.indexOf(ref.name);
+  if (identity < 0) throw new PermanentError(ERROR_CODES.badPayload, `unknown identity "${ref.name}"`);
+  return eraseCompiled(pool, plan, map, { mode: "erase", identity, name: ref.name, value: ref.value }, prepare);
 }
+
+async function eraseCompiled(
+  pool: Pool,
+  plan: StorePlan,
+  map: DataMap,
+  args: CallArgs,
+  prepare: PrepareErasure,
+): Promise<{ steps: StepCount[]; snapshot: SubjectSnapshot } | null> {
+  const compiled = compiledErasure(plan, map);
+  try {
+    return await callCompiled(pool, compiled, args, async (r) => {
+      if (args.identity !== undefined && r.matched !== 1) {
+        if ((r.matched ?? 0) > 1)
+          throw new PermanentError(ERROR_CODES.subjectAmbiguous, `more than one subject row matches the given ${args.name ?? "identity"}`);
+        throw new NotFound();
+      }
+      const leftovers = leftoversOf(plan, r.left!);
+      if (leftovers.length > 0) throw new LeftoversError(leftovers);
+      const snapshot = args.snapshot ?? snapshotOfRow(map, r.seed!);
+      const steps = stepsOf(plan, r.tables!);
+      await prepare(r.xid!, steps, snapshot);
+      return { steps, snapshot };
+    });
+  } catch (err) {
+    if (err instanceof NotFound) return null;
+    throw err;
+  }
+}
+
+class NotFound extends Error {}
 
 /** What `txid_status` says of a recorded transaction: committed, aborted, in progress, or unknown (null). */
 export async function transactionStatus(pool: Pool, xid: string): Promise<string | null> {
@@ -124,34 +223,10 @@ export async function transactionStatus(pool: Pool, xid: string): Promise<string
 
 /**
  * Re-locates the subject (from its snapshot, so rows linked to a deleted subject row are found
- * too) and lists what still identifies it: rows of deleted tables that are not shared, and rows
- * of masking tables that are not masked. Table names and counts only.
+ * too) in its own read-only transaction and lists what still identifies it: rows of deleted
+ * tables that are not shared, and rows of masking tables that are not masked. Table names and
+ * counts only.
  */
-export async function findLeftovers(c: PoolClient, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
-  const decisions = await decide(c, plan, await collectRows(c, plan, seedOf(plan, map, snapshot, true), false));
-  const key = newMaskKey();
-  const problems: string[] = [];
-  for (const d of decisions) {
-    const table = plan.tables.get(d.table)!;
-    const ctids = d.rows.map((r) => r.ctid!);
-    if (ctids.length === 0) continue;
-    if (table.spec.action === "delete") {
-      problems.push(`${plan.store}.${d.table}: ${ctids.length} row(s) still present`);
-      continue;
-    }
-    const unmasked = unmaskedSql(table, "$2", "$3");
-    if (!unmasked) continue;
-    const res = await c.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${qualified(plan.schemaName, d.table)} WHERE ${rowIdInSql("$1")} AND ${unmasked}`,
-      [ctids, key.ipad, key.opad],
-    );
-    const n = Number(res.rows[0]!.n);
-    if (n > 0) problems.push(`${plan.store}.${d.table}: ${n} row(s) not masked`);
-  }
-  return problems;
-}
-
-/** {@link findLeftovers} in its own read-only transaction (after a resumed, committed erasure). */
 export async function verifyStore(pool: Pool, plan: StorePlan, map: DataMap, snapshot: SubjectSnapshot): Promise<string[]> {
-  return inTransaction(pool, "READ ONLY", (c) => findLeftovers(c, plan, map, snapshot));
+  return callCompiled(pool, compiledErasure(plan, map), { mode: "verify", snapshot }, async (r) => leftoversOf(plan, r.left!));
 }

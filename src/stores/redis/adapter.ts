@@ -1,4 +1,4 @@
-import { ERROR_CODES, PermanentError } from "../../errors";
+import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import type { StepCount } from "../../types";
 import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
 import { closeRedisStore, openRedisStore, scan, unlinkAndCheck, whenReady, type RedisStoreClient } from "./client";
@@ -58,7 +58,7 @@ export function redisAdapter(store: string, deps: StoreDeps): StoreAdapter & { c
       const erased = await settled(targets.map((t) => t.erase(r, ctx)));
       const left = targets.flatMap((t, i) => (erased[i]!.remaining > 0 ? [`redis ${t.table}: ${erased[i]!.remaining} ${t.unit}(s) written again`] : []));
       // The application wrote a key back between UNLINK and EXISTS: not erased, try again.
-      if (left.length > 0) throw new Error(`store "${store}": verification failed: ${left.join("; ")}`);
+      if (left.length > 0) throw new VerificationFailure(left.map((l) => `${store}: ${l}`));
       const done = targets.map((t, i): StepCount => ({ store, table: t.table, action: "delete", rows: erased[i]!.removed }));
       await record(done);
       return { state: "done", steps: done };

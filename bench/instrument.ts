@@ -1,0 +1,72 @@
+/**
+ * Round-trip counters for the benchmarks: Postgres (node-pg: one per `Client#query`, which is one
+ * request/response exchange, a multi-statement simple query included) and Redis (ioredis: one per
+ * command sent on its own, one per pipeline or MULTI flushed as one write). Counted, not guessed.
+ *
+ * In a child process: `node --import tsx --import ./bench/instrument.ts …` with
+ * `BENCH_COUNTS_FILE=<path>`: the counts are written there as JSON every 200 ms and on exit.
+ * In the bench process itself: {@link installCounters}, and {@link excludeClient} for the bench's
+ * own bookkeeping connections (polling, setup) so only Lethe's traffic is counted.
+ */
+import { writeFileSync } from "node:fs";
+import pg from "pg";
+import Redis from "ioredis";
+
+/** Round trips so far. */
+export interface RoundTrips {
+  pg: number;
+  redis: number;
+}
+
+const counts: RoundTrips & { byStatement?: Record<string, number> } = { pg: 0, redis: 0 };
+/** BENCH_COUNTS_BY_STATEMENT=1: also count per statement (its first 60 characters), to see where they go. */
+const byStatement: Record<string, number> | undefined = process.env.BENCH_COUNTS_BY_STATEMENT === "1" ? (counts.byStatement = {}) : undefined;
+const excluded = new WeakSet<object>();
+let installed = false;
+
+/** Patches node-pg and ioredis (once per process) to count round trips. */
+export function installCounters(): void {
+  if (installed) return;
+  installed = true;
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: object, ...args: unknown[]) {
+    if (!excluded.has(this)) {
+      counts.pg++;
+      if (byStatement) {
+        const first = args[0] as string | { text?: string } | undefined;
+        const text = (typeof first === "string" ? first : (first?.text ?? "?")).replace(/\s+/g, " ").trim().slice(0, 60);
+        byStatement[text] = (byStatement[text] ?? 0) + 1;
+      }
+    }
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  const pipelines = new WeakSet<object>();
+  const proto = Redis.prototype as unknown as { sendCommand: (command: unknown, stream?: { isPipeline?: boolean }, node?: unknown) => unknown };
+  const send = proto.sendCommand;
+  proto.sendCommand = function (this: object, command: unknown, stream?: { isPipeline?: boolean }, node?: unknown) {
+    if (!stream?.isPipeline) counts.redis++;
+    else if (!pipelines.has(stream)) {
+      pipelines.add(stream);
+      counts.redis++;
+    }
+    return send.call(this, command, stream, node);
+  };
+}
+
+/** Leaves a connection of the bench's own out of the counts. */
+export function excludeClient(client: object): void {
+  excluded.add(client);
+}
+
+/** The counts so far (a copy). */
+export function roundTrips(): RoundTrips {
+  return { ...counts };
+}
+
+const file = process.env.BENCH_COUNTS_FILE;
+if (file) {
+  installCounters();
+  const write = (): void => writeFileSync(file, JSON.stringify(counts));
+  setInterval(write, 200).unref();
+  process.on("exit", write);
+}

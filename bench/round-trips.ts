@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** The preload that makes a worker child count its round trips (`bench/instrument-stores.ts`). */
+export const INSTRUMENT_STORES = join(__dirname, "instrument-stores.ts");
+
+/** Round trips counted so far. */
+export interface RoundTrips {
+  pg: number;
+  redis: number;
+  /** With BENCH_COUNTS_BY_STATEMENT=1: Postgres round trips by statement (its first 80 characters). */
+  byStatement?: Record<string, number>;
+}
+
+/** The counts an instrumented worker wrote to `file` (zero before its first write). */
+export function readRoundTrips(file: string): RoundTrips {
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as RoundTrips;
+  } catch {
+    return { pg: 0, redis: 0 };
+  }
+}
+
+/** The sum of the counts of several workers' files. */
+export function sumRoundTrips(files: string[]): RoundTrips {
+  return files.map(readRoundTrips).reduce((a, b) => ({ pg: a.pg + b.pg, redis: a.redis + b.redis }), { pg: 0, redis: 0 });
+}
+
+/** Waits until instrumented workers have written their latest counts (they write every 50 ms). */
+export function settleCounts(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 150));
+}

@@ -1,0 +1,214 @@
+/**
+ * `npm run bench:scale`: the same erasures run by 1, 2 and 4 `lethe worker` processes (node
+ * directly, one process each) on one Postgres and one Redis, to see what more workers carry.
+ * For each count: fresh databases, queue prefix and files; BENCH_SUBJECTS subjects (Default:
+ * 1000) present in Postgres (4 tables, 20 rows), Redis (3 keys, one found by SCAN) and files (2
+ * files), posted through the HTTP API with 64 in flight; timed until all are completed. Each worker
+ * runs LETHE_WORKER_CONCURRENCY = BENCH_CONCURRENCY (Default: 8), so Postgres connections stay
+ * under 100 with 4 workers. No processor (webhook) store: nothing in this process competes with
+ * the workers but the API.
+ * Last stdout line: {"erasures_per_s": {"1": …, "2": …, "4": …}, "cores", "runs": [...]}; each run
+ * also gives the workers' CPU seconds, the machine's busy share and round trips per erasure.
+ */
+import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "pg";
+import { loadConfig } from "../src/config";
+import { createLogger } from "../src/logger";
+import { createRedis } from "../src/queues/connection";
+import { deletePrefixKeys } from "../support/queue-prefix";
+import { createScratchDb } from "../support/scratch-db";
+import { startApi } from "../workers/api";
+import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
+import { INSTRUMENT_STORES, settleCounts, sumRoundTrips } from "./round-trips";
+import { letheEnv, migrate, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
+
+const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
+const COUNTS = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? "8";
+const IN_FLIGHT = 64;
+const API_KEY = "bench-key-0000000000000001";
+
+const DATA_MAP = (prefix: string) => ({
+  version: 1,
+  subject: APP_SUBJECT,
+  stores: {
+    app: appStore("BENCH_APP_URL"),
+    cache: {
+      kind: "redis",
+      url: "${BENCH_CACHE_URL}",
+      keys: [{ pattern: `${prefix}:session:{id}` }, { pattern: `${prefix}:cart:{id}:*` }, { pattern: `${prefix}:user:{email}` }],
+    },
+    uploads: { kind: "files", root: "${BENCH_FILES_ROOT}", paths: ["avatars/{id}.*", "uploads/{id}/**"] },
+  },
+});
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); 0 once it is gone. */
+function processCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds the whole machine was busy, from /proc/stat. */
+function machineBusy(): number {
+  const [, ...jiffies] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = jiffies;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+interface RunResult {
+  workers: number;
+  erasures_per_s: number;
+  seconds: number;
+  worker_cpu_s: number;
+  machine_busy_share: number;
+  pg_round_trips_per_erasure: number;
+  redis_round_trips_per_erasure: number;
+}
+
+/** One run with `n` worker processes on fresh databases. */
+async function run(n: number): Promise<RunResult> {
+  const own = await createScratchDb("lethe_bench_own", SCRATCH);
+  const app = await createScratchDb("lethe_bench_app", SCRATCH);
+  const prefix = `b${randomBytes(4).toString("hex")}`;
+  const base = mkdtempSync(join(tmpdir(), "lethe-bench-scale-"));
+  const root = join(base, "root");
+  const mapPath = join(base, "lethe.config.json");
+  writeFileSync(mapPath, JSON.stringify(DATA_MAP(prefix)));
+  const env = letheEnv(own.url, mapPath, {
+    BENCH_APP_URL: app.url,
+    BENCH_CACHE_URL: REDIS_URL,
+    BENCH_FILES_ROOT: root,
+    LETHE_WORKER_CONCURRENCY: CONCURRENCY,
+    LETHE_EXPORT_DIR: join(base, "exports"),
+  });
+  Object.assign(process.env, env);
+  const redis = createRedis(REDIS_URL, "worker");
+  const workers: ChildProcess[] = [];
+  const countFiles = Array.from({ length: n }, (_, i) => join(base, `round-trips-${i}.json`));
+  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  const ownDb = new Client({ connectionString: own.url });
+  try {
+    await migrate(own.url);
+    const setup = new Client({ connectionString: app.url });
+    await setup.connect();
+    await setup.query(APP_SCHEMA + fillApp(SUBJECTS));
+    await setup.end();
+    for (let start = 1; start <= SUBJECTS; start += 500) {
+      const pipe = redis.pipeline();
+      for (let id = start; id < Math.min(start + 500, SUBJECTS + 1); id++) {
+        pipe.set(`${prefix}:session:${id}`, `{"user":"user${id}@example.com"}`);
+        pipe.set(`${prefix}:cart:${id}:items`, "SKU1,SKU2");
+        pipe.set(`${prefix}:user:user${id}@example.com`, String(id));
+      }
+      await pipe.exec();
+    }
+    mkdirSync(join(root, "avatars"), { recursive: true });
+    for (let id = 1; id <= SUBJECTS; id++) {
+      writeFileSync(join(root, "avatars", `${id}.png`), `avatar of user ${id}`);
+      mkdirSync(join(root, "uploads", String(id)), { recursive: true });
+      writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
+    }
+    for (const file of countFiles) workers.push(await startWorkerProcess({ ...env, BENCH_COUNTS_FILE: file }, [], [INSTRUMENT_STORES]));
+    api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
+    await ownDb.connect();
+
+    await settleCounts();
+    const tripsBefore = sumRoundTrips(countFiles);
+    const cpuBefore = workers.map((w) => processCpu(w.pid ?? -1));
+    const busyBefore = machineBusy();
+    const started = process.hrtime.bigint();
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next <= SUBJECTS) {
+          const id = next++;
+          const res = await fetch(`${api!.url}/v1/requests`, {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
+            body: JSON.stringify({ type: "erasure", subject: { id: String(id) } }),
+          });
+          if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
+        }
+      }),
+    );
+    for (;;) {
+      const r = await ownDb.query<{ done: number; failed: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
+      );
+      const { done, failed } = r.rows[0]!;
+      if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
+      if (done >= SUBJECTS) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const busy = machineBusy() - busyBefore;
+    const workerCpu = workers.reduce((sum, w, i) => sum + processCpu(w.pid ?? -1) - cpuBefore[i]!, 0);
+    await settleCounts();
+    const tripsAfter = sumRoundTrips(countFiles);
+
+    const check = new Client({ connectionString: app.url });
+    await check.connect();
+    const left = (await check.query<{ n: number }>(`SELECT count(*)::int AS n FROM users`)).rows[0]!.n;
+    await check.end();
+    if (left !== 0) throw new Error(`${left} subjects were not erased`);
+
+    const result: RunResult = {
+      workers: n,
+      erasures_per_s: Math.round(SUBJECTS / seconds),
+      seconds: Number(seconds.toFixed(2)),
+      worker_cpu_s: Number(workerCpu.toFixed(1)),
+      machine_busy_share: Number((busy / (seconds * cpus().length)).toFixed(2)),
+      pg_round_trips_per_erasure: Number(((tripsAfter.pg - tripsBefore.pg) / SUBJECTS).toFixed(2)),
+      redis_round_trips_per_erasure: Number(((tripsAfter.redis - tripsBefore.redis) / SUBJECTS).toFixed(2)),
+    };
+    process.stderr.write(`${n} worker(s): ${JSON.stringify(result)}\n`);
+    return result;
+  } finally {
+    await ownDb.end().catch(() => undefined);
+    await api?.close();
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.exitCode !== null) return resolve();
+            w.once("exit", () => resolve());
+            w.kill("SIGTERM");
+          }),
+      ),
+    );
+    await deletePrefixKeys(redis, prefix);
+    await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
+    await redis.quit();
+    rmSync(base, { recursive: true, force: true });
+    await own.drop();
+    await app.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const runs: RunResult[] = [];
+  for (const n of COUNTS) runs.push(await run(n));
+  process.stdout.write(
+    `${JSON.stringify({
+      erasures_per_s: Object.fromEntries(runs.map((r) => [String(r.workers), r.erasures_per_s])),
+      cores: cpus().length,
+      subjects: SUBJECTS,
+      concurrency_per_worker: Number(CONCURRENCY),
+      runs,
+    })}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:scale failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
