@@ -1,3 +1,4 @@
+import { requestJobId } from "../../src/queues/jobs/erase-request";
 import { TEST_KEYS } from "../helpers/config";
 import { bearer, expectProblem, useMigratedApi } from "../http/harness";
 import { cardCounts, CONSOLE_ENV, CONSOLE_KEYS, expectNoMarkers, login, MARKERS, shape, submit } from "./support";
@@ -173,5 +174,26 @@ describe("metrics", () => {
     expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="259200"} 0');
     expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="604800"} 1');
     expect(text).toContain('lethe_request_completion_seconds_count{type="erasure",dry_run="false"} 1');
+  });
+});
+
+describe("a failing store", () => {
+  it("shows its error, attempts, next retry and its job in the queue dashboard", async () => {
+    await api.ds.query(`INSERT INTO lethe.request_store (request_id, store, status, error_code) VALUES ($1, 'shop', 'failed', 'store_unavailable')`, [
+      ids.overdueFailed,
+    ]);
+    const jobId = requestJobId(ids.overdueFailed!);
+    const before = Date.now();
+    // The job submitted with the request waits; it comes back delayed, as a retry with backoff does.
+    await (await api.h.queues.erasure.getJob(jobId))?.remove();
+    await api.h.queues.erasure.add("erase-request", { requestId: ids.overdueFailed }, { jobId, delay: 60_000 });
+    const body = (await list("?status=failed")).json<{ requests: Array<{ stores: { failing: Array<Record<string, unknown>> } }> }>();
+    const failing = body.requests[0]!.stores.failing;
+    expect(failing).toEqual([{ store: "shop", code: "store_unavailable", attempts: 0, nextRetryAt: expect.any(String), job: { queue: "erasure", id: jobId } }]);
+    expect(new Date(failing[0]!.nextRetryAt as string).getTime()).toBeGreaterThanOrEqual(before + 59_000);
+    const cookie = await login(api, CONSOLE_KEYS.viewer);
+    const page = await api.h.app.inject({ method: "GET", url: "/admin/requests?status=failed", headers: { cookie } });
+    expect(page.body).toContain(`<a href="/admin/queues/queue/erasure/${jobId}">job</a>`);
+    expect(page.body).toContain("store_unavailable");
   });
 });
