@@ -220,6 +220,10 @@ describe("GET /v1/requests/:id", () => {
       completedAt: null,
       steps: [],
       error: null,
+      // Not answered yet: no outcome, nobody looked for yet, nothing verified.
+      outcome: null,
+      subjectFound: null,
+      verified: false,
     });
     expect(JSON.stringify(view)).not.toContain("view@example.org");
   });
