@@ -1,6 +1,7 @@
 /**
  * Round-trip counters for the benchmarks: Postgres (node-pg: one per `Client#query`, which is one
- * request/response exchange, a multi-statement simple query included) and Redis (ioredis: one per
+ * request/response exchange, a multi-statement simple query included; on a pipelined client the
+ * queries issued together in one tick count once) and Redis (ioredis: one per
  * command sent on its own, one per pipeline or MULTI flushed as one write). Counted, not guessed.
  *
  * In a child process: `node --import tsx --import ./bench/instrument.ts …` with
@@ -29,8 +30,17 @@ export function installCounters(): void {
   if (installed) return;
   installed = true;
   const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  // On a pipelined client (node-pg `pipeline: true`), queries issued in the same tick are written
+  // together and share one round trip.
+  const batching = new WeakSet<object>();
   pg.Client.prototype.query = function (this: object, ...args: unknown[]) {
-    if (!excluded.has(this)) {
+    const pipelined = (this as { pipeline?: boolean }).pipeline === true;
+    const joins = pipelined && batching.has(this);
+    if (pipelined && !joins) {
+      batching.add(this);
+      process.nextTick(() => batching.delete(this));
+    }
+    if (!excluded.has(this) && !joins) {
       counts.pg++;
       if (byStatement) {
         const first = args[0] as string | { text?: string } | undefined;

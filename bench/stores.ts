@@ -147,10 +147,16 @@ async function timeline(queue: Queue, sample: Array<{ requestId: string; postedA
     const fin = await queue.getJob(finalizeJobId(requestId));
     // app, cache and uploads are erased inline by the entry job (its run); only the processor has a job.
     const stores = await Promise.all(["crm"].map(async (s) => [s, await queue.getJob(storeJobId(requestId, s))] as const));
-    if (!entry?.processedOn || !entry.finishedOn || !fin?.processedOn || !fin.finishedOn) continue;
+    if (!entry?.processedOn || !entry.finishedOn) continue;
     add("api_until_enqueued", entry.timestamp - postedAt);
     add("entry_wait", entry.processedOn - entry.timestamp);
     add("entry_run", entry.finishedOn - entry.processedOn);
+    add("total", seenAt - postedAt);
+    if (!fin?.processedOn || !fin.finishedOn) {
+      // Every store finished in the entry job: no flow.
+      add("until_poll_saw_it", seenAt - entry.finishedOn);
+      continue;
+    }
     const lastStore = Math.max(...stores.map(([, j]) => j?.finishedOn ?? 0));
     add("stores_until_last_done", lastStore - entry.finishedOn);
     for (const [s, j] of stores) {
@@ -160,7 +166,6 @@ async function timeline(queue: Queue, sample: Array<{ requestId: string; postedA
     add("finalize_wait", fin.processedOn - lastStore);
     add("finalize_run", fin.finishedOn - fin.processedOn);
     add("until_poll_saw_it", seenAt - fin.finishedOn);
-    add("total", seenAt - postedAt);
   }
   await queue.close();
   return Object.fromEntries(

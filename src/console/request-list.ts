@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import type { DataMap } from "../datamap/schema";
 import { countRequests, listRequestRows, openRequestCounts, type RequestFilter, type RequestListRow } from "../db/tables/request-list";
 import type { Sql } from "../db/tables/sql";
+import { requestJobId } from "../queues/jobs/erase-request";
 import { storeJobId } from "../queues/jobs/erase-store";
 import type { RequestStatus, RequestType } from "../types";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -121,8 +122,11 @@ async function failingStores(deps: RequestListDeps, r: RequestListRow, names: st
   for (const store of names) {
     const row = byName.get(store);
     if (row?.status === "done") continue;
-    const jobId = storeJobId(r.id, store);
-    const job = await queue.getJob(jobId);
+    // A store erased by the request's entry job (one that never waits) has no job of its own.
+    const ownId = storeJobId(r.id, store);
+    const own = await queue.getJob(ownId);
+    const jobId = own ? ownId : requestJobId(r.id);
+    const job = own ?? (await queue.getJob(jobId));
     const attempts = job?.attemptsMade ?? 0;
     if (row?.status !== "failed" && attempts === 0) continue;
     out.push({

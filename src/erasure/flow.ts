@@ -57,7 +57,7 @@ async function snapshotAndHold(
   rt: ErasureServices,
   request: LoadedRequest,
   sealed: SealedIdentities,
-): Promise<{ snapshot: SubjectSnapshot | null; held: boolean }> {
+): Promise<{ snapshot: SubjectSnapshot | null; held: boolean; started: boolean }> {
   let snapshot = snapshotOf(sealed);
   let resealed: Buffer | null = null;
   if (!snapshot) {
@@ -78,8 +78,8 @@ async function snapshotAndHold(
       });
   }
   const hashes = snapshot && !request.dryRun ? Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject)) : [];
-  const holdId = await startErasureRun(rt.ds, request.id, resealed, hashes);
-  return { snapshot, held: Boolean(holdId) };
+  const { started, holdId } = await startErasureRun(rt.ds, request.id, resealed, hashes);
+  return { snapshot, held: Boolean(holdId), started };
 }
 
 function contextOf(rt: ErasureServices, requestId: string, store: string, snapshot: SubjectSnapshot, log: Logger): StoreRunContext {
@@ -88,24 +88,32 @@ function contextOf(rt: ErasureServices, requestId: string, store: string, snapsh
 
 /**
  * The entry job: snapshot the subject, wait for a legal hold, preview (dry run), or erase every
- * store that never waits and either finalize or add the flow — one child per store that may wait
- * (`needsOwnJob`), a parent that verifies and finalizes.
+ * store and finalize; a store that has to wait (`needsOwnJob`: a processor's 202, or one that is
+ * down) continues in a flow — one child per such store, a parent that verifies and finalizes.
  */
 export async function startErasure(rt: ErasureServices, requestId: string, log: Logger): Promise<StartOutcome> {
   const request = await loadRequest(rt, requestId);
   if (isFinal(request.status) || request.status === "held") return { state: "skipped" };
   if (!request.identities) throw new PermanentError(ERROR_CODES.badPayload, "request has no identities to work with");
   const sealed = openIdentities(rt.config.encryptionKey, request.identities);
+  // The subject's own store is erased first. So are the other stores that never wait (a second
+  // database, Redis, files): one after the other in this job, crash-exact (each store's state is
+  // recorded; a retry skips what is done). A store that may wait (a processor: `needsOwnJob`) is
+  // tried here too; when it answers "later" (202) or cannot be reached now, it continues as the
+  // child job of a flow whose parent verifies and finalizes. Without such a child, this job
+  // finalizes too: one job for the whole request.
   const subjectStore = rt.dataMap.subject.store;
   const others = rt.stores.names().filter((s) => s !== subjectStore);
-  const ownJobs = others.filter((s) => rt.stores.adapter(s).needsOwnJob === true);
-  const inline = others.filter((s) => !ownJobs.includes(s));
+  const mayWait = others.filter((s) => rt.stores.adapter(s).needsOwnJob === true);
+  const inline = others.filter((s) => !mayWait.includes(s));
   let snapshot: SubjectSnapshot | null;
   let done: StoreOutcome;
   if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(subjectStore).resolveAndErase) {
     // First attempt, and the subject's store can resolve and erase in one transaction.
-    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: ownJobs.length === 0 });
+    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: mayWait.length === 0 });
     if (first.state === "held") return { state: "held" };
+    // Ended meanwhile (an OpenDSR cancellation of a queued request): nothing was erased.
+    if (first.state === "ended") return { state: "skipped" };
     snapshot = first.state === "done" ? first.snapshot : null;
     done = first.state === "done" ? { state: "done", rows: first.rows, steps: first.steps } : { state: "skipped" };
     if (!snapshot) {
@@ -115,6 +123,8 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
     }
   } else {
     const started = await snapshotAndHold(rt, request, sealed);
+    // Ended meanwhile (an OpenDSR cancellation of a queued request): nothing may be erased.
+    if (!started.started) return { state: "skipped" };
     snapshot = started.snapshot;
     if (!snapshot) {
       log.info({ requestId }, "subject not found; nothing to erase");
@@ -137,28 +147,55 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
       await finishRequest(rt.ds, rt.config.hmacKey, request, snapshot.identities, steps, true, rt.dataMap.subject);
       return { state: "completed", subjectFound: true, rows: 0 };
     }
-    // The subject's own store is erased right here: the snapshot was just taken from it. So are
-    // the other stores that never wait on anyone (a second database, Redis, files): one after the
-    // other in this job, crash-exact (each store's state is recorded; a retry skips what is done).
-    // Only stores that may wait (a processor's 202) become children of a flow whose parent
-    // verifies and finalizes; without any, this job finalizes too.
+    // The subject's own store is erased right here: the snapshot was just taken from it.
     try {
       // Without a flow, the store's `prepared` row is marked done by the completing statement itself.
-      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: ownJobs.length === 0 });
+      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: mayWait.length === 0 });
       if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
     } catch (err) {
       throw tagStore(err, subjectStore);
     }
   }
   const inlineSteps = await eraseInline(rt, request, snapshot, inline, log);
-  if (ownJobs.length === 0) {
-    const known = done.state === "done" && done.steps && inlineSteps ? [...done.steps, ...inlineSteps] : undefined;
-    const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore, ...inline], known);
+  const tried = await tryWaitingStores(rt, request, snapshot, mayWait, log);
+  if (tried.handOff.length === 0) {
+    const known = done.state === "done" && done.steps && inlineSteps && tried.steps ? [...done.steps, ...inlineSteps, ...tried.steps] : undefined;
+    const finished = await finalizeWith(rt, request, snapshot, log, [subjectStore, ...others], known);
     return { state: "completed", subjectFound: true, rows: finished.rows };
   }
-  const children = ownJobs.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
+  const children = tried.handOff.map((store) => ERASE_STORE.flowJob(rt.config, { requestId, store }));
   await rt.flows.add(FINALIZE_ERASURE.flowJob(rt.config, { requestId }, {}, children));
   return { state: "flow", stores: children.length + 1 };
+}
+
+/**
+ * The stores that may wait, tried once by the entry job, together: those that finished are done
+ * (recorded), those that answered "later" or could not be reached now (any error a retry may fix)
+ * are handed to a job of their own, which waits and retries as it always does. An error no retry
+ * can fix fails the request, naming the store.
+ */
+async function tryWaitingStores(
+  rt: ErasureServices,
+  request: LoadedRequest,
+  snapshot: SubjectSnapshot,
+  stores: string[],
+  log: Logger,
+): Promise<{ handOff: string[]; steps: StepCount[] | undefined }> {
+  const results = await Promise.allSettled(stores.map((store) => eraseStoreOf(rt, request, snapshot, store, log)));
+  const handOff: string[] = [];
+  const steps: StepCount[] = [];
+  let known = true;
+  for (const [i, r] of results.entries()) {
+    const store = stores[i]!;
+    if (r.status === "rejected") {
+      if (r.reason instanceof PermanentError) throw tagStore(r.reason, store);
+      log.info({ requestId: request.id, store }, "store not erased yet; it continues in a job of its own");
+      handOff.push(store);
+    } else if (r.value.state === "pending") handOff.push(store);
+    else if (r.value.state === "done" && r.value.steps) steps.push(...r.value.steps);
+    else known = false;
+  }
+  return { handOff, steps: known ? steps : undefined };
 }
 
 /**
@@ -174,10 +211,11 @@ async function resolveAndEraseSubjectStore(
   sealed: SealedIdentities,
   log: Logger,
   options: { deferDone: boolean },
-): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "not-found" }> {
+): Promise<{ state: "done"; snapshot: SubjectSnapshot; steps: StepCount[]; rows: number } | { state: "held" } | { state: "ended" } | { state: "not-found" }> {
   const requestId = request.id;
   const store = rt.dataMap.subject.store;
   let held = false;
+  let ended = false;
   let erased: { snapshot: SubjectSnapshot; steps: StepCount[] } | null;
   try {
     erased = await rt.stores.adapter(store).resolveAndErase!(sealed.ref, async (snapshot, steps, xid) => {
@@ -188,16 +226,27 @@ async function resolveAndEraseSubjectStore(
         ...(snapshot.contact ? { contact: snapshot.contact } : {}),
       });
       const hashes = Object.values(identityHashes(rt.config.hmacKey, { ...snapshot.identities }, rt.dataMap.subject));
-      if (await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid })) {
+      const run = await startErasurePrepared(rt.ds, { requestId, resealed, holdHashes: hashes, store, steps, xid });
+      if (!run.started) {
+        ended = true;
+        throw new Error("the request ended meanwhile: the store transaction is rolled back");
+      }
+      if (run.holdId) {
         held = true;
         throw new Error("legal hold: the store transaction is rolled back");
       }
     });
   } catch (err) {
+    if (ended) {
+      log.info({ requestId }, "request ended before its erasure started (cancelled); nothing erased");
+      return { state: "ended" };
+    }
     if (held) {
       log.info({ requestId }, "subject under legal hold; request waits");
       return { state: "held" };
     }
+    // Finding the subject failed (ambiguous, unknown identity): the request's fault, not the store's.
+    if (err instanceof PermanentError && (err.code === ERROR_CODES.subjectAmbiguous || err.code === ERROR_CODES.badPayload)) throw err;
     throw tagStore(asPermanentIfHopeless(err, store), store);
   }
   if (!erased) return { state: "not-found" };

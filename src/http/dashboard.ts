@@ -84,6 +84,14 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardOptions> = async (app,
       request.apiKeyName = key.name;
       return undefined;
     }
+    if (key && !request.headers.authorization) {
+      return sendProblem(request, reply, {
+        type: PROBLEM_TYPES.forbidden,
+        title: "Forbidden",
+        status: 403,
+        detail: `the API key "${key.name}" lacks the scope "${scope}"`,
+      });
+    }
     return (scope === "operate" ? operators : readers).call(this, request, reply);
   });
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {

@@ -64,9 +64,10 @@ export interface StoreAdapter {
   ): Promise<{ snapshot: SubjectSnapshot; steps: StepCount[] } | null>;
   /**
    * True when an erasure may wait on someone else (a processor that answers 202, or is down for a
-   * while): the store gets a job of its own in the request's flow, which can be delayed without
-   * holding anything else. Other stores are erased by the request's entry job itself, one after
-   * the other, so a request with none of these needs no flow at all. (Default: false.)
+   * while). The request's entry job tries the store once; when it has to wait, the store continues
+   * in a job of its own in the request's flow, which can be delayed without holding anything else.
+   * Other stores are erased by the entry job itself, so a request whose stores all finish at once
+   * needs no flow at all. (Default: false.)
    */
   readonly needsOwnJob?: boolean;
   /** The subject's own store finds the subject by key or identity and snapshots it (null: no such subject). */

@@ -143,7 +143,7 @@ it("opens an incident and shows its 72-hour countdown", async () => {
 }, 60_000);
 
 it("shows retention, deliveries, holds, audit and register pages without errors", async () => {
-  for (const [i, section] of ["retention", "deliveries", "holds", "audit"].entries()) {
+  for (const [i, section] of ["retention", "deliveries", "holds", "audit", "register"].entries()) {
     await page.goto(`${base}/admin/${section}`);
     expect(await page.$eval("h1", (h) => h.textContent)).toBeTruthy();
     await checkPage(`${String(9 + i).padStart(2, "0")}-${section}`);

@@ -1,3 +1,4 @@
+import { requestJobId } from "../../src/queues/jobs/erase-request";
 import { TEST_KEYS } from "../helpers/config";
 import { bearer, expectProblem, useMigratedApi } from "../http/harness";
 import { cardCounts, CONSOLE_ENV, CONSOLE_KEYS, expectNoMarkers, login, MARKERS, shape, submit } from "./support";
@@ -121,7 +122,7 @@ describe("contract: every number on a console page equals what the list endpoint
       });
       const rowIds = [...page.body.matchAll(/<tr data-request="([^"]+)">/g)].map((m) => m[1]);
       expect(rowIds).toEqual(apiBody.requests.map((r) => r.id));
-      if (apiBody.requests.length > 0) expect(page.body).toContain(`${apiBody.total} request`);
+      expect(page.body).toContain(apiBody.requests.length > 0 ? `${apiBody.total} request` : "No request matches");
       for (const r of apiBody.requests) {
         const row = page.body.slice(page.body.indexOf(`<tr data-request="${r.id}">`)).split("</tr>")[0]!;
         expect(row).toContain(r.daysLeft === null ? "answered" : `<span class="band-${r.band}">${r.daysLeft}</span>`);
@@ -152,5 +153,47 @@ describe("GET /v1/holds and /v1/retention/runs", () => {
     });
     const runs = await api.h.app.inject({ method: "GET", url: "/v1/retention/runs", headers: bearer(CONSOLE_KEYS.viewer) });
     expect(runs.json()).toEqual({ runs: [], nextCursor: null });
+  });
+});
+
+describe("metrics", () => {
+  it("count failed requests as overdue, previews apart, open requests by band, and completion times", async () => {
+    const res = await api.h.app.inject({ method: "GET", url: "/metrics", headers: bearer(TEST_KEYS.admin) });
+    expect(res.statusCode).toBe(200);
+    expectNoMarkers(res);
+    const text = res.body;
+    expect(text).toContain('lethe_requests_overdue{type="erasure"} 1');
+    expect(text).toContain('lethe_requests_failed{type="erasure"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="overdue"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="due_soon"} 1');
+    expect(text).toContain('lethe_requests_open{type="erasure",band="on_track"} 2');
+    expect(text).toContain('lethe_requests_due_within_3d{type="erasure"} 0');
+    expect(text).toContain('lethe_request_previews{type="erasure",status="queued"} 1');
+    expect(text).toContain("# TYPE lethe_request_completion_seconds histogram");
+    // The completed (not found) request: received 5 days ago, answered now.
+    expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="259200"} 0');
+    expect(text).toContain('lethe_request_completion_seconds_bucket{type="erasure",dry_run="false",le="604800"} 1');
+    expect(text).toContain('lethe_request_completion_seconds_count{type="erasure",dry_run="false"} 1');
+  });
+});
+
+describe("a failing store", () => {
+  it("shows its error, attempts, next retry and its job in the queue dashboard", async () => {
+    await api.ds.query(`INSERT INTO lethe.request_store (request_id, store, status, error_code) VALUES ($1, 'shop', 'failed', 'store_unavailable')`, [
+      ids.overdueFailed,
+    ]);
+    const jobId = requestJobId(ids.overdueFailed!);
+    const before = Date.now();
+    // The job submitted with the request waits; it comes back delayed, as a retry with backoff does.
+    await (await api.h.queues.erasure.getJob(jobId))?.remove();
+    await api.h.queues.erasure.add("erase-request", { requestId: ids.overdueFailed }, { jobId, delay: 60_000 });
+    const body = (await list("?status=failed")).json<{ requests: Array<{ stores: { failing: Array<Record<string, unknown>> } }> }>();
+    const failing = body.requests[0]!.stores.failing;
+    expect(failing).toEqual([{ store: "shop", code: "store_unavailable", attempts: 0, nextRetryAt: expect.any(String), job: { queue: "erasure", id: jobId } }]);
+    expect(new Date(failing[0]!.nextRetryAt as string).getTime()).toBeGreaterThanOrEqual(before + 59_000);
+    const cookie = await login(api, CONSOLE_KEYS.viewer);
+    const page = await api.h.app.inject({ method: "GET", url: "/admin/requests?status=failed", headers: { cookie } });
+    expect(page.body).toContain(`<a href="/admin/queues/queue/erasure/${jobId}">job</a>`);
+    expect(page.body).toContain("store_unavailable");
   });
 });

@@ -7,6 +7,7 @@ import { createLogger } from "../../src/logger";
 import { TEST_KEYS } from "../helpers/config";
 import { SHOP_MAP } from "../helpers/data-maps";
 import { createHarness, type LetheHarness } from "../helpers/harness";
+import { createTestCa, type TestCa } from "../helpers/test-ca";
 
 /**
  * Issue #10: the API never answers 500 to input. A seeded, bounded fuzz (loopback only, at most
@@ -304,13 +305,23 @@ function sendRaw(base: URL, raw: string): Promise<{ status: number; contentType:
 describe("API fuzz (issue #10)", () => {
   let h: LetheHarness;
   let api: ApiHandle;
+  let ca: TestCa | undefined;
 
   beforeAll(async () => {
+    // OpenDSR configured, so its routes are fuzzed past the "not configured" 404.
+    ca = createTestCa();
+    const cert = ca.issue("fuzz.lethe.test");
     h = await createHarness({
       map: SHOP_MAP,
       prepare: (url) => seedShop(url, { customers: 20 }).then(() => undefined),
       // The dashboard's write routes are fuzzed too (Bearer requests pass its same-origin rule).
-      env: { LETHE_API_KEYS: API_KEYS, LETHE_DASHBOARD_WRITE: "true" },
+      env: {
+        LETHE_API_KEYS: API_KEYS,
+        LETHE_DASHBOARD_WRITE: "true",
+        LETHE_OPENDSR_KEY_FILE: cert.keyFile,
+        LETHE_OPENDSR_CERT_FILE: cert.certFile,
+        LETHE_OPENDSR_DOMAIN: "fuzz.lethe.test",
+      },
     });
     api = await startApi({ ...h.config, port: 0 }, { logger: createLogger("silent"), dataMap: h.dataMap, handleSignals: false });
   }, 120_000);
@@ -318,6 +329,7 @@ describe("API fuzz (issue #10)", () => {
   afterAll(async () => {
     await api?.close();
     await h?.cleanup();
+    ca?.cleanup();
   });
 
   it("answers every malformed request below 500, and every 4xx as problem+json", async () => {

@@ -8,8 +8,9 @@ import { createMultiStore, stepRows, storeRows, type MultiStore } from "./fixtur
 
 /**
  * Issue 11, fewer jobs: stores that never wait (Postgres, Redis, files) are erased by the
- * request's entry job itself; only processors (webhook stores) get a job of their own, so a
- * request without one is a single job with no flow. Resume stays exact: the inline stores' states
+ * request's entry job itself, and so is a processor (webhook store) that answers at once; only a
+ * processor that has to wait gets a job of its own, so a request whose stores all finish at once
+ * is a single job with no flow. Resume stays exact: the inline stores' states
  * are recorded even when one of them fails, and the retry does not redo what is done.
  */
 jest.setTimeout(90_000);
@@ -123,19 +124,32 @@ describe("erasure job shape", () => {
   describe("with processors", () => {
     let w: MultiStore;
     beforeAll(async () => {
-      w = await createMultiStore({ mailer: () => ({ status: 200 }) });
+      // The crm answers 200 at once; the mailer accepts for later (202) and calls back.
+      w = await createMultiStore();
       await w.startWorker();
     });
     afterAll(async () => {
       await w?.cleanup();
     });
 
-    it("gives each processor a job of its own and nothing else", async () => {
+    it("a processor that answers at once needs no job; one that accepts for later continues in a job of its own", async () => {
       const a = await w.addSubject("flow");
       const id = await submit(w, { email: a.email });
       expect(await finished(w, id)).toMatchObject({ status: "completed", error: null });
-      expect(await jobsOf(w, id)).toEqual(["erase-request", "erase-store crm", "erase-store mailer", "finalize-erasure"]);
+      expect(await jobsOf(w, id)).toEqual(["erase-request", "erase-store mailer", "finalize-erasure"]);
       expect(await storeRows(w.h, id)).toEqual({ shop: "done", cache: "done", uploads: "done", crm: "done", mailer: "done" });
+      expect(w.crm.records.has(a.email)).toBe(false);
+      expect(w.mailer.records.has(a.email)).toBe(false);
+    });
+
+    it("processors that answer at once: the whole request is one job", async () => {
+      w.mailer.answer = () => ({ status: 200 });
+      const a = await w.addSubject("nojob");
+      const id = await submit(w, { email: a.email });
+      expect(await finished(w, id)).toMatchObject({ status: "completed", error: null });
+      expect(await jobsOf(w, id)).toEqual(["erase-request"]);
+      expect(await storeRows(w.h, id)).toEqual({ shop: "done", cache: "done", uploads: "done", crm: "done", mailer: "done" });
+      expect(w.mailer.records.has(a.email)).toBe(false);
     });
   });
 });

@@ -12,6 +12,7 @@ import { OPENDSR_STORE_SCHEMA } from "../../src/stores/opendsr/schema";
 import { openDsrAdapter } from "../../src/stores/opendsr/adapter";
 import type { DataMap } from "../../src/datamap/schema";
 import { PermanentError } from "../../src/errors";
+import { storeJobId } from "../../src/queues/jobs/erase-store";
 import { verifyBody } from "../../src/opendsr/signature";
 import { DOMAIN_HEADER, SIGNATURE_HEADER } from "../../src/opendsr/protocol";
 import { waitFor } from "../helpers/wait";
@@ -69,6 +70,9 @@ describe("two Lethe deployments over OpenDSR", () => {
     expect(await customerCount(p.h.appDb.url, email)).toBe(0);
     expect(await customerCount(c.h.appDb.url, email)).toBe(0);
 
+    // The store waited in a job of its own (woken by the callback), never by failing the entry job.
+    const storeJob = await c.h.erasureQueue.getJob(storeJobId(request.id, "proc"));
+    expect(storeJob).toBeDefined();
     const call = await getOpenDsrCall(c.h.ds, { requestId: request.id, store: "proc" });
     expect(call).toEqual(expect.objectContaining({ status: "completed", controllerId: "ctl" }));
     expect(call!.expectedAt).toBeInstanceOf(Date);

@@ -136,9 +136,15 @@ export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedReq
 /**
  * An erasure starts: `running`, or `held` when a legal hold covers any of the keyed hashes
  * (`holdHashes`; none for a preview), the snapshot sealed the first time (`resealed`, else kept).
- * Returns the hold it waits for, if any.
+ * Returns the hold it waits for, if any, and `started: false` when the request ended meanwhile
+ * (cancelled while its job was starting): then nothing changed and nothing may be erased.
  */
-export async function startErasureRun(ds: Sql, requestId: string, resealed: Buffer | null, holdHashes: string[]): Promise<string | null> {
+export async function startErasureRun(
+  ds: Sql,
+  requestId: string,
+  resealed: Buffer | null,
+  holdHashes: string[],
+): Promise<{ started: boolean; holdId: string | null }> {
   const rows = (await ds.query(
     `WITH hold AS (
        ${activeHoldIdSql("$3")})
@@ -146,10 +152,11 @@ export async function startErasureRun(ds: Sql, requestId: string, resealed: Buff
         SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
             hold_id = (SELECT id FROM hold), identities = coalesce($2, identities),
             started_at = coalesce(started_at, now()), updated_at = now()
-      WHERE id = $1 RETURNING hold_id`,
+      WHERE id = $1 AND ${UNFINISHED} RETURNING hold_id`,
     [requestId, resealed, holdHashes],
   )) as [Array<{ hold_id: string | null }>, number];
-  return rows[0][0]?.hold_id ?? null;
+  const row = rows[0][0];
+  return { started: row !== undefined, holdId: row?.hold_id ?? null };
 }
 
 /**
@@ -162,7 +169,7 @@ export async function startErasureRun(ds: Sql, requestId: string, resealed: Buff
 export async function startErasurePrepared(
   ds: Sql,
   p: { requestId: string; resealed: Buffer; holdHashes: string[]; store: string; steps: StepCount[]; xid: string },
-): Promise<string | null> {
+): Promise<{ started: boolean; holdId: string | null }> {
   const rows = (await ds.query(
     `WITH hold AS (
        ${activeHoldIdSql("$3")}),
@@ -171,15 +178,15 @@ export async function startErasurePrepared(
           SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
               hold_id = (SELECT id FROM hold), identities = $2,
               started_at = coalesce(started_at, now()), updated_at = now()
-        WHERE id = $1 RETURNING hold_id),
+        WHERE id = $1 AND ${UNFINISHED} RETURNING hold_id),
      ${recordStoreSql(
        { request: "$1::uuid", store: "$4::text", state: "'prepared'", xid: "$5", tables: "$6", actions: "$7", rows: "$8", grounds: "$9" },
-       "NOT EXISTS (SELECT 1 FROM hold)",
+       "NOT EXISTS (SELECT 1 FROM hold) AND EXISTS (SELECT 1 FROM req)",
      )}
      SELECT hold_id FROM req`,
     [p.requestId, p.resealed, p.holdHashes, p.store, p.xid, ...stepArrays(p.steps)],
   )) as Array<{ hold_id: string | null }>;
-  return rows[0]?.hold_id ?? null;
+  return { started: rows.length > 0, holdId: rows[0]?.hold_id ?? null };
 }
 
 /**

@@ -101,7 +101,15 @@ export const listRoutes: FastifyPluginAsync = async (app) => {
     const shown = rows.slice(0, q.limit);
     const last = shown[shown.length - 1];
     return {
-      holds: shown.map(({ createdKey: _, ...h }) => h),
+      holds: shown.map((h) => ({
+        id: h.id,
+        ground: h.ground,
+        until: h.until,
+        createdAt: h.createdAt,
+        releasedAt: h.releasedAt,
+        active: h.active,
+        waiting: h.waiting,
+      })),
       nextCursor: rows.length > q.limit && last ? encodeCursor(last.createdKey, last.id) : null,
     };
   });

@@ -222,6 +222,8 @@ export function openDsrAdapter(store: string, deps: StoreDeps): StoreAdapter {
 
   return {
     kind: "opendsr",
+    // An accepted request waits for the processor (callback or poll): a job of its own.
+    needsOwnJob: true,
 
     async preview(ctx) {
       return steps(identitiesOf(spec(), ctx).length > 0 ? 1 : 0);

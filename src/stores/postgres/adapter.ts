@@ -18,21 +18,23 @@ export function postgresAdapter(store: string, deps: StoreDeps): StoreAdapter {
     return plan;
   };
   const pool = () => deps.pools.pool(store);
+  // The compiled erasure's calls go over pipelined connections (BEGIN travels with the call).
+  const erasing = () => deps.pools.pipelinedPool(store);
   return {
     kind: "postgres",
     verifiesBeforeCommit: true,
     async preview(ctx) {
-      return previewStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+      return previewStore(erasing(), await planOf(), deps.dataMap, ctx.snapshot);
     },
     async erase(ctx, record) {
-      const steps = await eraseStore(pool(), await planOf(), deps.dataMap, ctx.snapshot, (xid, counted) => record(counted, xid));
+      const steps = await eraseStore(erasing(), await planOf(), deps.dataMap, ctx.snapshot, (xid, counted) => record(counted, xid));
       return { state: "done", steps };
     },
     async verify(ctx) {
-      return verifyStore(pool(), await planOf(), deps.dataMap, ctx.snapshot);
+      return verifyStore(erasing(), await planOf(), deps.dataMap, ctx.snapshot);
     },
     async resolveAndErase(ref, record) {
-      return resolveAndEraseStore(pool(), await planOf(), deps.dataMap, ref, (xid, steps, snapshot) => record(snapshot, steps, xid));
+      return resolveAndEraseStore(erasing(), await planOf(), deps.dataMap, ref, (xid, steps, snapshot) => record(snapshot, steps, xid));
     },
     async resolveSubject(ref) {
       return resolveSubject(pool(), await planOf(), deps.dataMap, ref);

@@ -176,9 +176,33 @@ function compile(plan: StorePlan, map: DataMap): CompiledErasure {
     ...plan.links.flatMap((_, l) => [`${cameNow(l)} bigint := 0;`, `${cameLast(l)} bigint := 0;`]),
   ].join(" ");
 
+  // Dead ends: kept tables without masks or references to deleted rows, whose one link is a
+  // foreign key to a planned table and which no planned table references (order items of an
+  // order). Their rows are found only through that key, lead nowhere else and are never changed,
+  // so they are counted, not collected: the rows behind a million-row subject are not copied.
+  // (A referenced row they point to is still shared when one of them is not the subject's: with
+  // nothing collected, every referencing row counts as outside, as it would, the key being unique.)
+  const deadEnds = new Map<string, Link>();
+  for (const [name, table] of plan.tables) {
+    if (name === plan.subjectTable || table.spec.action !== "keep" || maskedColumns(table).length > 0 || detachLinks(plan, name).length > 0) continue;
+    const involved = plan.links.filter((l) => l.from.table === name || l.to.table === name);
+    if (involved.length === 1 && involved[0]!.kind === "fk" && involved[0]!.from.table === name) deadEnds.set(name, involved[0]!);
+  }
+  /** The dead ends' figures: their rows that reference the subject's owned rows. */
+  const countDeadEnds = () =>
+    [...deadEnds]
+      .map(([name, link]) => {
+        const t = tables.get(name)!;
+        const to = tables.get(link.to.table)!;
+        return `SELECT count(*) INTO ${counter("size", t)} FROM ${base(t)} b
+                 WHERE ${inSet(t, link.from.columns, baseCol, to, link.to.columns, temp("r", to), "r.owned", link.match)};`;
+      })
+      .join("\n");
+
   const collect = (set: "r" | "v"): string[] => {
     const rules: string[] = [];
     plan.links.forEach((link, l) => {
+      if (deadEnds.get(link.from.table) === link) return;
       const from = tables.get(link.from.table)!;
       const to = tables.get(link.to.table)!;
       const ownedLastRound = `r.owned AND r.gen = ${V.k} - 1`;
@@ -408,6 +432,7 @@ BEGIN
     ${seedReal("r", true)}
     ${seedVirtual("r").replaceAll(V.virtual, V.seed)}
     ${collect("r").join("\n")}
+    ${countDeadEnds()}
     ${decide("r").join("\n")}
     ${apply().join("\n")}
     -- Verification, before COMMIT: collect again from the snapshot, in the second set of tables.
@@ -421,6 +446,7 @@ BEGIN
   ELSIF ${V.mode} = 'preview' THEN
     ${seedReal("r", false)}
     ${collect("r").join("\n")}
+    ${countDeadEnds()}
     ${decide("r").join("\n")}
     ${preview().join("\n")}
     RETURN jsonb_build_object('tables', ${V.figures}, 'analyzed', ${V.analyzed});

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from "pg";
+import type { Pool, PoolClient, QueryResult } from "pg";
 import type { DataMap } from "../../datamap/schema";
 import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import { contactColumns } from "../../subject/contact";
@@ -49,12 +49,14 @@ export function snapshotOfRow(map: DataMap, row: Record<string, string | null>):
 /** Connections that have created a compiled erasure's function and tables (by fingerprint). */
 const prepared = new WeakMap<object, Set<string>>();
 
-/** Creates the compiled erasure in the connection's `pg_temp` the first time it is used there (outside a transaction). */
-async function ensureCompiled(client: PoolClient, compiled: CompiledErasure): Promise<void> {
+/** Whether the connection has created the compiled erasure's function and tables already. */
+function isCompiledOn(client: PoolClient, compiled: CompiledErasure): boolean {
+  return prepared.get(client)?.has(compiled.fingerprint) === true;
+}
+
+function markCompiledOn(client: PoolClient, compiled: CompiledErasure): void {
   let done = prepared.get(client);
   if (!done) prepared.set(client, (done = new Set()));
-  if (done.has(compiled.fingerprint)) return;
-  await client.query(compiled.setupSql);
   done.add(compiled.fingerprint);
 }
 
@@ -79,7 +81,8 @@ interface RawResult {
 
 /**
  * Runs the compiled erasure in one transaction on one pooled connection: BEGIN, the call, then
- * `within` (before COMMIT; it may throw to roll back), COMMIT. Three round trips.
+ * `within` (before COMMIT; it may throw to roll back), COMMIT. Two round trips on a pipelined
+ * connection (BEGIN travels with the call), three on another.
  */
 async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: CallArgs, within: (result: RawResult) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -88,11 +91,16 @@ async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: Call
   // fresh connection sets the compiled erasure up again.
   let discard = true;
   try {
-    await ensureCompiled(client, compiled);
-    await client.query(args.mode === "erase" ? "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE" : "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
-    try {
-      const key = newMaskKey();
-      const res = await client.query<{ r: RawResult }>(`SELECT ${compiled.functionName}($1, $2, $3, $4, $5, $6, $7) AS r`, [
+    // Set-up (the first time on this connection), BEGIN and the call are issued together: on a
+    // pipelined connection (`StorePools.pipelinedPool`) they travel in one round trip; on another
+    // they run one after the other. The set-up runs outside the transaction (before BEGIN).
+    const key = newMaskKey();
+    const needsSetup = !isCompiledOn(client, compiled);
+    const setup = () => client.query(compiled.setupSql);
+    const begin = () =>
+      client.query(args.mode === "erase" ? "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE" : "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY");
+    const call = () =>
+      client.query<{ r: RawResult }>(`SELECT ${compiled.functionName}($1, $2, $3, $4, $5, $6, $7) AS r`, [
         args.mode,
         args.identity ?? null,
         args.value ?? null,
@@ -101,7 +109,22 @@ async function callCompiled<T>(pool: Pool, compiled: CompiledErasure, args: Call
         key.ipad,
         key.opad,
       ]);
-      const result = res.rows[0]!.r;
+    const pipelined = (client as unknown as { pipeline?: boolean }).pipeline === true;
+    const issued: Promise<QueryResult<{ r: RawResult }>> = pipelined
+      ? Promise.allSettled([needsSetup ? setup() : undefined, begin(), call()]).then((all) => {
+          const failed = all.find((r): r is PromiseRejectedResult => r.status === "rejected");
+          if (failed) throw failed.reason;
+          return (all[2] as PromiseFulfilledResult<QueryResult<{ r: RawResult }>>).value;
+        })
+      : (async () => {
+          if (needsSetup) await setup();
+          await begin();
+          return call();
+        })();
+    try {
+      const called = await issued;
+      if (needsSetup) markCompiledOn(client, compiled);
+      const result = called.rows[0]!.r;
       const out = await within(result);
       await client.query("COMMIT");
       discard = result.analyzed === true;

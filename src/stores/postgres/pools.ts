@@ -10,6 +10,7 @@ import { introspect, type SchemaInfo } from "./introspect";
  */
 export class StorePools {
   private readonly pools = new Map<string, Pool>();
+  private readonly pipelined = new Map<string, Pool>();
   private readonly schemas = new Map<string, Promise<SchemaInfo>>();
 
   constructor(
@@ -38,6 +39,22 @@ export class StorePools {
     return pool;
   }
 
+  /**
+   * A second pool of `store` whose connections pipeline (node-pg `pipeline: true`): queries issued
+   * together are written together and answered in order, one network round trip for all. The
+   * compiled erasure sends its BEGIN with its call. Not for cursors or COPY (their portals stay open
+   * across round trips), which use {@link pool}.
+   */
+  pipelinedPool(store: string): Pool {
+    let pool = this.pipelined.get(store);
+    if (!pool) {
+      pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize, pipeline: true } as ConstructorParameters<typeof Pool>[0]);
+      pool.on("error", () => undefined);
+      this.pipelined.set(store, pool);
+    }
+    return pool;
+  }
+
   /** The live schema of `store` (cached). */
   schema(store: string): Promise<SchemaInfo> {
     let s = this.schemas.get(store);
@@ -51,8 +68,9 @@ export class StorePools {
 
   /** Closes every pool. */
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    await Promise.all([...this.pools.values(), ...this.pipelined.values()].map((p) => p.end()));
     this.pools.clear();
+    this.pipelined.clear();
     this.schemas.clear();
   }
 }
