@@ -84,7 +84,7 @@ export async function runSweepDemo(opts: SweepDemoOptions): Promise<RetentionRun
       );
       const ctx = { ds: opts.ds, config: opts.config, dataMap: opts.dataMap, queue };
       const dry = await waitForEnd(opts.ds, (await triggerRun(ctx, name, { dryRun: true, requestedBy: "demo" })).id, timeoutMs);
-      say(`  dry run: would ${policy.action} ${dry.rows.changed} of ${dry.rows.matched} due rows (${dry.rows.held} held); nothing changed`);
+      say(`  dry run: would ${policy.action} ${dry.rows.wouldChange ?? 0} of ${dry.rows.matched} due rows (${dry.rows.held} held); nothing changed`);
       const run = await waitForEnd(opts.ds, (await triggerRun(ctx, name, { dryRun: false, requestedBy: "demo" })).id, timeoutMs);
       if (run.status !== "completed") throw new Error(`retention run ${run.id} failed: ${run.error?.message ?? "unknown"}`);
       say(

@@ -124,6 +124,8 @@ export function renderInfoSheet(input: InfoSheetInput): string {
   const map = input.dataMap;
   const { tables, processors } = describeStores(input);
   const controller = map.controller;
+  // Stored files are mentioned only when the map has a files store (issue 10).
+  const hasFilesStore = Object.values(map.stores).some((spec) => spec.kind === "files");
   const purposes = [
     ...map.purposes.map(
       (p) =>
@@ -170,7 +172,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:t
 </head>
 <body>
 <h1>Your personal data: copy and information</h1>
-<p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR), files we keep about you as they are stored,, and the information below.</p>
+<p>This archive answers your request for access to your personal data (Art. 15 GDPR). It contains a copy of the data we hold about you, in JSON and CSV files you can open or move to another service (Art. 20 GDPR)${hasFilesStore ? ", files we keep about you as they are stored," : ""} and the information below.</p>
 <p class="meta">Generated ${esc(input.generatedAt.toISOString())} · request <code>${esc(input.requestId)}</code> · checksums of every file are in <a href="manifest.json">manifest.json</a>.</p>
 
 ${restrictionNotice(input.restrictions ?? [])}

@@ -2,7 +2,8 @@ import type { Queue } from "bullmq";
 import type { DataSource } from "typeorm";
 import type { Config } from "../config";
 import type { DataMap } from "../datamap/schema";
-import { requeueFailedRequest, retryState } from "../db/tables/subject-request";
+import { requeueExportMail, requeueFailedRequest, retryState } from "../db/tables/subject-request";
+import { mailJobId, SEND_MAIL } from "../queues/jobs/send-mail";
 import { enqueueRequest, requestJobId } from "../queues/jobs/erase-request";
 import { storeJobId } from "../queues/jobs/erase-store";
 import { finalizeJobId } from "../queues/jobs/finalize-erasure";
@@ -37,5 +38,26 @@ export async function retryRequest(
   }
   await requeueFailedRequest(ds, requestId, by);
   await enqueueRequest(queue, config, requestId);
+  return "retried";
+}
+
+/**
+ * Resumes a failed export request whose mail could not be delivered (the export and its link were
+ * kept): the delivery is pending again and the mail job is queued afresh (a new retry window).
+ * Any other failed export cannot be resumed: make a new request.
+ */
+export async function retryExportMail(ds: DataSource, mailQueue: Queue, config: Config, requestId: string, by: string): Promise<"retried" | RetryRefusal> {
+  const r = await retryState(ds, requestId);
+  if (!r) return "not-found";
+  if (r.status !== "failed") return "not-failed";
+  if (!r.has_identities) return "identities-wiped";
+  const exportId = await requeueExportMail(ds, requestId, by);
+  if (exportId === null) return "identities-wiped";
+  const old = await mailQueue.getJob(mailJobId("export", exportId));
+  if (old) {
+    if (await old.isActive()) return "still-active";
+    await old.remove().catch(() => undefined);
+  }
+  await SEND_MAIL.enqueue(mailQueue, config, { kind: "export", exportId });
   return "retried";
 }

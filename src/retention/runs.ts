@@ -49,8 +49,10 @@ export interface RetentionRunView {
   rows: {
     /** Rows past the cutoff that meet the conditions (already anonymized ones included). */
     matched: number;
-    /** Rows anonymized or deleted; for a dry run, rows that would be. */
+    /** Rows anonymized or deleted (0 for a dry run: it changes nothing). */
     changed: number;
+    /** A dry run only: rows a real run would anonymize or delete. */
+    wouldChange?: number;
     /** Rows skipped because their subject is under legal hold. */
     held: number;
   };
@@ -79,7 +81,10 @@ export function toRunView(r: RunRow): RetentionRunView {
     requestedBy: r.requested_by,
     cutoff: r.cutoff.toISOString(),
     batchSize: r.batch_size,
-    rows: { matched: Number(r.rows_matched), changed: Number(r.rows_changed), held: Number(r.rows_held) },
+    // A dry run's count is what a run would change, named so: it changed nothing (issue 10).
+    rows: r.dry_run
+      ? { matched: Number(r.rows_matched), changed: 0, wouldChange: Number(r.rows_changed), held: Number(r.rows_held) }
+      : { matched: Number(r.rows_matched), changed: Number(r.rows_changed), held: Number(r.rows_held) },
     cascaded: r.cascaded,
     batches: r.batches,
     maxBatchMs: r.max_batch_ms,
@@ -117,11 +122,16 @@ const isUniqueViolation = (err: unknown): boolean => {
  * resumed run sweeps the same rows. {@link RunInProgressError} when a run is queued or running.
  */
 export async function createManualRun(ds: DataSource, policy: RetentionPolicy, input: { dryRun: boolean; requestedBy: string }): Promise<RetentionRunView> {
-  try {
-    return toRunView(await insertManualRun(ds, policy, input));
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    throw new RunInProgressError(policy.name, await activeRunId(ds, policy.name));
+  // The run in the way may end between the conflict and the look-up: then try again, so a 409
+  // always names the run that is queued or running (issue 10: `activeRunId: null`).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return toRunView(await insertManualRun(ds, policy, input));
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const active = await activeRunId(ds, policy.name);
+      if (active !== null || attempt >= 3) throw new RunInProgressError(policy.name, active);
+    }
   }
 }
 

@@ -1,6 +1,8 @@
 import { mailAttemptsFor, mailBackoffMs, MAIL_BACKOFF_CAP_MS } from "../../src/mail/retry-policy";
 import { waitFor } from "../helpers/wait";
-import { createExportHarness, type ExportHarness } from "./support";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createExportHarness, WRITER, type ExportHarness } from "./support";
 import { createSmallShop, smallShopMapFile } from "./fixtures";
 
 /**
@@ -70,8 +72,46 @@ describe("an SMTP outage longer than the old retry budget", () => {
     const smtp = await x.restartSmtp();
     const done = await x.h.waitForStatus(request.id, ["completed", "failed"], 90_000);
     expect(done.status).toBe("completed");
-    expect(done.export?.delivery).toMatchObject({ status: "sent" });
+    expect(done.export?.delivery).toMatchObject({ status: "sent", smtpCode: 250, errorCode: null });
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.messages[0]!.to).toEqual(["customer2@shop.example"]);
   }, 180_000);
+});
+
+describe("an export whose mail stayed undeliverable for the whole window", () => {
+  let x: ExportHarness;
+
+  beforeAll(async () => {
+    x = await createExportHarness({
+      map: smallShopMapFile(),
+      prepare: createSmallShop,
+      smtp: null,
+      // A window of about 4 s, so the test sees it close.
+      env: { LETHE_BACKOFF_MS: "300", LETHE_SMTP_RETRY_HOURS: "0.001", LETHE_SMTP_RATE_PER_S: "50" },
+    });
+    await x.h.startWorker({ queues: ["erasure", "maintenance", "export", "mail"] });
+  }, 120_000);
+
+  afterAll(async () => {
+    await x?.cleanup();
+  });
+
+  it("fails visibly but keeps the export, its file and link; a retry sends it once the server is back", async () => {
+    const request = await x.submitExport({ email: "customer3@shop.example" });
+    const failed = await x.h.waitForStatus(request.id, ["failed", "completed"], 60_000);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatchObject({ code: "smtp_unreachable" });
+    expect(failed.export).toMatchObject({ status: "ready" });
+    const rows = (await x.h.ds.query(`SELECT path FROM lethe.export WHERE request_id = $1 AND deleted_at IS NULL`, [request.id])) as Array<{ path: string }>;
+    expect(rows).toHaveLength(1);
+    expect(existsSync(join(x.exportDir, rows[0]!.path))).toBe(true);
+
+    const smtp = await x.restartSmtp();
+    const retried = await x.api.inject({ method: "POST", url: `/v1/requests/${request.id}/retry`, headers: WRITER });
+    expect(retried.statusCode).toBe(202);
+    const done = await x.h.waitForStatus(request.id, ["completed", "failed"], 60_000);
+    expect(done.status).toBe("completed");
+    expect(smtp.messages).toHaveLength(1);
+    expect(smtp.messages[0]!.to).toEqual(["customer3@shop.example"]);
+  }, 120_000);
 });

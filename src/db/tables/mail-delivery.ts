@@ -47,9 +47,9 @@ export async function recordSendFailure(q: Sql, key: string, failure: { final: b
   ]);
 }
 
-/** A CTE body: delivery `keyParam` is `sent` with Message-ID `messageIdParam` (unless it was already). */
+/** A CTE body: delivery `keyParam` is `sent` (SMTP 250, the server took it) with Message-ID `messageIdParam` (unless it was already). */
 export function deliverySentSql(keyParam: string, messageIdParam: string): string {
-  return `UPDATE lethe.mail_delivery SET status = 'sent', sent_at = now(), message_id = ${messageIdParam}, smtp_code = NULL, error_code = NULL, updated_at = now()
+  return `UPDATE lethe.mail_delivery SET status = 'sent', sent_at = now(), message_id = ${messageIdParam}, smtp_code = 250, error_code = NULL, updated_at = now()
           WHERE key = ${keyParam} AND status <> 'sent'`;
 }
 

@@ -399,6 +399,51 @@ export async function markExportRequestFailed(ds: Sql, requestId: string, code: 
   )) as Array<{ id: string; path: string }>;
 }
 
+/**
+ * An export request whose mail could not be delivered within the retry window fails visibly, in
+ * one statement, but keeps what a retry needs: its sealed identities (wiped after
+ * LETHE_FAILED_IDENTITIES_TTL_HOURS), the `ready` export and its file (deleted when the link
+ * expires); the delivery is failed; an audit entry. Returns whether the request was failed now.
+ */
+export async function markExportMailFailed(ds: Sql, requestId: string, code: string, message: string): Promise<boolean> {
+  const rows = (await ds.query(
+    `WITH req AS (
+       UPDATE lethe.subject_request SET status = 'failed', error_code = $2, error_message = $3, updated_at = now()
+        WHERE id = $1 AND ${UNFINISHED} RETURNING id, subject_hash),
+     mail AS (
+       ${deliveriesFailedSql("$1", "EXISTS (SELECT 1 FROM req)")}),
+     audit AS (
+       ${appendAuditSql({ event: "'request.failed'", requestId: "id", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('code', $2::text, 'type', 'export', 'retryable', true)" }, "req")})
+     SELECT id FROM req`,
+    [requestId, code, message],
+  )) as Array<{ id: string }>;
+  return rows.length > 0;
+}
+
+/**
+ * A failed export request whose export is still `ready` (its link not expired) and whose
+ * identities are kept is `running` again, its delivery `pending`, in one statement with its audit
+ * entry; returns the export id to mail, or null when it cannot be retried that way.
+ */
+export async function requeueExportMail(ds: Sql, requestId: string, by: string): Promise<string | null> {
+  const rows = (await ds.query(
+    `WITH ex AS (
+       SELECT e.id FROM lethe.export e JOIN lethe.subject_request r ON r.id = e.request_id
+        WHERE e.request_id = $1 AND e.status = 'ready' AND e.expires_at > now() AND e.deleted_at IS NULL
+          AND r.status = 'failed' AND r.identities IS NOT NULL),
+     req AS (
+       UPDATE lethe.subject_request SET status = 'running', error_code = NULL, error_message = NULL, updated_at = now()
+        WHERE id = $1 AND EXISTS (SELECT 1 FROM ex) RETURNING id, subject_hash),
+     mail AS (
+       UPDATE lethe.mail_delivery SET status = 'pending', updated_at = now() WHERE request_id = $1 AND status = 'failed' AND EXISTS (SELECT 1 FROM req)),
+     audit AS (
+       ${appendAuditSql({ event: "'request.retried'", requestId: "id", subjectHash: "subject_hash", actor: "$2", detail: "jsonb_build_object('type', 'export', 'step', 'mail')" }, "req")})
+     SELECT ex.id FROM ex WHERE EXISTS (SELECT 1 FROM req)`,
+    [requestId, by],
+  )) as Array<{ id: string }>;
+  return rows[0]?.id ?? null;
+}
+
 /** A request as the application callback reads it: type, status, preview, completion, result (outcome), error code. */
 export interface CallbackRow {
   type: string;

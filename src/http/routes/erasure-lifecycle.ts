@@ -8,7 +8,7 @@ import { rightsServicesOf } from "../rights-services";
 import { placeHold, releaseHold } from "../../holds/holds";
 import { matchOfIdentity } from "../../subject/identity-match";
 import { buildReceipt, receiptKeys, signReceipt } from "../../receipts/receipt";
-import { retryRequest, type RetryRefusal } from "../../requests/retry";
+import { retryExportMail, retryRequest, type RetryRefusal } from "../../requests/retry";
 import { enqueueRequest } from "../../queues/jobs/erase-request";
 import { requireScope } from "../auth";
 import { HttpProblem, notFound } from "../problem";
@@ -31,7 +31,10 @@ export const HOLD_BODY_SCHEMA = z
 export async function retryAnyRequest(app: FastifyInstance, id: string, by: string): Promise<"retried" | RetryRefusal> {
   const { ds, config, dataMap, queues } = app.services;
   const known = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id) ? await findRequest(ds, id) : null;
-  return known && isRightsType(known.type) ? retryRight(rightsServicesOf(app), id, by) : retryRequest(ds, queues.erasure, config, dataMap, id, by);
+  if (known && isRightsType(known.type)) return retryRight(rightsServicesOf(app), id, by);
+  // An export whose mail stayed undeliverable kept its file and link: the mail is sent again.
+  if (known?.type === "export") return retryExportMail(ds, rightsServicesOf(app).queues.mail, config, id, by);
+  return retryRequest(ds, queues.erasure, config, dataMap, id, by);
 }
 
 /** The problem answering a refused retry. */

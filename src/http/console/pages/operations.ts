@@ -34,7 +34,7 @@ export function retentionBody(policies: RetentionPolicyOverview[], runs: Retenti
     ? `<table><caption>Latest runs</caption><thead><tr><th scope="col">Started</th><th scope="col">Policy</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col" class="num">Matched</th><th scope="col" class="num">Changed</th><th scope="col" class="num">Held</th><th scope="col" class="num">Batches</th><th scope="col" class="num">Longest batch</th><th scope="col" class="num">Duration</th></tr></thead><tbody>${runs
         .map(
           (r) =>
-            `<tr data-run="${esc(r.id)}"><td>${instant(r.startedAt ?? r.createdAt)}</td><td>${esc(r.policy)}${r.dryRun ? ' <span class="muted">(dry run)</span>' : ""}</td><td>${esc(r.trigger)}</td><td><span class="${r.status === "failed" ? "bad" : ""}">${esc(r.status)}</span>${r.error ? ` ${esc(r.error.code)}` : ""}</td><td class="num">${r.rows.matched}</td><td class="num">${r.rows.changed}</td><td class="num">${r.rows.held}</td><td class="num">${r.batches}</td><td class="num">${ms(r.maxBatchMs)}</td><td class="num">${ms(r.durationMs)}</td></tr>`,
+            `<tr data-run="${esc(r.id)}"><td>${instant(r.startedAt ?? r.createdAt)}</td><td>${esc(r.policy)}${r.dryRun ? ' <span class="muted">(dry run)</span>' : ""}</td><td>${esc(r.trigger)}</td><td><span class="${r.status === "failed" ? "bad" : ""}">${esc(r.status)}</span>${r.error ? ` ${esc(r.error.code)}` : ""}</td><td class="num">${r.rows.matched}</td><td class="num">${r.dryRun ? `(${r.rows.wouldChange ?? 0})` : r.rows.changed}</td><td class="num">${r.rows.held}</td><td class="num">${r.batches}</td><td class="num">${ms(r.maxBatchMs)}</td><td class="num">${ms(r.durationMs)}</td></tr>`,
         )
         .join("")}</tbody></table>`
     : "<p>No run yet.</p>";
