@@ -54,7 +54,7 @@ describe("retention sweep on the demo shop", () => {
     expect(diffChecksums(before, await rowChecksums(h.appDb.url))).toEqual({ removed: [], changed: [], added: [] });
     const due = await query<{ n: number }>(h.appDb.url, `SELECT count(*)::int AS n FROM customers WHERE last_login_at < $1`, [dry.cutoff]);
     expect(due[0]!.n).toBeGreaterThan(100);
-    expect(dry.rows).toEqual({ matched: due[0]!.n, changed: due[0]!.n, held: 0 });
+    expect(dry.rows).toEqual({ matched: due[0]!.n, changed: 0, wouldChange: due[0]!.n, held: 0 });
     // Batches hold at most batchSize due rows (fewer while the run measures its batches' cost).
     expect(dry.batches).toBeGreaterThanOrEqual(Math.ceil(due[0]!.n / 256));
     expect((await auditOf(h, dry.id)).map((a) => a.event)).toEqual(["retention.previewed"]);

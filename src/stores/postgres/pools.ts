@@ -50,6 +50,8 @@ export class StorePools {
     if (!pool) {
       pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize, pipeline: true } as ConstructorParameters<typeof Pool>[0]);
       pool.on("error", () => undefined);
+      // As for `pool`: a checked-out client terminated by a Postgres restart must not crash the process.
+      pool.on("connect", (client) => client.on("error", () => undefined));
       this.pipelined.set(store, pool);
     }
     return pool;
