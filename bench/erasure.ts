@@ -4,8 +4,11 @@
  * the minimal hand-written erasure SQL for another 1,000 subjects in a loop, in the same run, and
  * the peers' way (Fides-style: find the rows, then one statement per row, each on a new
  * connection) for BENCH_PEER_SUBJECTS (default 50) more. Round trips of the API and the worker
- * are counted (`bench/instrument.ts`). Last stdout line: {"erasures_per_s", "baseline_per_s",
- * "ratio", "peer_style_per_s", "pg_round_trips_per_erasure", "redis_round_trips_per_erasure"}.
+ * are counted (`bench/instrument.ts`), and the CPU each side spends (`bench/cpu.ts`: the worker,
+ * this process — the API and the load generator, which posts over a keep-alive `node:http` agent —
+ * and the Postgres backends of Lethe's database and of the application's). Last stdout line: {"erasures_per_s",
+ * "baseline_per_s", "ratio", "peer_style_per_s", "pg_round_trips_per_erasure",
+ * "redis_round_trips_per_erasure", "cpu_ms_per_erasure"}.
  */
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +21,8 @@ import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { letheEnv, migrate, profileArgs, REDIS_URL, SCRATCH, startWorkerProcess, workerRoundTrips } from "./support";
 import { excludeClient, installCounters, roundTrips } from "./instrument";
+import { ownCpuMs, postgresCpuMeter, processCpuMs } from "./cpu";
+import { closeAgent, postJson } from "./http-client";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -123,18 +128,18 @@ async function main(): Promise<void> {
     const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
     await settle();
     const before = { api: roundTrips(), worker: counter.read() };
+    const pgCpu = { own: postgresCpuMeter(own$, [own.name]), app: postgresCpuMeter(own$, [app.name]) };
+    await pgCpu.own.start();
+    await pgCpu.app.start();
+    const cpuBefore = { worker: processCpuMs(worker.pid!), api: ownCpuMs() };
 
     const started = process.hrtime.bigint();
     let next = 0;
     const post = async (): Promise<void> => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        const res = await fetch(`${api!.url}/v1/requests`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: "Bearer bench-key-0000000000000001" },
-          body: JSON.stringify({ type: "erasure", subject: { id: String(id) } }),
-        });
-        if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
+        const status = await postJson(`${api!.url}/v1/requests`, "bench-key-0000000000000001", { type: "erasure", subject: { id: String(id) } });
+        if (status !== 202) throw new Error(`POST /v1/requests answered ${status}`);
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, post));
@@ -149,6 +154,12 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const cpu = {
+      worker: processCpuMs(worker.pid!) - cpuBefore.worker,
+      api_and_load: ownCpuMs() - cpuBefore.api,
+      postgres_lethe: await pgCpu.own.stop(),
+      postgres_app: await pgCpu.app.stop(),
+    };
     await settle();
     const after = { api: roundTrips(), worker: counter.read() };
     const per = (k: "pg" | "redis"): number => Number(((after.api[k] - before.api[k] + after.worker[k] - before.worker[k]) / ids.length).toFixed(2));
@@ -171,9 +182,11 @@ async function main(): Promise<void> {
         peer_style_per_s: Number(peerPerS.toFixed(1)),
         pg_round_trips_per_erasure: per("pg"),
         redis_round_trips_per_erasure: per("redis"),
+        cpu_ms_per_erasure: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number((v / ids.length).toFixed(2))])),
       })}\n`,
     );
   } finally {
+    closeAgent();
     await api?.close();
     if (worker) {
       worker.kill("SIGTERM");

@@ -76,7 +76,11 @@ export function roundTrips(): RoundTrips {
 const file = process.env.BENCH_COUNTS_FILE;
 if (file) {
   installCounters();
-  const write = (): void => writeFileSync(file, JSON.stringify(counts));
+  let written = "";
+  const write = (): void => {
+    const now = JSON.stringify(counts);
+    if (now !== written) writeFileSync(file, (written = now));
+  };
   setInterval(write, 200).unref();
   process.on("exit", write);
 }

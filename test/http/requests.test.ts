@@ -74,6 +74,29 @@ describe("POST /v1/requests", () => {
     expect(jobs.filter((j) => j.data.requestId === id)).toHaveLength(1);
   });
 
+  it("group-commits concurrent submissions: each gets its own row and audit entry, a key shared within a batch one row", async () => {
+    const emails = Array.from({ length: 12 }, (_, i) => `batch-${i}@example.org`);
+    const keyed = { ...bearer(TEST_KEYS.writer), "idempotency-key": "same-batch-key" };
+    const [distinct, same] = await Promise.all([
+      Promise.all(emails.map((email) => post({ type: "erasure", subject: { email } }))),
+      Promise.all(Array.from({ length: 6 }, () => post({ type: "erasure", subject: { email: "keyed@example.org" } }, keyed))),
+    ]);
+    expect(distinct.map((r) => r.statusCode)).toEqual(emails.map(() => 202));
+    const ids = distinct.map((r) => r.json<{ id: string }>().id);
+    expect(new Set(ids).size).toBe(emails.length);
+    const audited = (await api.ds.query(`SELECT request_id FROM lethe.audit_log WHERE event = 'request.received' AND request_id = ANY($1::uuid[])`, [
+      ids,
+    ])) as unknown[];
+    expect(audited).toHaveLength(emails.length);
+
+    expect(same.map((r) => r.statusCode)).toEqual(same.map(() => 202));
+    const sameIds = new Set(same.map((r) => r.json<{ id: string }>().id));
+    expect(sameIds.size).toBe(1);
+    expect(same.filter((r) => r.headers["idempotent-replayed"] === "true")).toHaveLength(5);
+    const rows = (await api.ds.query(`SELECT id FROM lethe.subject_request WHERE idempotency_key = 'same-batch-key'`)) as unknown[];
+    expect(rows).toHaveLength(1);
+  });
+
   it("refuses a replayed Idempotency-Key carrying a different request (422)", async () => {
     const headers = { ...bearer(TEST_KEYS.writer), "idempotency-key": "reuse-1" };
     expect((await post({ type: "erasure", subject: { email: "one@example.org" } }, headers)).statusCode).toBe(202);

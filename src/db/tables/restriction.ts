@@ -162,15 +162,17 @@ export const RESTRICTED_HASHES_SQL = `SELECT x.subject_hash FROM lethe.restricti
  * CTEs (`er_u`, `er_audit`) for a statement of the request owner: the subject named by keyed hash
  * `hashSql` was erased (request `requestSql`), so its restrictions in force end — there is nothing
  * left to restrict, and their key in clear and sealed identities must not outlive the erasure —
- * recorded with that reason and audited. A null hash ends none.
+ * recorded with that reason and audited. A null hash ends none. With `from` (a CTE of the caller's
+ * statement), `hashSql` and `requestSql` are its columns: the subjects of several requests at once.
  */
-export function endRestrictionsOfErasedSql(hashSql: string, requestSql: string): string {
+export function endRestrictionsOfErasedSql(hashSql: string, requestSql: string, from?: string): string {
   return `er_u AS (
-       UPDATE lethe.restriction SET status = 'lifted', lifted_at = now(), subject_key = NULL, subject = NULL,
-              lift_reason = coalesce(lift_reason, 'the subject was erased'), notice_skipped_reason = 'the subject was erased (Art. 17)'
-        WHERE subject_hash = ${hashSql} AND status <> 'lifted' RETURNING id, subject_hash),
+       UPDATE lethe.restriction x SET status = 'lifted', lifted_at = now(), subject_key = NULL, subject = NULL,
+              lift_reason = coalesce(x.lift_reason, 'the subject was erased'), notice_skipped_reason = 'the subject was erased (Art. 17)'
+         ${from === undefined ? "" : `FROM ${from}`}
+        WHERE x.subject_hash = ${hashSql} AND x.status <> 'lifted' RETURNING x.id, x.subject_hash, ${requestSql} AS erased_by),
      er_audit AS (
-       ${appendAuditSql({ event: "'restriction.ended'", requestId: requestSql, subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "er_u")})`;
+       ${appendAuditSql({ event: "'restriction.ended'", requestId: "erased_by", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "er_u")})`;
 }
 
 /** {@link endRestrictionsOfErasedSql} on its own. Returns how many ended. */

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { DataSource } from "typeorm";
 import type { StepCount } from "../../types";
 import { resultOf, type RequestResult } from "../../requests/outcome";
@@ -10,7 +11,8 @@ import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
 import { failedStoresClearedSql, preparedStoresDoneSql, recordStoreSql, stepArrays, storeFailedSql, storesJsonSql } from "./request-store";
 import { endRestrictionsOfErasedSql } from "./restriction";
-import type { Sql } from "./sql";
+import { isPooled, queryRows, type Sql } from "./sql";
+import { GroupCommit, groupCommitOf } from "../group-commit";
 
 /**
  * Owner of `lethe.subject_request`: a data-subject request, the source of truth for its
@@ -66,36 +68,60 @@ function fromRow(r: RequestRow): SubjectRequest {
   };
 }
 
-/** A new request, `queued`, with its audit entry, in one statement; undefined when the idempotency key was used already. */
-export async function insertRequest(
-  ds: Sql,
-  r: Pick<SubjectRequest, "type" | "dryRun" | "receivedAt" | "dueAt" | "subjectHash" | "identities" | "requestedBy" | "idempotencyKey"> & {
-    mapFingerprint?: string | null;
-  },
-  auditDetail: Record<string, unknown>,
-): Promise<SubjectRequest | undefined> {
-  const rows = (await ds.query(
-    `WITH ins AS (
-       INSERT INTO lethe.subject_request (type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key, map_fingerprint)
-       VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10)
-       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING *),
+/** What {@link insertRequest} records. */
+export type NewRequest = Pick<SubjectRequest, "type" | "dryRun" | "receivedAt" | "dueAt" | "subjectHash" | "identities" | "requestedBy" | "idempotencyKey"> & {
+  mapFingerprint?: string | null;
+};
+
+const REQUEST_COLUMNS = `id, type, status, dry_run, received_at, due_at, started_at, completed_at, subject_hash, identities, requested_by,
+       idempotency_key, error_code, error_message, result, hold_id, map_fingerprint, updated_at`;
+
+/** New requests, `queued`, each with its audit entry, in one statement; a reused idempotency key inserts nothing. */
+const INSERT_SQL = `WITH v AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS v(rid uuid, type text, dry boolean, recv timestamptz, due timestamptz, hash text, sealed text, by text, ikey text, fp text, det jsonb)),
+     ins AS (
+       INSERT INTO lethe.subject_request (id, type, status, dry_run, received_at, due_at, subject_hash, identities, requested_by, idempotency_key, map_fingerprint)
+       SELECT v.rid, v.type, 'queued', v.dry, v.recv, v.due, v.hash, decode(v.sealed, 'base64'), v.by, v.ikey, v.fp FROM v
+       ON CONFLICT (requested_by, idempotency_key) DO NOTHING RETURNING ${REQUEST_COLUMNS}),
      audit AS (
-       ${appendAuditSql({ event: "'request.received'", requestId: "id", subjectHash: "subject_hash", actor: "requested_by", detail: "$9" }, "ins")})
-     SELECT * FROM ins`,
-    [
-      r.type,
-      r.dryRun,
-      r.receivedAt,
-      r.dueAt,
-      r.subjectHash,
-      r.identities,
-      r.requestedBy,
-      r.idempotencyKey,
-      JSON.stringify(auditDetail),
-      r.mapFingerprint ?? null,
-    ],
-  )) as RequestRow[];
-  return rows[0] ? fromRow(rows[0]) : undefined;
+       ${appendAuditSql({ event: "'request.received'", requestId: "ins.id", subjectHash: "ins.subject_hash", actor: "ins.requested_by", detail: "v.det" }, "ins JOIN v ON v.rid = ins.id")})
+     SELECT ${REQUEST_COLUMNS} FROM ins`;
+
+type NewRequestItem = { r: NewRequest; auditDetail: Record<string, unknown> };
+const inserts = new WeakMap<object, GroupCommit<NewRequestItem, SubjectRequest | undefined>>();
+
+/** Runs {@link INSERT_SQL} for `items` (ids made here, so each row finds its caller); undefined where the key was used. */
+async function insertAll(ds: Sql, items: NewRequestItem[]): Promise<Array<SubjectRequest | undefined>> {
+  const ids = items.map(() => randomUUID());
+  const rows = items.map(({ r, auditDetail }, i) => ({
+    rid: ids[i],
+    type: r.type,
+    dry: r.dryRun,
+    recv: r.receivedAt.toISOString(),
+    due: r.dueAt.toISOString(),
+    hash: r.subjectHash,
+    sealed: r.identities ? r.identities.toString("base64") : null,
+    by: r.requestedBy,
+    ikey: r.idempotencyKey,
+    fp: r.mapFingerprint ?? null,
+    det: auditDetail,
+  }));
+  const inserted = new Map((await queryRows<RequestRow>(ds, INSERT_SQL, [JSON.stringify(rows)])).map((row) => [row.id, fromRow(row)]));
+  return ids.map((id) => inserted.get(id));
+}
+
+/**
+ * A new request, `queued`, with its audit entry, in one statement; undefined when the idempotency
+ * key was used already. On a DataSource, requests submitted while another insert is in flight are
+ * group-committed with it (`db/group-commit`).
+ */
+export async function insertRequest(ds: Sql, r: NewRequest, auditDetail: Record<string, unknown>): Promise<SubjectRequest | undefined> {
+  if (!isPooled(ds)) return (await insertAll(ds, [{ r, auditDetail }]))[0];
+  return groupCommitOf(inserts, ds, () => new GroupCommit<NewRequestItem, SubjectRequest | undefined>((items) => insertAll(ds, items))).call({
+    r,
+    auditDetail,
+  });
 }
 
 /** The request a caller made with an idempotency key. */
@@ -122,15 +148,26 @@ export interface LoadedRequest {
   mapFingerprint: string | null;
 }
 
-/** Loads a request with its stores; undefined when there is none. */
-export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
-  const rows = (await ds.query(
-    `SELECT r.id, r.type, r.status, r.dry_run AS "dryRun", r.subject_hash AS "subjectHash", r.identities, r.result, r.map_fingerprint AS "mapFingerprint",
+const LOAD_SQL = `SELECT r.id, r.type, r.status, r.dry_run AS "dryRun", r.subject_hash AS "subjectHash", r.identities, r.result, r.map_fingerprint AS "mapFingerprint",
             ${storesJsonSql("r")} AS stores
-       FROM lethe.subject_request r WHERE r.id = $1`,
-    [requestId],
-  )) as LoadedRequest[];
-  return rows[0];
+       FROM lethe.subject_request r WHERE r.id = ANY ($1::uuid[])`;
+
+const loads = new WeakMap<object, GroupCommit<string, LoadedRequest | undefined>>();
+
+/** Loads requests `ids` with their stores, in order; undefined for an id there is none of. */
+async function loadAll(ds: Sql, ids: string[]): Promise<Array<LoadedRequest | undefined>> {
+  const rows = await queryRows<LoadedRequest>(ds, LOAD_SQL, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id.toLowerCase()));
+}
+
+/**
+ * Loads a request with its stores; undefined when there is none. On a DataSource, loads made
+ * while another is in flight go together (`db/group-commit`).
+ */
+export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
+  if (!isPooled(ds)) return (await loadAll(ds, [requestId]))[0];
+  return groupCommitOf(loads, ds, () => new GroupCommit<string, LoadedRequest | undefined>((ids) => loadAll(ds, ids))).call(requestId);
 }
 
 /**
@@ -170,7 +207,8 @@ export async function startErasurePrepared(
   ds: Sql,
   p: { requestId: string; resealed: Buffer; holdHashes: string[]; store: string; steps: StepCount[]; xid: string },
 ): Promise<{ started: boolean; holdId: string | null }> {
-  const rows = (await ds.query(
+  const rows = await queryRows<{ hold_id: string | null }>(
+    ds,
     `WITH hold AS (
        ${activeHoldIdSql("$3")}),
      req AS (
@@ -185,36 +223,55 @@ export async function startErasurePrepared(
      )}
      SELECT hold_id FROM req`,
     [p.requestId, p.resealed, p.holdHashes, p.store, p.xid, ...stepArrays(p.steps)],
-  )) as Array<{ hold_id: string | null }>;
+  );
   return { started: rows.length > 0, holdId: rows[0]?.hold_id ?? null };
 }
 
+/** What {@link completeRequest} records for one request. */
+export interface Completion {
+  requestId: string;
+  result: RequestResult;
+  event: string;
+  subjectHash: string;
+  detail: Record<string, unknown>;
+  /** An erased subject's keyed hash: their restrictions end in the same statement. */
+  endRestrictionsOf?: string | null;
+}
+
 /**
- * Completes a request in one statement: result, stores marked done, identities wiped, and the
- * audit entry `event` naming the subject by `subjectHash` with `detail`.
+ * Completes requests in one statement: for each, the result, stores marked done, identities
+ * wiped, restrictions of an erased subject ended, and the audit entry `event` naming the subject
+ * by `subjectHash` with `detail`.
  */
-export async function completeRequest(
-  ds: Sql,
-  c: {
-    requestId: string;
-    result: RequestResult;
-    event: string;
-    subjectHash: string;
-    detail: Record<string, unknown>;
-    /** An erased subject's keyed hash: their restrictions end in the same statement. */
-    endRestrictionsOf?: string | null;
-  },
-): Promise<void> {
-  await ds.query(
-    `WITH req AS (
-       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = $2,
-              error_code = NULL, error_message = NULL, started_at = coalesce(started_at, now()), updated_at = now()
-        WHERE id = $1 AND ${UNFINISHED} RETURNING id),
-     stores AS (${preparedStoresDoneSql("$1")}),
-     ${endRestrictionsOfErasedSql("$6::text", "$1::uuid")}
-     ${appendAuditSql({ event: "$3", requestId: "id", subjectHash: "$4", actor: "'worker'", detail: "$5" }, "req")}`,
-    [c.requestId, JSON.stringify(c.result), c.event, c.subjectHash, JSON.stringify(c.detail), c.endRestrictionsOf ?? null],
-  );
+const COMPLETE_SQL = `WITH v AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(rid uuid, res jsonb, ev text, hash text, det jsonb, erased text)),
+     req AS (
+       UPDATE lethe.subject_request r SET status = 'completed', completed_at = now(), identities = NULL, result = v.res,
+              error_code = NULL, error_message = NULL, started_at = coalesce(r.started_at, now()), updated_at = now()
+         FROM v WHERE r.id = v.rid AND r.${UNFINISHED} RETURNING r.id),
+     stores AS (${preparedStoresDoneSql("ANY (SELECT rid FROM v)")}),
+     ${endRestrictionsOfErasedSql("v.erased", "v.rid", "v")}
+     ${appendAuditSql({ event: "v.ev", requestId: "req.id", subjectHash: "v.hash", actor: "'worker'", detail: "v.det" }, "req JOIN v ON v.rid = req.id")}`;
+
+const completions = new WeakMap<object, GroupCommit<Completion, void>>();
+
+/** Runs {@link COMPLETE_SQL} for `items`. */
+async function completeAll(ds: Sql, items: Completion[]): Promise<void[]> {
+  const rows = items.map((c) => ({ rid: c.requestId, res: c.result, ev: c.event, hash: c.subjectHash, det: c.detail, erased: c.endRestrictionsOf ?? null }));
+  await queryRows(ds, COMPLETE_SQL, [JSON.stringify(rows)]);
+  return items.map(() => undefined);
+}
+
+/**
+ * Completes a request (see {@link COMPLETE_SQL}). On a DataSource, completions made while another
+ * is in flight are group-committed with it (`db/group-commit`): one statement for several jobs.
+ */
+export async function completeRequest(ds: Sql, c: Completion): Promise<void> {
+  if (!isPooled(ds)) {
+    await completeAll(ds, [c]);
+    return;
+  }
+  await groupCommitOf(completions, ds, () => new GroupCommit<Completion, void>((items) => completeAll(ds, items))).call(c);
 }
 
 /**
