@@ -5,7 +5,8 @@
  * command sent on its own, one per pipeline or MULTI flushed as one write). Counted, not guessed.
  *
  * In a child process: `node --import tsx --import ./bench/instrument.ts …` with
- * `BENCH_COUNTS_FILE=<path>`: the counts are written there as JSON every 200 ms and on exit.
+ * `BENCH_COUNTS_FILE=<path>`: the counts are written there as JSON every 100 ms (when they changed)
+ * and on exit (`bench/round-trips.ts` reads them).
  * In the bench process itself: {@link installCounters}, and {@link excludeClient} for the bench's
  * own bookkeeping connections (polling, setup) so only Lethe's traffic is counted.
  */
@@ -81,6 +82,6 @@ if (file) {
     const now = JSON.stringify(counts);
     if (now !== written) writeFileSync(file, (written = now));
   };
-  setInterval(write, 200).unref();
+  setInterval(write, 100).unref();
   process.on("exit", write);
 }

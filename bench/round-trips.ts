@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** The preload that makes a worker child count its round trips (`bench/instrument-stores.ts`). */
-export const INSTRUMENT_STORES = join(__dirname, "instrument-stores.ts");
+/** The preload that makes a worker child count its round trips into BENCH_COUNTS_FILE (`bench/instrument.ts`). */
+export const INSTRUMENT = join(__dirname, "instrument.ts");
 
 /** Round trips counted so far. */
 export interface RoundTrips {
   pg: number;
   redis: number;
-  /** With BENCH_COUNTS_BY_STATEMENT=1: Postgres round trips by statement (its first 80 characters). */
+  /** With BENCH_COUNTS_BY_STATEMENT=1: Postgres round trips by statement (its first 60 characters). */
   byStatement?: Record<string, number>;
 }
 
@@ -26,7 +26,7 @@ export function sumRoundTrips(files: string[]): RoundTrips {
   return files.map(readRoundTrips).reduce((a, b) => ({ pg: a.pg + b.pg, redis: a.redis + b.redis }), { pg: 0, redis: 0 });
 }
 
-/** Waits until instrumented workers have written their latest counts (they write every 50 ms). */
+/** Waits until instrumented workers have written their latest counts (they write every 100 ms when they changed). */
 export function settleCounts(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 150));
+  return new Promise((resolve) => setTimeout(resolve, 250));
 }

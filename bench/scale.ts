@@ -23,7 +23,7 @@ import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { startApi } from "../workers/api";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
-import { INSTRUMENT_STORES, settleCounts, sumRoundTrips } from "./round-trips";
+import { INSTRUMENT, settleCounts, sumRoundTrips } from "./round-trips";
 import { letheEnv, migrate, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -117,7 +117,7 @@ async function run(n: number): Promise<RunResult> {
       mkdirSync(join(root, "uploads", String(id)), { recursive: true });
       writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
     }
-    for (const file of countFiles) workers.push(await startWorkerProcess({ ...env, BENCH_COUNTS_FILE: file }, [], [INSTRUMENT_STORES]));
+    for (const file of countFiles) workers.push(await startWorkerProcess({ ...env, BENCH_COUNTS_FILE: file }, [], [INSTRUMENT]));
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
 

@@ -5,7 +5,7 @@
  * webhook processor answering 200. Phase 1: 1,000 subjects posted with 64 in flight → erasures/s.
  * Phase 2: on the then idle queue, 100 more one at a time, each timed from just before its POST to
  * the moment a 5 ms poll of Lethe's database sees it completed → p50/p95.
- * The worker counts its round trips to Postgres and Redis over phase 1 (bench/instrument-stores.ts).
+ * The worker counts its round trips to Postgres and Redis over phase 1 (bench/instrument.ts).
  * Last stdout line: {"erasures_per_s", "p50_ms", "p95_ms", "pg_round_trips_per_erasure",
  * "redis_round_trips_per_erasure", ...}.
  */
@@ -30,7 +30,7 @@ import { verifyLetheSignature } from "../src/webhook/verify-signature";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { letheEnv, migrate, peakRssMb, REDIS_URL, SCRATCH, startWorkerProcess, profileArgs } from "./support";
-import { INSTRUMENT_STORES, readRoundTrips, settleCounts } from "./round-trips";
+import { INSTRUMENT, readRoundTrips, settleCounts } from "./round-trips";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -231,8 +231,8 @@ async function main(): Promise<void> {
     }
 
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
-    // The worker counts its Postgres and Redis round trips (bench/instrument-stores.ts).
-    worker = await startWorkerProcess(env, profileArgs(), [INSTRUMENT_STORES]);
+    // The worker counts its Postgres and Redis round trips (bench/instrument.ts).
+    worker = await startWorkerProcess(env, profileArgs(), [INSTRUMENT]);
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
     const post = async (id: number): Promise<string> => {

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDataSource } from "../src/db/data-source";
 import { newQueuePrefix } from "../support/queue-prefix";
+import { INSTRUMENT, readRoundTrips, type RoundTrips } from "./round-trips";
 
 /** Base URL of the local Postgres the benchmarks use (override with BENCH_PG_URL). */
 export const PG_BASE = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
@@ -82,21 +84,7 @@ export function profileArgs(): string[] {
  * Round-trip counting in a worker child (`bench/instrument.ts`): the environment and preload to
  * start it with, and a reader of its counts so far.
  */
-export function workerRoundTrips(): {
-  env: Record<string, string>;
-  preload: string[];
-  read: () => { pg: number; redis: number; byStatement?: Record<string, number> };
-} {
-  const file = join(require("node:os").tmpdir() as string, `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
-  return {
-    env: { BENCH_COUNTS_FILE: file },
-    preload: [join(__dirname, "instrument.ts")],
-    read: () => {
-      try {
-        return JSON.parse(require("node:fs").readFileSync(file, "utf8") as string) as { pg: number; redis: number; byStatement?: Record<string, number> };
-      } catch {
-        return { pg: 0, redis: 0 };
-      }
-    },
-  };
+export function workerRoundTrips(): { env: Record<string, string>; preload: string[]; read: () => RoundTrips } {
+  const file = join(tmpdir(), `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
+  return { env: { BENCH_COUNTS_FILE: file }, preload: [INSTRUMENT], read: () => readRoundTrips(file) };
 }

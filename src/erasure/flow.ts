@@ -338,17 +338,18 @@ async function eraseStoreOf(
         return { state: "done", rows: 0 };
       }
     }
-    let prepared = false;
+    let recorded: "prepared" | "done" | null = null;
     const outcome = await adapter.erase(contextOf(rt, requestId, store, snapshot, log), async (steps, xid) => {
       // `collect`: a store without a transaction is recorded by the caller, with others, in one statement.
       if (options.collect && !xid) return;
-      await recordStore(rt.ds, requestId, store, steps, "prepared", xid ?? null);
-      prepared = true;
+      // With a transaction to commit, `prepared` with its xid; without one (a processor), `done` at once.
+      recorded = xid ? "prepared" : "done";
+      await recordStore(rt.ds, requestId, store, steps, recorded, xid ?? null);
     });
     if (outcome.state === "pending") return { state: "pending", checkAgainInMs: outcome.checkAgainInMs };
-    if (!prepared && options.collect) options.collect(outcome.steps);
-    else if (!prepared) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
-    else if (!options.deferDone) await markStoreDone(rt.ds, requestId, store);
+    if (recorded === null && options.collect) options.collect(outcome.steps);
+    else if (recorded === null) await recordStore(rt.ds, requestId, store, outcome.steps, "done", null);
+    else if (recorded === "prepared" && !options.deferDone) await markStoreDone(rt.ds, requestId, store);
     return {
       state: "done",
       rows: outcome.steps.filter((s) => s.action === "delete" || s.action === "anonymize").reduce((n, s) => n + s.rows, 0),

@@ -93,13 +93,19 @@ export function getCallByTokenHash(ds: DataSource, tokenHash: string): Promise<P
  * is kept as stored, even if the data map's deadline changes later.
  */
 export async function openCall(ds: DataSource, key: CallKey, init: { idempotencyKey: string; tokenHash: string; deadlineMs: number }): Promise<ProcessorCall> {
-  await ds.query(
-    `INSERT INTO lethe.processor_call (request_id, store, idempotency_key, status, callback_token_hash, deadline_at)
-     VALUES ($1, $2, $3, 'sent', $4, now() + $5::bigint * interval '1 millisecond')
-     ON CONFLICT (request_id, store) DO NOTHING`,
+  // One round trip: the row inserted now, or (the statement's snapshot not seeing its own insert)
+  // the one a previous attempt inserted.
+  const call = await one(
+    ds,
+    `WITH ins AS (
+       INSERT INTO lethe.processor_call (request_id, store, idempotency_key, status, callback_token_hash, deadline_at)
+       VALUES ($1, $2, $3, 'sent', $4, now() + $5::bigint * interval '1 millisecond')
+       ON CONFLICT (request_id, store) DO NOTHING RETURNING *)
+     SELECT ${COLUMNS} FROM ins
+     UNION ALL
+     SELECT ${COLUMNS} FROM lethe.processor_call WHERE request_id = $1 AND store = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
     [key.requestId, key.store, init.idempotencyKey, init.tokenHash, init.deadlineMs],
   );
-  const call = await getCall(ds, key);
   if (!call) throw new Error(`processor call of store "${key.store}" vanished after it was created`);
   return call;
 }
@@ -130,18 +136,35 @@ export type CallEnd = { status: "done" } | { status: "failed"; errorCode: string
 
 /**
  * Ends an open (`sent` or `accepted`) call; wipes the status URL. With `onlyIfExpired`, only when
- * the deadline has passed. Returns the call as ended, or null when it was not open (or not expired).
+ * the deadline has passed. With `attempt`, also counts the attempt that just ended it and its HTTP
+ * status (in the same statement, instead of {@link recordAttempt} first). Returns the call as
+ * ended, or null when it was not open (or not expired): then nothing changed, the attempt not
+ * counted either.
  */
-export function endCall(ds: DataSource, key: CallKey, end: CallEnd, options: { onlyIfExpired?: boolean } = {}): Promise<ProcessorCall | null> {
+export function endCall(
+  ds: DataSource,
+  key: CallKey,
+  end: CallEnd,
+  options: { onlyIfExpired?: boolean; attempt?: { httpStatus: number } } = {},
+): Promise<ProcessorCall | null> {
   const failed = end.status === "failed" ? end : null;
   return one(
     ds,
     `WITH u AS (
-       UPDATE lethe.processor_call SET status = $3, error_code = $4, failure_reason = $5, status_url = NULL, updated_at = now()
+       UPDATE lethe.processor_call SET status = $3, error_code = $4, failure_reason = $5, status_url = NULL, updated_at = now(),
+              attempts = attempts + CASE WHEN $7::int IS NULL THEN 0 ELSE 1 END, last_http_status = coalesce($7::int, last_http_status)
         WHERE request_id = $1 AND store = $2 AND status IN ('sent', 'accepted') AND (NOT $6 OR now() >= deadline_at)
         RETURNING *)
      SELECT ${COLUMNS} FROM u`,
-    [key.requestId, key.store, end.status, failed?.errorCode ?? null, failed?.failureReason ?? null, options.onlyIfExpired ?? false],
+    [
+      key.requestId,
+      key.store,
+      end.status,
+      failed?.errorCode ?? null,
+      failed?.failureReason ?? null,
+      options.onlyIfExpired ?? false,
+      options.attempt?.httpStatus ?? null,
+    ],
   );
 }
 

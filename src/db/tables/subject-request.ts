@@ -246,9 +246,9 @@ export interface Completion {
 const COMPLETE_SQL = `WITH v AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(rid uuid, res jsonb, ev text, hash text, det jsonb, erased text)),
      req AS (
-       UPDATE lethe.subject_request r SET status = 'completed', completed_at = now(), identities = NULL, result = v.res,
-              error_code = NULL, error_message = NULL, started_at = coalesce(r.started_at, now()), updated_at = now()
-         FROM v WHERE r.id = v.rid AND r.${UNFINISHED} RETURNING r.id),
+       UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = v.res,
+              error_code = NULL, error_message = NULL, started_at = coalesce(started_at, now()), updated_at = now()
+         FROM v WHERE id = v.rid AND ${UNFINISHED} RETURNING id),
      stores AS (${preparedStoresDoneSql("ANY (SELECT rid FROM v)")}),
      ${endRestrictionsOfErasedSql("v.erased", "v.rid", "v")}
      ${appendAuditSql({ event: "v.ev", requestId: "req.id", subjectHash: "v.hash", actor: "'worker'", detail: "v.det" }, "req JOIN v ON v.rid = req.id")}`;

@@ -14,6 +14,9 @@ import type { WebhookStoreSpec } from "./schema";
 /** The `table` of a webhook store's step: a processor has no tables Lethe can see. */
 export const PROCESSOR_TABLE = "processor";
 
+/** A call with more than this left when read cannot expire before it is sent. */
+const FRESH_MS = 1000;
+
 /** HTTP statuses worth retrying: timeout, rate limit, server errors. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
@@ -124,8 +127,11 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
     subject: Record<string, string>,
     record: RecordSteps,
   ): Promise<EraseOutcome> => {
-    const expired = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded }, { onlyIfExpired: true });
-    if (expired) return settled(expired, record);
+    // A call read a moment ago with more than a second left cannot have expired since: no check.
+    if (call.msLeft <= FRESH_MS) {
+      const expired = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorDeadlineExceeded }, { onlyIfExpired: true });
+      if (expired) return settled(expired, record);
+    }
     const body: ProcessorCallBody = {
       action: "erase",
       requestId: ctx.requestId,
@@ -141,6 +147,14 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
       timeoutMs: s.timeoutMs,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    if (result.kind === "answer" && result.status >= 200 && result.status <= 299 && result.status !== 202) {
+      // Done: the attempt is counted and the call ended in one statement.
+      ctx.logger.info({ httpStatus: result.status, attempt: call.attempts + 1 }, "processor answered");
+      const ended = await endCall(ds, key, { status: "done" }, { attempt: { httpStatus: result.status } });
+      if (ended) return done(record);
+      await recordAttempt(ds, key, result.status);
+      return settled((await getCall(ds, key))!, record);
+    }
     await recordAttempt(ds, key, result.kind === "answer" ? result.status : null);
     if (result.kind === "no-answer") {
       ctx.logger.warn({ code: result.code, attempt: call.attempts + 1 }, "processor unreachable");
@@ -155,10 +169,6 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
       if (!now) throw new Error(`processor call of store "${store}" vanished`);
       // A fast processor may have called back before the 202 was recorded.
       return now.status === "accepted" || now.status === "sent" ? pending(s, now) : settled(now, record);
-    }
-    if (status >= 200 && status <= 299) {
-      const ended = await endCall(ds, key, { status: "done" });
-      return ended ? done(record) : settled((await getCall(ds, key))!, record);
     }
     if (isRetryableStatus(status)) return unavailable(key, `HTTP_${status}`, `the processor answered HTTP ${status}`);
     const ended = await endCall(ds, key, { status: "failed", errorCode: ERROR_CODES.processorRejected });
