@@ -21,7 +21,7 @@ import { decodeCursor, encodeCursor } from "../../console/cursor";
 import { findApiKey, hasScope } from "../auth";
 import { PROBLEM_TYPES, pathOf, sendProblem, notFound } from "../problem";
 import { rightsServicesOf } from "../rights-services";
-import { REQUEST_LIST_QUERY } from "../routes/lists";
+import { REQUEST_LIST_QUERY, requestListFilter } from "../routes/lists";
 import { retryAnyRequest } from "../routes/erasure-lifecycle";
 import { parseOrProblem } from "../validation";
 import { CONSOLE_CSP, CONSOLE_PATH, renderPage, type Flash, type Section } from "./layout";
@@ -184,13 +184,7 @@ export const consolePlugin: FastifyPluginAsync = async (app) => {
     const raw = withoutEmpty(request.query);
     const q = parseOrProblem(REQUEST_LIST_QUERY, { state: "open", ...raw });
     const now = new Date();
-    const filter = {
-      state: q.state,
-      dryRun: q.dryRun,
-      ...(q.type ? { type: q.type } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.band ? { band: q.band } : {}),
-    };
+    const filter = requestListFilter(q);
     let page;
     try {
       page = await listRequests(

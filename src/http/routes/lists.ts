@@ -5,7 +5,7 @@ import { BANDS } from "../../console/deadline";
 import { BadCursorError, listRequests, requestSummary } from "../../console/request-list";
 import { retentionOverview } from "../../console/retention-overview";
 import { listHoldRows } from "../../db/tables/legal-hold";
-import type { StatusFilter } from "../../db/tables/request-list";
+import type { RequestFilter, StatusFilter } from "../../db/tables/request-list";
 import { listRunRows } from "../../db/tables/retention-run";
 import { toRunView } from "../../retention/runs";
 import type { RequestStatus, RequestType } from "../../types";
@@ -50,6 +50,17 @@ export const REQUEST_LIST_QUERY = z
   })
   .strict();
 
+/** The request filter a parsed {@link REQUEST_LIST_QUERY} names (the API's list and the console's page). */
+export function requestListFilter(q: z.output<typeof REQUEST_LIST_QUERY>): RequestFilter {
+  return {
+    state: q.state,
+    dryRun: q.dryRun,
+    ...(q.type ? { type: q.type } : {}),
+    ...(q.status ? { status: q.status } : {}),
+    ...(q.band ? { band: q.band } : {}),
+  };
+}
+
 const HOLD_QUERY = z.object({ active: bool.optional(), limit, cursor }).strict();
 const RUN_QUERY = z
   .object({
@@ -81,13 +92,7 @@ export const listRoutes: FastifyPluginAsync = async (app) => {
     const q = parseOrProblem(REQUEST_LIST_QUERY, request.query);
     cursorOrProblem(q.cursor);
     const now = new Date();
-    const filter = {
-      state: q.state,
-      dryRun: q.dryRun,
-      ...(q.type ? { type: q.type } : {}),
-      ...(q.status ? { status: q.status } : {}),
-      ...(q.band ? { band: q.band } : {}),
-    };
+    const filter = requestListFilter(q);
     const [page, summary] = await Promise.all([
       listRequests({ ds, dataMap, erasureQueue: queues.erasure, redis }, filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) }, now),
       requestSummary(ds, now, q.dryRun),

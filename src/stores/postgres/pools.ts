@@ -48,7 +48,12 @@ export class StorePools {
   pipelinedPool(store: string): Pool {
     let pool = this.pipelined.get(store);
     if (!pool) {
-      pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize, pipeline: true } as ConstructorParameters<typeof Pool>[0]);
+      // Its connections carry the compiled erasure (set up once per connection, tens of ms of
+      // Postgres CPU): kept for minutes when idle, not node-pg's default 10 s, so a trickle of
+      // requests does not set it up again and again.
+      pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize, pipeline: true, idleTimeoutMillis: 300_000 } as ConstructorParameters<
+        typeof Pool
+      >[0]);
       pool.on("error", () => undefined);
       // As for `pool`: a checked-out client terminated by a Postgres restart must not crash the process.
       pool.on("connect", (client) => client.on("error", () => undefined));
