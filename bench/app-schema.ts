@@ -1,6 +1,11 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+
 /**
  * The generated application schema the erasure benchmarks share: 4 related tables, 20 rows per
- * subject (1 user, 5 orders, 10 order items, 4 comments), and its postgres store declaration.
+ * subject (1 user, 5 orders, 10 order items, 4 comments), and its postgres store declaration; and
+ * the same subjects in Redis and files for the multi-store benchmarks.
  */
 
 /** The tables, with an index on every foreign key. */
@@ -40,3 +45,44 @@ export const appStore = (urlVar: string) => ({
   },
   notLinks: { "orders.billing_email": "the address billed at order time, a copy masked with the order (found through user_id)" },
 });
+
+/**
+ * The Redis and files stores of the multi-store benchmarks (their URL and root from
+ * BENCH_CACHE_URL and BENCH_FILES_ROOT). `globs`: a SCANned key pattern and a listed directory;
+ * without, exact keys and paths only.
+ */
+export const otherStores = (prefix: string, globs: boolean) => ({
+  cache: {
+    kind: "redis",
+    url: "${BENCH_CACHE_URL}",
+    keys: [
+      { pattern: `${prefix}:session:{id}` },
+      { pattern: globs ? `${prefix}:cart:{id}:*` : `${prefix}:cart:{id}:items` },
+      { pattern: `${prefix}:user:{email}` },
+    ],
+  },
+  uploads: { kind: "files", root: "${BENCH_FILES_ROOT}", paths: [globs ? "avatars/{id}.*" : "avatars/{id}.png", "uploads/{id}/**"] },
+});
+
+/**
+ * The same subjects (ids 1..n) in the other stores of the multi-store benchmarks: three Redis keys
+ * each under `prefix` (session, cart, user by email) and two files under `root` (an avatar, an
+ * upload).
+ */
+export async function fillOtherStores(redis: Redis, prefix: string, root: string, n: number): Promise<void> {
+  for (let start = 1; start <= n; start += 500) {
+    const pipe = redis.pipeline();
+    for (let id = start; id < Math.min(start + 500, n + 1); id++) {
+      pipe.set(`${prefix}:session:${id}`, `{"user":"user${id}@example.com"}`);
+      pipe.set(`${prefix}:cart:${id}:items`, "SKU1,SKU2");
+      pipe.set(`${prefix}:user:user${id}@example.com`, String(id));
+    }
+    await pipe.exec();
+  }
+  mkdirSync(join(root, "avatars"), { recursive: true });
+  for (let id = 1; id <= n; id++) {
+    writeFileSync(join(root, "avatars", `${id}.png`), `avatar of user ${id}`);
+    mkdirSync(join(root, "uploads", String(id)), { recursive: true });
+    writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
+  }
+}

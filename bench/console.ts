@@ -17,7 +17,7 @@ import { createRedis } from "../src/queues/connection";
 import { QUEUES } from "../src/queues/names";
 import { deletePrefixKeys, newQueuePrefix } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { migrate, REDIS_URL, SCRATCH } from "./support";
+import { migrate, REDIS_URL, runBench, SCRATCH } from "./support";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 
@@ -151,7 +151,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench("console", main);

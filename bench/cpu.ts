@@ -19,6 +19,13 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** CPU seconds the whole machine has been busy (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const [, ...jiffies] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = jiffies;
+  return ((user + nice + system + irq + softirq + steal) * TICK_MS) / 1000;
+}
+
 /** CPU time of this process so far, in ms. */
 export function ownCpuMs(): number {
   const u = process.cpuUsage();

@@ -15,9 +15,8 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { startApi } from "../workers/api";
 import { createLogger } from "../src/logger";
-import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, peakRssMb, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, peakRssMb, runBench, SCRATCH, startWorkerProcess, tearDown } from "./support";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const flag = process.argv.indexOf("--rows");
@@ -131,18 +130,8 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    await api?.close();
-    if (worker) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker!.once("exit", resolve));
-    }
-    await deletePrefixKeys(REDIS_URL, env.LETHE_QUEUE_PREFIX!);
-    await own.drop();
-    await app.drop();
+    await tearDown({ api, worker, queuePrefix: env.LETHE_QUEUE_PREFIX!, databases: [own, app] });
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:erasure-large failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("erasure-large", main);

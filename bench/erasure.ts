@@ -17,12 +17,11 @@ import { Client } from "pg";
 import { loadConfig } from "../src/config";
 import { startApi } from "../workers/api";
 import { createLogger } from "../src/logger";
-import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, profileArgs, REDIS_URL, SCRATCH, startWorkerProcess, workerRoundTrips } from "./support";
+import { letheEnv, migrate, profileArgs, runBench, SCRATCH, startWorkerProcess, tearDown, waitAllCompleted, workerRoundTrips } from "./support";
 import { excludeClient, installCounters, roundTrips } from "./instrument";
 import { ownCpuMs, postgresCpuMeter, processCpuMs } from "./cpu";
-import { closeAgent, postJson } from "./http-client";
+import { closeAgent, submitErasure } from "./http-client";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -138,21 +137,12 @@ async function main(): Promise<void> {
     const post = async (): Promise<void> => {
       while (next < ids.length) {
         const id = ids[next++]!;
-        const status = await postJson(`${api!.url}/v1/requests`, "bench-key-0000000000000001", { type: "erasure", subject: { id: String(id) } });
-        if (status !== 202) throw new Error(`POST /v1/requests answered ${status}`);
+        await submitErasure(api!.url, "bench-key-0000000000000001", id);
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, post));
     process.stderr.write(`enqueued ${ids.length} in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s\n`);
-    for (;;) {
-      const r = await own$.query<{ done: number; failed: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
-      );
-      const { done, failed } = r.rows[0]!;
-      if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
-      if (done >= ids.length) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitAllCompleted(own$, ids.length);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = {
       worker: processCpuMs(worker.pid!) - cpuBefore.worker,
@@ -187,18 +177,8 @@ async function main(): Promise<void> {
     );
   } finally {
     closeAgent();
-    await api?.close();
-    if (worker) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker!.once("exit", resolve));
-    }
-    await deletePrefixKeys(REDIS_URL, env.LETHE_QUEUE_PREFIX!);
-    await own.drop();
-    await app.drop();
+    await tearDown({ api, worker, queuePrefix: env.LETHE_QUEUE_PREFIX!, databases: [own, app] });
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:erasure failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("erasure", main);

@@ -27,7 +27,7 @@ import { QUEUES } from "../src/queues/names";
 import { submitRequest } from "../src/requests/service";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, peakRssMb, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, peakRssMb, runBench, SCRATCH, startWorkerProcess, stopWorker } from "./support";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 /** Runs of each contender (alternating); the best of each counts. */
@@ -221,10 +221,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    if (worker) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker!.once("exit", resolve));
-    }
+    await stopWorker(worker);
     for (const q of Object.values(queues)) {
       await q.obliterate({ force: true }).catch(() => undefined);
       await q.close();
@@ -239,7 +236,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:export failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("export", main);

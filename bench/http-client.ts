@@ -7,22 +7,33 @@ import { Agent, request } from "node:http";
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-/** POSTs `body` as JSON with a bearer key; resolves with the status code (the body is read and dropped). */
-export function postJson(url: string, key: string, body: unknown): Promise<number> {
+/** POSTs `body` as JSON with a bearer key; resolves with the status code and the body text. */
+export function postJson(url: string, key: string, body: unknown): Promise<{ status: number; text: string }> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       { method: "POST", agent, headers: { "content-type": "application/json", "content-length": payload.length, authorization: `Bearer ${key}` } },
       (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
         res.on("error", reject);
       },
     );
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/**
+ * Submits an erasure of subject `id` through `POST /v1/requests` and returns the request's id; a
+ * status other than 202 is an error.
+ */
+export async function submitErasure(apiUrl: string, key: string, id: number): Promise<string> {
+  const res = await postJson(`${apiUrl}/v1/requests`, key, { type: "erasure", subject: { id: String(id) } });
+  if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
+  return (JSON.parse(res.text) as { id: string }).id;
 }
 
 /** Closes the agent's idle sockets (at the end of a bench). */

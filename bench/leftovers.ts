@@ -20,7 +20,7 @@ import { StoreSet } from "../src/stores/store-set";
 import { identityHashes } from "../src/subject/hashes";
 import { createScratchDb } from "../support/scratch-db";
 import { loadTraps } from "../test/fixtures/traps/seed";
-import { letheEnv, migrate, peakRssMb, SCRATCH } from "./support";
+import { letheEnv, migrate, peakRssMb, runBench, SCRATCH } from "./support";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const LEDGER = Number(process.env.BENCH_LEDGER ?? 10_000);
@@ -82,7 +82,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench("leftovers", main);

@@ -19,7 +19,7 @@ import { QUEUES } from "../src/queues/names";
 import { getRunView, triggerRun, type RetentionRunView } from "../src/retention/runs";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, peakRssMb, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, peakRssMb, runBench, SCRATCH, startWorkerProcess, stopWorker } from "./support";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
@@ -171,10 +171,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    if (worker) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker!.once("exit", resolve));
-    }
+    await stopWorker(worker);
     await queue.close();
     // Leave nothing of this run in Redis (every queue the worker made, its schedulers included).
     await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
@@ -185,7 +182,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:retention failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("retention", main);

@@ -12,7 +12,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -22,9 +22,11 @@ import { createRedis } from "../src/queues/connection";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { startApi } from "../workers/api";
-import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
+import { closeAgent, submitErasure } from "./http-client";
+import { machineBusySeconds, processCpuMs } from "./cpu";
+import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp, fillOtherStores, otherStores } from "./app-schema";
 import { INSTRUMENT, settleCounts, sumRoundTrips } from "./round-trips";
-import { letheEnv, migrate, REDIS_URL, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, REDIS_URL, runBench, SCRATCH, startWorkerProcess, stopWorker, waitAllCompleted } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const COUNTS = (process.env.BENCH_WORKERS ?? "1,2,4").split(",").map(Number);
@@ -37,32 +39,9 @@ const DATA_MAP = (prefix: string) => ({
   subject: APP_SUBJECT,
   stores: {
     app: appStore("BENCH_APP_URL"),
-    cache: {
-      kind: "redis",
-      url: "${BENCH_CACHE_URL}",
-      keys: [{ pattern: `${prefix}:session:{id}` }, { pattern: `${prefix}:cart:{id}:*` }, { pattern: `${prefix}:user:{email}` }],
-    },
-    uploads: { kind: "files", root: "${BENCH_FILES_ROOT}", paths: ["avatars/{id}.*", "uploads/{id}/**"] },
+    ...otherStores(prefix, true),
   },
 });
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux); 0 once it is gone. */
-function processCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds the whole machine was busy, from /proc/stat. */
-function machineBusy(): number {
-  const [, ...jiffies] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = jiffies;
-  return (user + nice + system + irq + softirq + steal) / 100;
-}
 
 interface RunResult {
   workers: number;
@@ -102,56 +81,29 @@ async function run(n: number): Promise<RunResult> {
     await setup.connect();
     await setup.query(APP_SCHEMA + fillApp(SUBJECTS));
     await setup.end();
-    for (let start = 1; start <= SUBJECTS; start += 500) {
-      const pipe = redis.pipeline();
-      for (let id = start; id < Math.min(start + 500, SUBJECTS + 1); id++) {
-        pipe.set(`${prefix}:session:${id}`, `{"user":"user${id}@example.com"}`);
-        pipe.set(`${prefix}:cart:${id}:items`, "SKU1,SKU2");
-        pipe.set(`${prefix}:user:user${id}@example.com`, String(id));
-      }
-      await pipe.exec();
-    }
-    mkdirSync(join(root, "avatars"), { recursive: true });
-    for (let id = 1; id <= SUBJECTS; id++) {
-      writeFileSync(join(root, "avatars", `${id}.png`), `avatar of user ${id}`);
-      mkdirSync(join(root, "uploads", String(id)), { recursive: true });
-      writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
-    }
+    await fillOtherStores(redis, prefix, root, SUBJECTS);
     for (const file of countFiles) workers.push(await startWorkerProcess({ ...env, BENCH_COUNTS_FILE: file }, [], [INSTRUMENT]));
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
 
     await settleCounts();
     const tripsBefore = sumRoundTrips(countFiles);
-    const cpuBefore = workers.map((w) => processCpu(w.pid ?? -1));
-    const busyBefore = machineBusy();
+    const cpuBefore = workers.map((w) => processCpuMs(w.pid ?? -1) / 1000);
+    const busyBefore = machineBusySeconds();
     const started = process.hrtime.bigint();
     let next = 1;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
         while (next <= SUBJECTS) {
           const id = next++;
-          const res = await fetch(`${api!.url}/v1/requests`, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
-            body: JSON.stringify({ type: "erasure", subject: { id: String(id) } }),
-          });
-          if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
+          await submitErasure(api!.url, API_KEY, id);
         }
       }),
     );
-    for (;;) {
-      const r = await ownDb.query<{ done: number; failed: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
-      );
-      const { done, failed } = r.rows[0]!;
-      if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
-      if (done >= SUBJECTS) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitAllCompleted(ownDb, SUBJECTS);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const busy = machineBusy() - busyBefore;
-    const workerCpu = workers.reduce((sum, w, i) => sum + processCpu(w.pid ?? -1) - cpuBefore[i]!, 0);
+    const busy = machineBusySeconds() - busyBefore;
+    const workerCpu = workers.reduce((sum, w, i) => sum + processCpuMs(w.pid ?? -1) / 1000 - cpuBefore[i]!, 0);
     await settleCounts();
     const tripsAfter = sumRoundTrips(countFiles);
 
@@ -175,16 +127,8 @@ async function run(n: number): Promise<RunResult> {
   } finally {
     await ownDb.end().catch(() => undefined);
     await api?.close();
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null) return resolve();
-            w.once("exit", () => resolve());
-            w.kill("SIGTERM");
-          }),
-      ),
-    );
+    closeAgent();
+    await Promise.all(workers.map(stopWorker));
     await deletePrefixKeys(redis, prefix);
     await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
@@ -208,7 +152,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:scale failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("scale", main);

@@ -11,7 +11,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,9 +29,11 @@ import { QUEUES } from "../src/queues/names";
 import { verifyLetheSignature } from "../src/webhook/verify-signature";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, peakRssMb, REDIS_URL, SCRATCH, startWorkerProcess, profileArgs } from "./support";
+import { letheEnv, migrate, peakRssMb, profileArgs, REDIS_URL, runBench, SCRATCH, startWorkerProcess, stopWorker, waitAllCompleted } from "./support";
 import { INSTRUMENT, readRoundTrips, settleCounts } from "./round-trips";
-import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
+import { closeAgent, submitErasure } from "./http-client";
+import { machineBusySeconds } from "./cpu";
+import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp, fillOtherStores, otherStores } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 100);
@@ -48,16 +50,7 @@ const DATA_MAP = (prefix: string) => ({
   subject: APP_SUBJECT,
   stores: {
     app: appStore("BENCH_APP_URL"),
-    cache: {
-      kind: "redis",
-      url: "${BENCH_CACHE_URL}",
-      keys: [
-        { pattern: `${prefix}:session:{id}` },
-        { pattern: GLOBS ? `${prefix}:cart:{id}:*` : `${prefix}:cart:{id}:items` },
-        { pattern: `${prefix}:user:{email}` },
-      ],
-    },
-    uploads: { kind: "files", root: "${BENCH_FILES_ROOT}", paths: [GLOBS ? "avatars/{id}.*" : "avatars/{id}.png", "uploads/{id}/**"] },
+    ...otherStores(prefix, GLOBS),
     crm: { kind: "webhook", url: "${BENCH_CRM_URL}", secret: "${BENCH_CRM_SECRET}", identities: ["email"] },
   },
 });
@@ -102,9 +95,7 @@ function cpuSnapshot(): { busy: number; procs: Map<number, { comm: string; cpu: 
       // the process ended meanwhile
     }
   }
-  const [, ...jiffies] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = jiffies;
-  return { busy: (user + nice + system + irq + softirq + steal) / hz, procs };
+  return { busy: machineBusySeconds(), procs };
 }
 
 /** Where the machine's CPU went between two snapshots: the worker, this process (API, processor, client), Redis, Postgres, the rest. */
@@ -214,36 +205,14 @@ async function main(): Promise<void> {
     await setup.connect();
     await setup.query(APP_SCHEMA + fillApp(total));
     await setup.end();
-    for (let start = 1; start <= total; start += 500) {
-      const pipe = redis.pipeline();
-      for (let id = start; id < Math.min(start + 500, total + 1); id++) {
-        pipe.set(`${prefix}:session:${id}`, `{"user":"user${id}@example.com"}`);
-        pipe.set(`${prefix}:cart:${id}:items`, "SKU1,SKU2");
-        pipe.set(`${prefix}:user:user${id}@example.com`, String(id));
-      }
-      await pipe.exec();
-    }
-    mkdirSync(join(root, "avatars"), { recursive: true });
-    for (let id = 1; id <= total; id++) {
-      writeFileSync(join(root, "avatars", `${id}.png`), `avatar of user ${id}`);
-      mkdirSync(join(root, "uploads", String(id)), { recursive: true });
-      writeFileSync(join(root, "uploads", String(id), "invoice.pdf"), `invoice of user ${id}`);
-    }
+    await fillOtherStores(redis, prefix, root, total);
 
     // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
     // The worker counts its Postgres and Redis round trips (bench/instrument.ts).
     worker = await startWorkerProcess(env, profileArgs(), [INSTRUMENT]);
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
-    const post = async (id: number): Promise<string> => {
-      const res = await fetch(`${api!.url}/v1/requests`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${API_KEY}` },
-        body: JSON.stringify({ type: "erasure", subject: { id: String(id) } }),
-      });
-      if (res.status !== 202) throw new Error(`POST /v1/requests answered ${res.status}`);
-      return ((await res.json()) as { id: string }).id;
-    };
+    const post = (id: number): Promise<string> => submitErasure(api!.url, API_KEY, id);
 
     // Phase 1: throughput.
     await settleCounts();
@@ -257,15 +226,7 @@ async function main(): Promise<void> {
       }),
     );
     process.stderr.write(`enqueued ${SUBJECTS} in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s\n`);
-    for (;;) {
-      const r = await ownDb.query<{ done: number; failed: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
-      );
-      const { done, failed } = r.rows[0]!;
-      if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
-      if (done >= SUBJECTS) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitAllCompleted(ownDb, SUBJECTS);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = cpuSplit(cpuBefore, cpuSnapshot(), worker.pid ?? -1);
     await settleCounts();
@@ -345,10 +306,8 @@ async function main(): Promise<void> {
   } finally {
     await ownDb.end().catch(() => undefined);
     await api?.close();
-    if (worker && worker.exitCode === null) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker!.once("exit", resolve));
-    }
+    closeAgent();
+    await stopWorker(worker);
     await deletePrefixKeys(redis, prefix);
     await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
@@ -359,7 +318,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:stores failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench("stores", main);

@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Client } from "pg";
 import { createDataSource } from "../src/db/data-source";
-import { newQueuePrefix } from "../support/queue-prefix";
+import { deletePrefixKeys, newQueuePrefix } from "../support/queue-prefix";
 import { INSTRUMENT, readRoundTrips, type RoundTrips } from "./round-trips";
 
 /** Base URL of the local Postgres the benchmarks use (override with BENCH_PG_URL). */
@@ -87,4 +88,49 @@ export function profileArgs(): string[] {
 export function workerRoundTrips(): { env: Record<string, string>; preload: string[]; read: () => RoundTrips } {
   const file = join(tmpdir(), `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
   return { env: { BENCH_COUNTS_FILE: file }, preload: [INSTRUMENT], read: () => readRoundTrips(file) };
+}
+
+/** Stops a worker child (SIGTERM, it drains) and waits for it to exit. */
+export async function stopWorker(worker: ChildProcess | undefined): Promise<void> {
+  if (!worker || worker.exitCode !== null || worker.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  worker.kill("SIGTERM");
+  await exited;
+}
+
+/** Runs a benchmark's `main`; on failure, says so on stderr and exits 1. */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/**
+ * Waits (polling Lethe's database `db` every 20 ms) until `n` requests have completed; throws as
+ * soon as one has failed.
+ */
+export async function waitAllCompleted(db: Client, n: number): Promise<void> {
+  for (;;) {
+    const r = await db.query<{ done: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE status = 'completed')::int AS done, count(*) FILTER (WHERE status = 'failed')::int AS failed FROM lethe.subject_request`,
+    );
+    const { done, failed } = r.rows[0]!;
+    if (failed > 0) throw new Error(`${failed} erasure(s) failed`);
+    if (done >= n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The end of a single-worker benchmark: the API closed, the worker stopped, its queues' keys and the scratch databases gone. */
+export async function tearDown(p: {
+  api?: { close(): Promise<unknown> } | undefined;
+  worker?: ChildProcess | undefined;
+  queuePrefix: string;
+  databases: Array<{ drop(): Promise<void> }>;
+}): Promise<void> {
+  await p.api?.close();
+  await stopWorker(p.worker);
+  await deletePrefixKeys(REDIS_URL, p.queuePrefix);
+  for (const db of p.databases) await db.drop();
 }
