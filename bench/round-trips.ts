@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The preload that makes a worker child count its round trips into BENCH_COUNTS_FILE (`bench/instrument.ts`). */
@@ -29,4 +30,9 @@ export function sumRoundTrips(files: string[]): RoundTrips {
 /** Waits until instrumented workers have written their latest counts (they write every 100 ms when they changed). */
 export function settleCounts(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 250));
+}
+
+/** Where instrumented workers write their counts: memory (/dev/shm) where there is one, so the writes cost the measured worker little. */
+export function countsDir(): string {
+  return existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 }

@@ -25,7 +25,7 @@ import { startApi } from "../workers/api";
 import { closeAgent, submitErasure } from "./http-client";
 import { machineBusySeconds, processCpuMs } from "./cpu";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp, fillOtherStores, otherStores } from "./app-schema";
-import { INSTRUMENT, settleCounts, sumRoundTrips } from "./round-trips";
+import { countsDir, INSTRUMENT, settleCounts, sumRoundTrips } from "./round-trips";
 import { letheEnv, migrate, REDIS_URL, runBench, SCRATCH, startWorkerProcess, stopWorker, waitAllCompleted } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -72,7 +72,7 @@ async function run(n: number): Promise<RunResult> {
   Object.assign(process.env, env);
   const redis = createRedis(REDIS_URL, "worker");
   const workers: ChildProcess[] = [];
-  const countFiles = Array.from({ length: n }, (_, i) => join(base, `round-trips-${i}.json`));
+  const countFiles = Array.from({ length: n }, (_, i) => join(countsDir(), `lethe-bench-counts-${process.pid}-${n}-${i}.json`));
   let api: Awaited<ReturnType<typeof startApi>> | undefined;
   const ownDb = new Client({ connectionString: own.url });
   try {
@@ -133,6 +133,7 @@ async function run(n: number): Promise<RunResult> {
     await deletePrefixKeys(redis, env.LETHE_QUEUE_PREFIX!);
     await redis.quit();
     rmSync(base, { recursive: true, force: true });
+    for (const file of countFiles) rmSync(file, { force: true });
     await own.drop();
     await app.drop();
   }

@@ -30,7 +30,7 @@ import { verifyLetheSignature } from "../src/webhook/verify-signature";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
 import { letheEnv, migrate, peakRssMb, profileArgs, REDIS_URL, runBench, SCRATCH, startWorkerProcess, stopWorker, waitAllCompleted } from "./support";
-import { INSTRUMENT, readRoundTrips, settleCounts } from "./round-trips";
+import { countsDir, INSTRUMENT, readRoundTrips, settleCounts } from "./round-trips";
 import { closeAgent, submitErasure } from "./http-client";
 import { machineBusySeconds } from "./cpu";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp, fillOtherStores, otherStores } from "./app-schema";
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     BENCH_CRM_SECRET: SECRET,
     LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16",
     LETHE_EXPORT_DIR: join(base, "exports"),
-    BENCH_COUNTS_FILE: join(base, "round-trips.json"),
+    BENCH_COUNTS_FILE: join(countsDir(), `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`),
   });
   Object.assign(process.env, env);
   const redis = createRedis(REDIS_URL, "worker");
@@ -313,6 +313,7 @@ async function main(): Promise<void> {
     await redis.quit();
     await new Promise<void>((resolve) => processor.server.close(() => resolve()));
     rmSync(base, { recursive: true, force: true });
+    rmSync(env.BENCH_COUNTS_FILE!, { force: true });
     await own.drop();
     await app.drop();
   }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Client } from "pg";
 import { createDataSource } from "../src/db/data-source";
 import { deletePrefixKeys, newQueuePrefix } from "../support/queue-prefix";
-import { INSTRUMENT, readRoundTrips, type RoundTrips } from "./round-trips";
+import { countsDir, INSTRUMENT, readRoundTrips, type RoundTrips } from "./round-trips";
 
 /** Base URL of the local Postgres the benchmarks use (override with BENCH_PG_URL). */
 export const PG_BASE = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
@@ -86,7 +86,7 @@ export function profileArgs(): string[] {
  * start it with, and a reader of its counts so far.
  */
 export function workerRoundTrips(): { env: Record<string, string>; preload: string[]; read: () => RoundTrips } {
-  const file = join(tmpdir(), `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
+  const file = join(countsDir(), `lethe-bench-counts-${process.pid}-${randomBytes(4).toString("hex")}.json`);
   return { env: { BENCH_COUNTS_FILE: file }, preload: [INSTRUMENT], read: () => readRoundTrips(file) };
 }
 
