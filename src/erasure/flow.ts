@@ -110,7 +110,7 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
   let done: StoreOutcome;
   if (!request.dryRun && !snapshotOf(sealed) && rt.stores.adapter(subjectStore).resolveAndErase) {
     // First attempt, and the subject's store can resolve and erase in one transaction.
-    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: mayWait.length === 0 });
+    const first = await resolveAndEraseSubjectStore(rt, request, sealed, log, { deferDone: true });
     if (first.state === "held") return { state: "held" };
     // Ended meanwhile (an OpenDSR cancellation of a queued request): nothing was erased.
     if (first.state === "ended") return { state: "skipped" };
@@ -149,14 +149,19 @@ export async function startErasure(rt: ErasureServices, requestId: string, log: 
     }
     // The subject's own store is erased right here: the snapshot was just taken from it.
     try {
-      // Without a flow, the store's `prepared` row is marked done by the completing statement itself.
-      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: mayWait.length === 0 });
+      // The store's `prepared` row is marked done by the completing statement itself, or (with
+      // stores that may wait) with the inline stores' record, before those are tried.
+      done = await eraseStoreOf(rt, request, snapshot, subjectStore, log, { deferDone: true });
       if (done.state === "pending") throw new Error(`store "${subjectStore}": the subject's store cannot defer its erasure`);
     } catch (err) {
       throw tagStore(err, subjectStore);
     }
   }
-  const inlineSteps = await eraseInline(rt, request, snapshot, inline, log);
+  // Before a store that may wait is tried, the subject store's committed transaction is recorded
+  // done (with the inline stores, one statement): a request that then fails or continues in a flow
+  // shows it done. Without such a store, the completing statement does it.
+  const committed = mayWait.length > 0 && done.state === "done" && rt.stores.adapter(subjectStore).transactionStatus ? [subjectStore] : [];
+  const inlineSteps = await eraseInline(rt, request, snapshot, inline, log, committed);
   const tried = await tryWaitingStores(rt, request, snapshot, mayWait, log);
   if (tried.handOff.length === 0) {
     const known = done.state === "done" && done.steps && inlineSteps && tried.steps ? [...done.steps, ...inlineSteps, ...tried.steps] : undefined;
@@ -267,6 +272,7 @@ async function eraseInline(
   snapshot: SubjectSnapshot,
   stores: string[],
   log: Logger,
+  committed: string[] = [],
 ): Promise<StepCount[] | undefined> {
   const steps = new Map<string, StepCount[] | undefined>();
   const transactional = stores.filter((s) => rt.stores.adapter(s).transactionStatus);
@@ -288,7 +294,7 @@ async function eraseInline(
       steps.set(store, outcome.state === "done" ? outcome.steps : undefined);
     }),
   );
-  await recordStoresDone(rt.ds, request.id, collected);
+  await recordStoresDone(rt.ds, request.id, collected, committed);
   const failed = results.findIndex((r) => r.status === "rejected");
   if (failed >= 0) throw tagStore((results[failed] as PromiseRejectedResult).reason, rest[failed]!);
   const all = stores.map((s) => steps.get(s));

@@ -84,10 +84,16 @@ export async function recordStore(
 
 /**
  * Records several stores `done` with their steps in one statement: stores without transactions
- * that one job erased together (the entry job's inline stores).
+ * that one job erased together (the entry job's inline stores) — and marks `preparedDone`, stores
+ * whose transaction has committed, done in the same statement.
  */
-export async function recordStoresDone(ds: Sql, requestId: string, stores: Array<{ store: string; steps: StepCount[] }>): Promise<void> {
-  if (stores.length === 0) return;
+export async function recordStoresDone(
+  ds: Sql,
+  requestId: string,
+  stores: Array<{ store: string; steps: StepCount[] }>,
+  preparedDone: string[] = [],
+): Promise<void> {
+  if (stores.length === 0 && preparedDone.length === 0) return;
   const steps = stores.flatMap(({ store, steps }) => steps.map((s) => ({ ...s, store })));
   await ds.query(
     `WITH v AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS v(s, t, a, n, g)),
@@ -97,7 +103,9 @@ export async function recordStoresDone(ds: Sql, requestId: string, stores: Array
           steps AS (
             INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
             SELECT $1, s, t, a, n, g FROM v
-            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground)
+            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
+          committed AS (
+            UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = ANY($8::text[]) AND status = 'prepared')
      INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at) SELECT $1, unnest($7::text[]), 'done', NULL, now()
      ON CONFLICT (request_id, store) DO UPDATE
        SET status = 'done', xid = NULL, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL`,
@@ -109,6 +117,7 @@ export async function recordStoresDone(ds: Sql, requestId: string, stores: Array
       steps.map((s) => s.rows),
       steps.map((s) => s.ground ?? null),
       stores.map((s) => s.store),
+      preparedDone,
     ],
   );
 }
