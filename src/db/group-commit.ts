@@ -1,53 +1,83 @@
 /**
- * Group commit for the statements every request runs on Lethe's own database. A call made while
- * no batch is in flight goes at once (no added latency when idle); calls made while one is in
- * flight wait and go together as the next batch: one statement, one round trip and, for a write,
- * one commit for all of them. Under load (many jobs at once in a worker) that is a fraction of a
- * round trip per request instead of one.
+ * Group commit: callers submit one item each and wait for its result; items are written together,
+ * one statement (one round trip, one commit) per batch. A batch goes when `minBatch` items wait or
+ * the first of them has waited `lingerMs`, whichever is first; items submitted while a batch is in
+ * flight go with the next one. With the defaults (`minBatch` 1, `lingerMs` 0) a call made while
+ * nothing is in flight goes at once — no added latency when idle — and a busy process pays a
+ * fraction of a round trip per item.
  *
- * A batch that fails is retried item by item, so one bad item fails only its own caller.
+ * Used for the statements every request runs on Lethe's own database (submit, load, complete: see
+ * `db/tables/subject-request`) and for the breach notices' claims and outcomes
+ * (`incidents/notice-sender`).
  */
-export class GroupCommit<I, O> {
-  private readonly waiting: Array<{ item: I; resolve: (out: O) => void; reject: (err: unknown) => void }> = [];
-  private inFlight = false;
+export interface GroupCommitOptions {
+  /** Items that make a batch go at once. (Default: 1) */
+  minBatch?: number;
+  /** How long the first item of a smaller batch waits for more. (Default: 0) */
+  lingerMs?: number;
+  /** Items per batch at the most. (Default: 500) */
+  maxBatch?: number;
+  /**
+   * When a batch fails, run its items again one by one, so one bad item fails only its own caller.
+   * (Default: false — every item of the batch is rejected with the batch's error)
+   */
+  retryOneByOne?: boolean;
+}
 
-  /** `run` answers the items of one batch, in order (one output per item). */
+export class GroupCommit<I, O> {
+  private pending: Array<{ item: I; resolve: (o: O) => void; reject: (err: unknown) => void }> = [];
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  /** `flush` writes a batch and returns each item's result, in order. */
   constructor(
-    private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly maxBatch = 64,
+    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly opts: GroupCommitOptions = {},
   ) {}
 
-  /** Runs `item` in the next batch. */
-  call(item: I): Promise<O> {
+  /** Queues `item` for a batch; resolves with its result. */
+  submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
-      if (!this.inFlight) void this.drain();
+      this.pending.push({ item, resolve, reject });
+      this.schedule();
     });
   }
 
+  private schedule(): void {
+    if (this.running || this.pending.length === 0) return;
+    if (this.pending.length >= (this.opts.minBatch ?? 1)) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      void this.drain();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        void this.drain();
+      }, this.opts.lingerMs ?? 0);
+    }
+  }
+
   private async drain(): Promise<void> {
-    this.inFlight = true;
+    if (this.running || this.pending.length === 0) return;
+    this.running = true;
+    const batch = this.pending.splice(0, this.opts.maxBatch ?? 500);
     try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, this.maxBatch);
-        try {
-          const out = await this.run(batch.map((b) => b.item));
-          batch.forEach((b, i) => b.resolve(out[i]!));
-        } catch (err) {
-          if (batch.length === 1) batch[0]!.reject(err);
-          else
-            await Promise.all(
-              batch.map((b) =>
-                this.run([b.item]).then(
-                  (out) => b.resolve(out[0]!),
-                  (e: unknown) => b.reject(e),
-                ),
-              ),
-            );
-        }
-      }
+      const out = await this.flush(batch.map((b) => b.item));
+      batch.forEach((b, i) => b.resolve(out[i]!));
+    } catch (err) {
+      if (this.opts.retryOneByOne && batch.length > 1) {
+        await Promise.all(
+          batch.map((b) =>
+            this.flush([b.item]).then(
+              (out) => b.resolve(out[0]!),
+              (e: unknown) => b.reject(e),
+            ),
+          ),
+        );
+      } else for (const b of batch) b.reject(err);
     } finally {
-      this.inFlight = false;
+      this.running = false;
+      this.schedule();
     }
   }
 }

@@ -1,6 +1,72 @@
 import { GroupCommit } from "../../src/db/group-commit";
 
-describe("GroupCommit", () => {
+/** A flush that records each batch and answers each item doubled; `gate` holds a flush open until released. */
+function recorder() {
+  const batches: number[][] = [];
+  let release: (() => void) | null = null;
+  const flush = async (items: number[]): Promise<number[]> => {
+    batches.push(items);
+    if (items.includes(-1)) throw new Error("bad batch");
+    await new Promise<void>((r) => (release = r));
+    return items.map((i) => i * 2);
+  };
+  return { batches, flush, open: () => release?.() };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("group commit", () => {
+  it("writes what arrives while a flush runs in the next flush, one statement for all of it", async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.flush);
+    const first = g.submit(1);
+    await tick();
+    const rest = [2, 3, 4].map((i) => g.submit(i));
+    await tick();
+    expect(r.batches).toEqual([[1]]);
+    r.open();
+    expect(await first).toBe(2);
+    await tick();
+    expect(r.batches).toEqual([[1], [2, 3, 4]]);
+    r.open();
+    expect(await Promise.all(rest)).toEqual([4, 6, 8]);
+  });
+
+  it("waits for minBatch items before it flushes, or for the first item's linger", async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.flush, { minBatch: 3, lingerMs: 60_000 });
+    const a = [g.submit(1), g.submit(2)];
+    await tick();
+    expect(r.batches).toEqual([]);
+    const c = g.submit(3);
+    await tick();
+    expect(r.batches).toEqual([[1, 2, 3]]);
+    r.open();
+    expect(await Promise.all([...a, c])).toEqual([2, 4, 6]);
+    // One item alone goes once its linger is over.
+    const lingering = new GroupCommit(r.flush, { minBatch: 3, lingerMs: 20 });
+    const lone = lingering.submit(5);
+    while (r.batches.length < 2) await new Promise((res) => setTimeout(res, 5));
+    expect(r.batches[1]).toEqual([5]);
+    r.open();
+    expect(await lone).toBe(10);
+  });
+
+  it("rejects every item of a batch whose flush failed, and goes on with the next", async () => {
+    const r = recorder();
+    const g = new GroupCommit(r.flush, { minBatch: 2, lingerMs: 60_000 });
+    const bad = g.submit(-1);
+    const also = g.submit(7);
+    await expect(bad).rejects.toThrow("bad batch");
+    await expect(also).rejects.toThrow("bad batch");
+    const good = g.submit(8);
+    const next = g.submit(9);
+    await tick();
+    expect(r.batches.at(-1)).toEqual([8, 9]);
+    r.open();
+    expect(await Promise.all([good, next])).toEqual([16, 18]);
+  });
+
   it("sends the first call at once and groups the calls made while it is in flight", async () => {
     const batches: number[][] = [];
     const g = new GroupCommit<number, number>(async (items) => {
@@ -8,31 +74,37 @@ describe("GroupCommit", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return items.map((i) => i * 10);
     });
-    const first = g.call(1);
-    const rest = [2, 3, 4].map((i) => g.call(i));
+    const first = g.submit(1);
+    const rest = [2, 3, 4].map((i) => g.submit(i));
     expect(await Promise.all([first, ...rest])).toEqual([10, 20, 30, 40]);
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
   it("caps a batch at its maximum size", async () => {
     const batches: number[][] = [];
-    const g = new GroupCommit<number, number>(async (items) => {
-      batches.push(items);
-      await new Promise((resolve) => setImmediate(resolve));
-      return items;
-    }, 2);
-    await Promise.all([1, 2, 3, 4, 5].map((i) => g.call(i)));
+    const g = new GroupCommit<number, number>(
+      async (items) => {
+        batches.push(items);
+        await new Promise((resolve) => setImmediate(resolve));
+        return items;
+      },
+      { maxBatch: 2 },
+    );
+    await Promise.all([1, 2, 3, 4, 5].map((i) => g.submit(i)));
     expect(batches).toEqual([[1], [2, 3], [4, 5]]);
   });
 
-  it("retries a failed batch item by item, so only the bad item fails", async () => {
-    const g = new GroupCommit<number, number>(async (items) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (items.includes(13)) throw new Error("bad item");
-      return items;
-    });
-    const first = g.call(1);
-    const [ok, bad, ok2] = await Promise.allSettled([g.call(2), g.call(13), g.call(3)]);
+  it("with retryOneByOne, retries a failed batch item by item, so only the bad item fails", async () => {
+    const g = new GroupCommit<number, number>(
+      async (items) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (items.includes(13)) throw new Error("bad item");
+        return items;
+      },
+      { retryOneByOne: true },
+    );
+    const first = g.submit(1);
+    const [ok, bad, ok2] = await Promise.allSettled([g.submit(2), g.submit(13), g.submit(3)]);
     expect(await first).toBe(1);
     expect(ok).toEqual({ status: "fulfilled", value: 2 });
     expect(bad.status).toBe("rejected");
@@ -45,8 +117,8 @@ describe("GroupCommit", () => {
       batches.push(items);
       return items;
     });
-    await g.call(1);
-    await g.call(2);
+    await g.submit(1);
+    await g.submit(2);
     expect(batches).toEqual([[1], [2]]);
   });
 });

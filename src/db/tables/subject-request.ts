@@ -23,6 +23,9 @@ import { GroupCommit, groupCommitOf } from "../group-commit";
 /** Request statuses after which a request changes no more. */
 const UNFINISHED = `status NOT IN ('completed', 'failed', 'refused')`;
 
+/** Group commit of the request path's statements: at most 64 a batch; a failed batch retries one by one. */
+const REQUEST_BATCHES = { maxBatch: 64, retryOneByOne: true } as const;
+
 /** A `lethe.subject_request` row as the driver returns it. */
 interface RequestRow {
   id: string;
@@ -118,10 +121,12 @@ async function insertAll(ds: Sql, items: NewRequestItem[]): Promise<Array<Subjec
  */
 export async function insertRequest(ds: Sql, r: NewRequest, auditDetail: Record<string, unknown>): Promise<SubjectRequest | undefined> {
   if (!isPooled(ds)) return (await insertAll(ds, [{ r, auditDetail }]))[0];
-  return groupCommitOf(inserts, ds, () => new GroupCommit<NewRequestItem, SubjectRequest | undefined>((items) => insertAll(ds, items))).call({
-    r,
-    auditDetail,
-  });
+  return groupCommitOf(inserts, ds, () => new GroupCommit<NewRequestItem, SubjectRequest | undefined>((items) => insertAll(ds, items), REQUEST_BATCHES)).submit(
+    {
+      r,
+      auditDetail,
+    },
+  );
 }
 
 /** The request a caller made with an idempotency key. */
@@ -167,7 +172,7 @@ async function loadAll(ds: Sql, ids: string[]): Promise<Array<LoadedRequest | un
  */
 export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
   if (!isPooled(ds)) return (await loadAll(ds, [requestId]))[0];
-  return groupCommitOf(loads, ds, () => new GroupCommit<string, LoadedRequest | undefined>((ids) => loadAll(ds, ids))).call(requestId);
+  return groupCommitOf(loads, ds, () => new GroupCommit<string, LoadedRequest | undefined>((ids) => loadAll(ds, ids), REQUEST_BATCHES)).submit(requestId);
 }
 
 /**
@@ -271,7 +276,7 @@ export async function completeRequest(ds: Sql, c: Completion): Promise<void> {
     await completeAll(ds, [c]);
     return;
   }
-  await groupCommitOf(completions, ds, () => new GroupCommit<Completion, void>((items) => completeAll(ds, items))).call(c);
+  await groupCommitOf(completions, ds, () => new GroupCommit<Completion, void>((items) => completeAll(ds, items), REQUEST_BATCHES)).submit(c);
 }
 
 /**
