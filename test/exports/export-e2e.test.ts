@@ -16,6 +16,7 @@ import type { WorkerHandle } from "../../workers/worker";
 import { loadChinook, runSql } from "../helpers/db";
 import { CHINOOK_MAP, type RawDataMap } from "../helpers/data-maps";
 import { reconcilerPass, waitForJobState, waitForQueuesIdle } from "../helpers/job-events";
+import { waitFor } from "../helpers/wait";
 import { parseCsv, zipEntries, zipEntry, zipTest } from "../helpers/zip";
 import { createExportHarness, linkIn, WRITER, type ExportHarness } from "./support";
 
