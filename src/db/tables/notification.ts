@@ -205,6 +205,27 @@ export async function notificationCounts(q: Sql, incidentId: string, version?: n
   return rows[0]!;
 }
 
+/**
+ * Whether the incident still has a pending (queued or sending) notification, cheaply during a
+ * fan-out: the partial index is read from the highest id down — notices go out in id order, so a
+ * pending row is found at once while the fan-out runs (the answer never depends on the order).
+ */
+export async function hasPendingNotifications(q: Sql, incidentId: string): Promise<boolean> {
+  const rows = (await q.query(
+    `SELECT 1 FROM lethe.notification WHERE incident_id = $1 AND status IN ('queued','sending') ORDER BY incident_id DESC, id DESC LIMIT 1`,
+    [incidentId],
+  )) as unknown[];
+  return rows.length > 0;
+}
+
+/** How many of the incident's notifications are undeliverable (an index range, not the whole fan-out). */
+export async function undeliverableCount(q: Sql, incidentId: string): Promise<number> {
+  const rows = (await q.query(`SELECT count(*)::int AS n FROM lethe.notification WHERE incident_id = $1 AND status = 'undeliverable'`, [incidentId])) as Array<{
+    n: number;
+  }>;
+  return rows[0]?.n ?? 0;
+}
+
 /** Pending notifications of every running fan-out (the reconciler compares this with the mail queue). */
 export async function pendingOfRunningFanouts(q: Sql, graceMs: number): Promise<Array<{ incident_id: string; pending: number }>> {
   return (await q.query(
