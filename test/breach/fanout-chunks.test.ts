@@ -38,10 +38,10 @@ describe("breach fan-out in chunks", () => {
     expect(noticesJobId(incident, ids)).toBe(noticesJobId(incident, [...ids]));
     expect(noticesJobId(incident, ids)).not.toBe(noticesJobId(incident, ids.slice(0, 2)));
     expect(noticesJobId(incident, ids)).not.toContain(":");
-    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: ["person1@example.test"] })).toThrow();
-    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: [] })).toThrow();
+    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: ["person1@example.test"] })).toThrow("payload does not match");
+    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: [] })).toThrow("payload does not match");
     const tooMany = Array.from({ length: NOTICE_CHUNK + 1 }, () => ids[0]!);
-    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: tooMany })).toThrow();
+    expect(() => SEND_NOTICES.parse({ incidentId: incident, notificationIds: tooMany })).toThrow("payload does not match");
   });
 
   it("overlapping chunks send each person exactly once, with one claim each", async () => {
