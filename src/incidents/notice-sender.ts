@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { noticeFor } from "../breach/notice-templates";
+import { noticeFor, type RenderedNotice } from "../breach/notice-templates";
 import { decryptJson } from "../crypto";
 import { GroupCommit } from "../db/group-commit";
 import {
@@ -14,6 +14,7 @@ import {
 import { ERROR_CODES } from "../errors";
 import { mailDomain } from "../exports/send-export-mail";
 import type { Logger } from "../logger";
+import { isPlainAddress, PreparedMessage } from "../mail/prepared-message";
 import { RateWindow } from "../mail/rate-window";
 import { classifySmtpError, smtpFailure } from "../mail/smtp-error";
 import { isThrottled, redactSmtpAnswer, replyCodeOf } from "../mail/throttle";
@@ -58,6 +59,9 @@ export interface ChunkContext {
 
 type Claim = { claim: ClaimedNotification; token: string } | { refusal: ClaimRefusal } | { rateWaitMs: number };
 
+/** How many built notices (incident, version, locale) a process keeps. */
+const PREPARED_MESSAGES = 64;
+
 /** How long a claim or an outcome waits for others to share its statement. */
 const BATCH_LINGER_MS = 2;
 
@@ -82,6 +86,7 @@ export class NoticeSender {
   /** Sends taken from the shared rate window and not used yet, valid until `budgetUntil`. */
   private budget = 0;
   private budgetUntil = 0;
+  private readonly messages = new Map<string, Promise<PreparedMessage>>();
 
   constructor(
     private readonly services: Pick<Services, "ds" | "config" | "queues" | "mail" | "redis">,
@@ -101,10 +106,15 @@ export class NoticeSender {
       const byId = new Map(claimed.map((c) => [c.id, c]));
       const missing = ids.filter((id) => !byId.has(id));
       const refusals = missing.length > 0 ? await claimRefusals(ds, missing, config.lockDurationMs) : new Map<string, ClaimRefusal>();
+      const handed = new Set<string>();
       return asked.map((id, i): Claim => {
         if (i >= granted) return { rateWaitMs: waitMs };
         const claim = byId.get(id);
-        return claim ? { claim, token } : { refusal: refusals.get(id) ?? { reason: "gone" } };
+        if (!claim) return { refusal: refusals.get(id) ?? { reason: "gone" } };
+        // Overlapping chunks can ask for one row twice in a batch: the first asker sends it, the other leaves it to them.
+        if (handed.has(id)) return { refusal: { reason: "taken" } };
+        handed.add(id);
+        return { claim, token };
       });
     }, batching);
     // The message is out (or refused for good): record it, retrying briefly so a blip in Postgres does not cause a resend.
@@ -173,16 +183,30 @@ export class NoticeSender {
     const prepared = await this.cache.get(ds, claim.incident_id, claim.notice_version);
     if (!prepared) throw new Error(`notice version ${claim.notice_version} of incident ${claim.incident_id} is missing`);
     const notice = noticeFor(prepared, contact.locale);
+    const messageId = `<notice-${id}@${mailDomain(config.mailFrom)}>`;
+    const headers = { [INCIDENT_HEADER]: claim.reference, "Content-Language": notice.locale };
+    // The notice is encoded once per (incident, version, locale); each person's copy only gets its own header lines.
+    const raw = isPlainAddress(contact.email)
+      ? (await this.messageFor(`${claim.incident_id}:${claim.notice_version}:${notice.locale}:${claim.reference}`, notice, headers)).render(
+          contact.email,
+          messageId,
+          {
+            [NOTIFICATION_ID_HEADER]: id,
+          },
+        )
+      : null;
     let answer: { response?: string };
     try {
-      answer = await mailer.transport.send({
-        to: contact.email,
-        subject: notice.subject,
-        text: notice.text,
-        html: notice.html,
-        messageId: `<notice-${id}@${mailDomain(config.mailFrom)}>`,
-        headers: { [NOTIFICATION_ID_HEADER]: id, [INCIDENT_HEADER]: claim.reference, "Content-Language": notice.locale },
-      });
+      answer = raw
+        ? await mailer.transport.sendRaw(contact.email, raw)
+        : await mailer.transport.send({
+            to: contact.email,
+            subject: notice.subject,
+            text: notice.text,
+            html: notice.html,
+            messageId,
+            headers: { [NOTIFICATION_ID_HEADER]: id, ...headers },
+          });
     } catch (err) {
       const info = classifySmtpError(err);
       const response = redactSmtpAnswer((err as { response?: unknown }).response as string | undefined);
@@ -205,6 +229,25 @@ export class NoticeSender {
     await this.outcomes.submit({ id, status: "sent", code: replyCodeOf(answer.response), errorCode: null, response: redactSmtpAnswer(answer.response) });
     result.sent++;
     ctx.log.debug({ notificationId: id, incidentId: claim.incident_id, attempt: claim.attempts, resent: claim.resent }, "notice sent");
+  }
+
+  /** The notice built once for every person of one (incident, version, locale). */
+  private messageFor(key: string, notice: RenderedNotice, headers: Record<string, string>): Promise<PreparedMessage> {
+    let hit = this.messages.get(key);
+    if (!hit) {
+      hit = PreparedMessage.build({
+        from: this.services.config.mailFrom,
+        subject: notice.subject,
+        text: notice.text,
+        html: notice.html,
+        headers: { "Auto-Submitted": "auto-generated", ...headers },
+        perRecipient: [NOTIFICATION_ID_HEADER],
+      });
+      hit.catch(() => this.messages.delete(key));
+      this.messages.set(key, hit);
+      if (this.messages.size > PREPARED_MESSAGES) this.messages.delete(this.messages.keys().next().value!);
+    }
+    return hit;
   }
 
   /**

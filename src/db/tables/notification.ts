@@ -23,7 +23,13 @@ export interface ClaimedNotification {
 }
 
 /** Why a claim found nothing to send. */
-export type ClaimRefusal = { reason: "final"; status: NotificationStatus } | { reason: "busy"; retryInMs: number } | { reason: "paused" } | { reason: "gone" };
+export type ClaimRefusal =
+  | { reason: "final"; status: NotificationStatus }
+  | { reason: "busy"; retryInMs: number }
+  | { reason: "paused" }
+  | { reason: "gone" }
+  /** Claimed in the same batch for another send of this process (overlapping chunks): that send owns it. */
+  | { reason: "taken" };
 
 /** Queues one notification per affected person for `version` (existing ones stay); returns how many were new. */
 export async function queueNotifications(q: Sql, incidentId: string, version: number): Promise<number> {
