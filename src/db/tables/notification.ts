@@ -31,8 +31,22 @@ export type ClaimRefusal =
   /** Claimed in the same batch for another send of this process (overlapping chunks): that send owns it. */
   | { reason: "taken" };
 
-/** Queues one notification per affected person for `version` (existing ones stay); returns how many were new. */
+/** New rows from which {@link queueNotifications} refreshes the table's statistics. (Default: 1000) */
+const ANALYZE_AFTER = 1000;
+
+/**
+ * Queues one notification per affected person for `version` (existing ones stay); returns how many
+ * were new. After many new rows the table's statistics are refreshed at once: the fan-out's claims
+ * start right away, and with the statistics of an empty table the planner reads every pending row
+ * of the incident for each claim instead of the few it names (225 ms instead of 2 ms at 100,000).
+ */
 export async function queueNotifications(q: Sql, incidentId: string, version: number): Promise<number> {
+  const n = await insertNotifications(q, incidentId, version);
+  if (n >= ANALYZE_AFTER) await q.query(`ANALYZE lethe.notification`);
+  return n;
+}
+
+async function insertNotifications(q: Sql, incidentId: string, version: number): Promise<number> {
   const rows = (await q.query(
     `WITH ins AS (
        INSERT INTO lethe.notification (incident_id, subject_hmac, notice_version)
