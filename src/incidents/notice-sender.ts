@@ -186,15 +186,20 @@ export class NoticeSender {
     const messageId = `<notice-${id}@${mailDomain(config.mailFrom)}>`;
     const headers = { [INCIDENT_HEADER]: claim.reference, "Content-Language": notice.locale };
     // The notice is encoded once per (incident, version, locale); each person's copy only gets its own header lines.
-    const raw = isPlainAddress(contact.email)
-      ? (await this.messageFor(`${claim.incident_id}:${claim.notice_version}:${notice.locale}:${claim.reference}`, notice, headers)).render(
-          contact.email,
-          messageId,
-          {
-            [NOTIFICATION_ID_HEADER]: id,
-          },
-        )
-      : null;
+    let raw: Buffer | null;
+    try {
+      raw = isPlainAddress(contact.email)
+        ? (await this.messageFor(`${claim.incident_id}:${claim.notice_version}:${notice.locale}:${claim.reference}`, notice, headers)).render(
+            contact.email,
+            messageId,
+            { [NOTIFICATION_ID_HEADER]: id },
+          )
+        : null;
+    } catch (err) {
+      // Nothing left: give the row back rather than leave it to look in doubt.
+      await releaseNotification(ds, id, got.token, { code: null, errorCode: ERROR_CODES.mailFailed });
+      throw err;
+    }
     let answer: { response?: string };
     try {
       answer = raw
