@@ -29,7 +29,7 @@ import { openServices } from "../src/services";
 import { freePort } from "../support/free-port";
 import { deletePrefixKeys } from "../support/queue-prefix";
 import { createScratchDb } from "../support/scratch-db";
-import { letheEnv, migrate, peakRssMb, SCRATCH, startWorkerProcess } from "./support";
+import { letheEnv, migrate, peakRssMb, profileArgs, SCRATCH, startWorkerProcess } from "./support";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 100_000);
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 10);
@@ -150,7 +150,8 @@ async function main(): Promise<void> {
     await ds.initialize();
     const dataMap = loadDataMap(mapPath, env);
     const services = openServices(config, { ds, dataMap, logger: createLogger("warn") }, { role: "worker", storePoolSize: 2 });
-    worker = await startWorkerProcess(env);
+    // BENCH_CPU_PROF=<dir>: the worker writes a V8 CPU profile there when it exits.
+    worker = await startWorkerProcess(env, profileArgs());
     try {
       const now = new Date();
       const incident = await createIncident(

@@ -17,6 +17,7 @@ import { retentionSweep } from "./retention-sweep";
 import { sealAudit } from "./seal-audit";
 import { sendMail } from "./send-mail";
 import { sendNoticeJob } from "./send-notice";
+import { sendNoticesJob } from "./send-notices";
 import { syncNotices } from "./sync-notices";
 import { tellRecipientJob } from "./tell-recipient";
 
@@ -35,6 +36,7 @@ export const JOBS: readonly JobHandler[] = [
   freezeScopeJob,
   syncNotices,
   sendNoticeJob,
+  sendNoticesJob,
   breachTick,
   auditLeftoversJob,
   applyRightsJob,

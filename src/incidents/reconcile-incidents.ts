@@ -3,6 +3,7 @@ import { freezingScopes, markScopeFailed } from "../db/tables/incident-scope";
 import { pendingOfRunningFanouts } from "../db/tables/notification";
 import { ERROR_CODES } from "../errors";
 import { FREEZE_SCOPE, freezeJobId } from "../queues/jobs/freeze-scope";
+import { NOTICE_CHUNK } from "../queues/jobs/send-notices";
 import { SYNC_NOTICES } from "../queues/jobs/sync-notices";
 import type { Services } from "../services";
 
@@ -44,7 +45,8 @@ export async function reconcileIncidents(services: Pick<Services, "ds" | "config
   const counts = await queues.mail.getJobCounts(...LIVE_STATES);
   const jobs = Object.values(counts).reduce((a, b) => a + b, 0);
   const total = pending.reduce((a, p) => a + p.pending, 0);
-  if (total <= jobs) return outcome;
+  // A notice job carries up to NOTICE_CHUNK people: fewer jobs than that covers means some are missing.
+  if (total <= jobs * NOTICE_CHUNK) return outcome;
   const generation = Math.floor(Date.now() / Math.max(1, config.reconcileEveryMs));
   for (const p of pending) {
     if ((await getIncidentRow(ds, p.incident_id))?.fanout_state !== "running") continue;

@@ -4,7 +4,7 @@ import { advisePublicNoticeRow, clockCandidates, contactsDueForWipe, finishFanou
 import { wipeContacts } from "../db/tables/incident-affected";
 import { recordClockMark, type WarningMark } from "../db/tables/incident-clock-mark";
 import { latestDecision } from "../db/tables/incident-decision";
-import { notificationCounts, notificationLedgerHash } from "../db/tables/notification";
+import { hasPendingNotifications, notificationCounts, notificationLedgerHash, undeliverableCount } from "../db/tables/notification";
 import type { Logger } from "../logger";
 import type { Services } from "../services";
 import { advance, requireIncident } from "./register";
@@ -44,17 +44,18 @@ export async function breachTick(services: Pick<Services, "ds" | "config">, log:
     }
   }
   for (const row of await runningFanouts(ds)) {
-    const c = await notificationCounts(ds, row.id);
-    const share = c.total === 0 ? 0 : c.undeliverable / c.total;
-    if (share > config.breachUndeliverableThreshold && row.public_notice_advised_at === null) {
-      if (await advisePublicNoticeRow(ds, row.id, share, config.breachUndeliverableThreshold)) {
+    // Cheap reads while notices go out (a tick may come every few hundred ms); the full counts only once nothing is pending.
+    const undeliverable = row.public_notice_advised_at === null ? await undeliverableCount(ds, row.id) : 0;
+    if (undeliverable > 0) {
+      const { total } = await notificationCounts(ds, row.id);
+      const share = total === 0 ? 0 : undeliverable / total;
+      if (share > config.breachUndeliverableThreshold && (await advisePublicNoticeRow(ds, row.id, share, config.breachUndeliverableThreshold))) {
         outcome.advised++;
-        log.warn(
-          { incidentId: row.id, reference: row.reference, undeliverable: c.undeliverable, total: c.total },
-          "incident: consider a public notice (Art. 34(3)(c))",
-        );
+        log.warn({ incidentId: row.id, reference: row.reference, undeliverable, total }, "incident: consider a public notice (Art. 34(3)(c))");
       }
     }
+    if (await hasPendingNotifications(ds, row.id)) continue;
+    const c = await notificationCounts(ds, row.id);
     if (c.queued + c.sending > 0) continue;
     const done = await ds.transaction(async (m) => {
       const locked = await requireIncident(m, row.id, true);

@@ -1,4 +1,5 @@
 import { createTransport } from "nodemailer";
+import addressparser from "nodemailer/lib/addressparser";
 import type { Config } from "../config";
 
 /** One message as Lethe sends it. */
@@ -16,6 +17,8 @@ export interface OutgoingMail {
 export interface MailTransport {
   /** Sends one message; rejects with nodemailer's error (classify it with `smtp-error`). `response`: the server's final answer. */
   send(mail: OutgoingMail): Promise<{ messageId: string; response?: string }>;
+  /** Sends a message already built (`raw`: RFC 5322, CRLF lines, see `prepared-message`) to `to`, from LETHE_MAIL_FROM's address. */
+  sendRaw(to: string, raw: Buffer): Promise<{ response?: string }>;
   /** Closes the pooled connections. */
   close(): void;
 }
@@ -40,7 +43,13 @@ export function createMailTransport(config: Pick<Config, "smtpUrl" | "mailFrom">
     disableUrlAccess: true,
     logger: false,
   });
+  const parsed = addressparser(config.mailFrom, { flatten: true })[0];
+  const envelopeFrom = parsed && "address" in parsed ? parsed.address : config.mailFrom;
   return {
+    async sendRaw(to, raw) {
+      const info = await transporter.sendMail({ envelope: { from: envelopeFrom, to: [to] }, raw });
+      return typeof info.response === "string" ? { response: info.response } : {};
+    },
     async send(mail) {
       const info = await transporter.sendMail({
         from: config.mailFrom,

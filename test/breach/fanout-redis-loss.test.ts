@@ -29,8 +29,10 @@ describe("breach fan-out: the queue's Redis keys are lost mid fan-out", () => {
     const { id } = await readyToNotify(b);
     await b.ok("ops", "POST", `/v1/incidents/${id}/notify`, {}, 202);
     await b.sink.waitFor(40);
+    // Notice jobs (a chunk of up to 100 people each) wait in Redis when its keys go.
+    expect((await b.h.prefixKeys()).some((k) => /:notices-[0-9a-f]+$/.test(k))).toBe(true);
     const lost = await b.h.deletePrefixKeys();
-    expect(lost).toBeGreaterThan(100);
+    expect(lost).toBeGreaterThan(0);
     const before = await b.ok<{ pending: number }>("ops", "GET", `/v1/incidents/${id}/progress`);
     expect(before.pending).toBeGreaterThan(0);
 

@@ -23,10 +23,30 @@ export interface ClaimedNotification {
 }
 
 /** Why a claim found nothing to send. */
-export type ClaimRefusal = { reason: "final"; status: NotificationStatus } | { reason: "busy"; retryInMs: number } | { reason: "paused" } | { reason: "gone" };
+export type ClaimRefusal =
+  | { reason: "final"; status: NotificationStatus }
+  | { reason: "busy"; retryInMs: number }
+  | { reason: "paused" }
+  | { reason: "gone" }
+  /** Claimed in the same batch for another send of this process (overlapping chunks): that send owns it. */
+  | { reason: "taken" };
 
-/** Queues one notification per affected person for `version` (existing ones stay); returns how many were new. */
+/** New rows from which {@link queueNotifications} refreshes the table's statistics. (Default: 1000) */
+const ANALYZE_AFTER = 1000;
+
+/**
+ * Queues one notification per affected person for `version` (existing ones stay); returns how many
+ * were new. After many new rows the table's statistics are refreshed at once: the fan-out's claims
+ * start right away, and with the statistics of an empty table the planner reads every pending row
+ * of the incident for each claim instead of the few it names (225 ms instead of 2 ms at 100,000).
+ */
 export async function queueNotifications(q: Sql, incidentId: string, version: number): Promise<number> {
+  const n = await insertNotifications(q, incidentId, version);
+  if (n >= ANALYZE_AFTER) await q.query(`ANALYZE lethe.notification`);
+  return n;
+}
+
+async function insertNotifications(q: Sql, incidentId: string, version: number): Promise<number> {
   const rows = (await q.query(
     `WITH ins AS (
        INSERT INTO lethe.notification (incident_id, subject_hmac, notice_version)
@@ -68,6 +88,74 @@ export async function claimNotification(q: Sql, id: string, token: string, lease
   return rows[0] ?? null;
 }
 
+/**
+ * Claims several notifications for sending in one statement, on the terms of
+ * {@link claimNotification}. Returns the claims (any order); an id missing from them was refused ({@link claimRefusals}).
+ */
+export async function claimNotifications(q: Sql, ids: readonly string[], token: string, leaseMs: number): Promise<ClaimedNotification[]> {
+  if (ids.length === 0) return [];
+  return (await q.query(
+    `WITH c AS (
+       UPDATE lethe.notification n
+          SET status = 'sending', attempts = n.attempts + 1, claim_token = $2, claimed_at = clock_timestamp(), updated_at = now(),
+              resent = n.resent OR n.status = 'sending'
+         FROM lethe.incident i
+        WHERE n.id = ANY($1::uuid[]) AND i.id = n.incident_id AND i.fanout_state = 'running'
+          AND (n.status = 'queued' OR (n.status = 'sending' AND n.claimed_at < clock_timestamp() - make_interval(secs => $3::float8 / 1000)))
+        RETURNING n.id, n.incident_id, n.subject_hmac, n.notice_version, n.attempts, n.resent, i.reference)
+     SELECT c.id, c.incident_id, c.reference, c.notice_version, c.attempts, c.resent, a.contact
+       FROM c JOIN lethe.incident_affected a ON a.incident_id = c.incident_id AND a.subject_hmac = c.subject_hmac`,
+    [ids, token, leaseMs],
+  )) as ClaimedNotification[];
+}
+
+/** Why {@link claimNotifications} did not claim each of `ids`, by id (one statement). */
+export async function claimRefusals(q: Sql, ids: readonly string[], leaseMs: number): Promise<Map<string, ClaimRefusal>> {
+  const rows = (await q.query(
+    `SELECT n.id, n.status, i.fanout_state,
+            greatest(0, extract(epoch FROM (n.claimed_at + make_interval(secs => $2::float8 / 1000) - clock_timestamp())) * 1000)::int AS left_ms
+       FROM lethe.notification n JOIN lethe.incident i ON i.id = n.incident_id WHERE n.id = ANY($1::uuid[])`,
+    [ids, leaseMs],
+  )) as Array<{ id: string; status: NotificationStatus; fanout_state: string; left_ms: number | null }>;
+  const out = new Map<string, ClaimRefusal>(ids.map((id) => [id, { reason: "gone" }]));
+  for (const r of rows) out.set(r.id, refusalOf(r, leaseMs));
+  return out;
+}
+
+const refusalOf = (r: { status: NotificationStatus; fanout_state: string; left_ms: number | null }, leaseMs: number): ClaimRefusal => {
+  if (r.status === "sent" || r.status === "undeliverable") return { reason: "final", status: r.status };
+  if (r.fanout_state !== "running") return { reason: "paused" };
+  // A row skipped while another claim wrote it, or claimed by a live send: wait for that send's lease.
+  return { reason: "busy", retryInMs: Math.max(100, r.left_ms ?? leaseMs) };
+};
+
+/** The final outcome of one send, as {@link recordNotificationOutcomes} writes it. */
+export interface NotificationOutcomeRow {
+  id: string;
+  status: "sent" | "undeliverable";
+  code: number | null;
+  errorCode: string | null;
+  response: string | null;
+}
+
+/**
+ * Records several sends' final outcomes in one statement (`sent` with the server's answer, or
+ * `undeliverable` with the code); a row already final stays as it is. Returns the ids written.
+ */
+export async function recordNotificationOutcomes(q: Sql, outcomes: readonly NotificationOutcomeRow[]): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const rows = (await q.query(
+    `UPDATE lethe.notification n
+        SET status = u.status, sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE n.sent_at END,
+            smtp_code = u.code, smtp_response = u.response, error_code = u.error_code, updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::text[]) AS u(id, status, code, error_code, response)
+      WHERE n.id = u.id AND n.status IN ('queued','sending')
+      RETURNING n.id`,
+    [outcomes.map((o) => o.id), outcomes.map((o) => o.status), outcomes.map((o) => o.code), outcomes.map((o) => o.errorCode), outcomes.map((o) => o.response)],
+  )) as [Array<{ id: string }>, number];
+  return new Set(rows[0].map((r) => r.id));
+}
+
 /** Why {@link claimNotification} returned nothing. */
 export async function claimRefusal(q: Sql, id: string, leaseMs: number): Promise<ClaimRefusal> {
   const rows = (await q.query(
@@ -77,10 +165,7 @@ export async function claimRefusal(q: Sql, id: string, leaseMs: number): Promise
     [id, leaseMs],
   )) as Array<{ status: NotificationStatus; fanout_state: string; left_ms: number | null }>;
   const r = rows[0];
-  if (!r) return { reason: "gone" };
-  if (r.status === "sent" || r.status === "undeliverable") return { reason: "final", status: r.status };
-  if (r.fanout_state !== "running") return { reason: "paused" };
-  return { reason: "busy", retryInMs: Math.max(100, r.left_ms ?? leaseMs) };
+  return r ? refusalOf(r, leaseMs) : { reason: "gone" };
 }
 
 /** Records a delivered notice with the server's answer (addresses removed). True unless it was final already. */
@@ -138,6 +223,27 @@ export async function notificationCounts(q: Sql, incidentId: string, version?: n
     [incidentId, version ?? null],
   )) as NotificationCounts[];
   return rows[0]!;
+}
+
+/**
+ * Whether the incident still has a pending (queued or sending) notification, cheaply during a
+ * fan-out: the partial index is read from the highest id down — notices go out in id order, so a
+ * pending row is found at once while the fan-out runs (the answer never depends on the order).
+ */
+export async function hasPendingNotifications(q: Sql, incidentId: string): Promise<boolean> {
+  const rows = (await q.query(
+    `SELECT 1 FROM lethe.notification WHERE incident_id = $1 AND status IN ('queued','sending') ORDER BY incident_id DESC, id DESC LIMIT 1`,
+    [incidentId],
+  )) as unknown[];
+  return rows.length > 0;
+}
+
+/** How many of the incident's notifications are undeliverable (an index range, not the whole fan-out). */
+export async function undeliverableCount(q: Sql, incidentId: string): Promise<number> {
+  const rows = (await q.query(`SELECT count(*)::int AS n FROM lethe.notification WHERE incident_id = $1 AND status = 'undeliverable'`, [incidentId])) as Array<{
+    n: number;
+  }>;
+  return rows[0]?.n ?? 0;
 }
 
 /** Pending notifications of every running fan-out (the reconciler compares this with the mail queue). */
