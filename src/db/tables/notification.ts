@@ -72,20 +72,7 @@ export async function pendingPage(q: Sql, incidentId: string, after: string | nu
  * `leaseMs`, while the incident's fan-out runs. Returns the claim with the sealed contact, or null.
  */
 export async function claimNotification(q: Sql, id: string, token: string, leaseMs: number): Promise<ClaimedNotification | null> {
-  const rows = (await q.query(
-    `WITH c AS (
-       UPDATE lethe.notification n
-          SET status = 'sending', attempts = n.attempts + 1, claim_token = $2, claimed_at = clock_timestamp(), updated_at = now(),
-              resent = n.resent OR n.status = 'sending'
-         FROM lethe.incident i
-        WHERE n.id = $1 AND i.id = n.incident_id AND i.fanout_state = 'running'
-          AND (n.status = 'queued' OR (n.status = 'sending' AND n.claimed_at < clock_timestamp() - make_interval(secs => $3::float8 / 1000)))
-        RETURNING n.id, n.incident_id, n.subject_hmac, n.notice_version, n.attempts, n.resent, i.reference)
-     SELECT c.id, c.incident_id, c.reference, c.notice_version, c.attempts, c.resent, a.contact
-       FROM c JOIN lethe.incident_affected a ON a.incident_id = c.incident_id AND a.subject_hmac = c.subject_hmac`,
-    [id, token, leaseMs],
-  )) as ClaimedNotification[];
-  return rows[0] ?? null;
+  return (await claimNotifications(q, [id], token, leaseMs))[0] ?? null;
 }
 
 /**
