@@ -8,15 +8,20 @@ import type { Client } from "pg";
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** User + system CPU time of process `pid` so far, in ms (0 when it is gone). */
-export function processCpuMs(pid: number): number {
+/** Command name and user + system CPU time so far (ms) of process `pid`; null when it is gone. */
+export function processStat(pid: number): { comm: string; cpuMs: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    return { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** User + system CPU time of process `pid` so far, in ms (0 when it is gone). */
+export function processCpuMs(pid: number): number {
+  return processStat(pid)?.cpuMs ?? 0;
 }
 
 /** CPU seconds the whole machine has been busy (all cores), from /proc/stat. */

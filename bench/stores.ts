@@ -11,7 +11,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -32,7 +32,7 @@ import { createScratchDb } from "../support/scratch-db";
 import { letheEnv, migrate, peakRssMb, profileArgs, REDIS_URL, runBench, SCRATCH, startWorkerProcess, stopWorker, waitAllCompleted } from "./support";
 import { countsDir, INSTRUMENT, readRoundTrips, settleCounts } from "./round-trips";
 import { closeAgent, submitErasure } from "./http-client";
-import { machineBusySeconds } from "./cpu";
+import { machineBusySeconds, processStat } from "./cpu";
 import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp, fillOtherStores, otherStores } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
@@ -82,18 +82,10 @@ function startProcessor(): Promise<{ server: Server; url: string; erased: Set<st
 
 /** CPU seconds used so far by this machine (busy, all cores) and by each process (utime + stime), from /proc (Linux). */
 function cpuSnapshot(): { busy: number; procs: Map<number, { comm: string; cpu: number }> } {
-  const hz = 100;
   const procs = new Map<number, { comm: string; cpu: number }>();
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      procs.set(Number(entry), { comm, cpu: (Number(fields[11]) + Number(fields[12])) / hz });
-    } catch {
-      // the process ended meanwhile
-    }
+    const stat = /^\d+$/.test(entry) ? processStat(Number(entry)) : null;
+    if (stat) procs.set(Number(entry), { comm: stat.comm, cpu: stat.cpuMs / 1000 });
   }
   return { busy: machineBusySeconds(), procs };
 }

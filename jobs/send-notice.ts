@@ -1,24 +1,9 @@
-import { DelayedError } from "bullmq";
-import { NoticeCache } from "../src/incidents/notice-cache";
-import { sendNotice } from "../src/incidents/send-notice";
 import { SEND_NOTICE } from "../src/queues/jobs/send-notice";
 import { processorOf } from "./handler";
-import { isLastAttempt } from "./job-failure";
-
-/** The process's rendered notices (a notice version never changes). */
-const cache = new NoticeCache();
+import { runNoticeChunk } from "./send-notices";
 
 /**
- * Sends one person's notice (`incidents/send-notice`). A row another live worker holds makes the
- * job wait (moved to delayed, no attempt used); a throttling answer moves it back to waiting.
+ * One person's notice, as queued before notices went out in chunks: a chunk of one through the
+ * same notice sender (`send-notices`), so both kinds of job keep the same terms.
  */
-export const sendNoticeJob = processorOf(SEND_NOTICE, (payload, job, { services, logger, token }) =>
-  sendNotice(services, cache, payload.notificationId, {
-    lastAttempt: isLastAttempt(job, null),
-    log: logger,
-    delay: async (ms) => {
-      await job.moveToDelayed(Date.now() + ms, token);
-      throw new DelayedError();
-    },
-  }),
-);
+export const sendNoticeJob = processorOf(SEND_NOTICE, (payload, job, ctx) => runNoticeChunk([payload.notificationId], null, job, ctx));

@@ -1,9 +1,9 @@
-import { DelayedError, Worker } from "bullmq";
+import { DelayedError, Worker, type Job } from "bullmq";
 import { NoticeCache } from "../src/incidents/notice-cache";
 import { NoticeSender } from "../src/incidents/notice-sender";
 import { SEND_NOTICES } from "../src/queues/jobs/send-notices";
 import type { Services } from "../src/services";
-import { processorOf } from "./handler";
+import { processorOf, type JobContext } from "./handler";
 import { isLastAttempt } from "./job-failure";
 
 /** One notice sender per process's services: its group commits and its bound on sends in flight are the process's. */
@@ -16,14 +16,19 @@ const senderOf = (services: Services): NoticeSender => {
 };
 
 /**
- * Sends a chunk of people their notices (`incidents/notice-sender`). Ends as the chunk went: done;
+ * Runs a chunk through the process's notice sender and ends the job as the chunk went: done;
  * paused (the rest waits for resume); throttled (back to waiting, no attempt used); rows held by a
- * live send elsewhere (moved to delayed until its lease ends, no attempt used); a retryable
- * failure (retried with backoff; rows already final are skipped then).
+ * live send elsewhere (moved to delayed until its lease ends, no attempt used); a retryable failure
+ * (retried with backoff; rows already final are skipped then).
  */
-export const sendNoticesJob = processorOf(SEND_NOTICES, async (payload, job, { services, logger, token, signal }) => {
-  const result = await senderOf(services).run(payload.notificationIds, { lastAttempt: isLastAttempt(job, null), log: logger, ...(signal ? { signal } : {}) });
-  const counts = { incidentId: payload.incidentId, sent: result.sent, undeliverable: result.undeliverable, skipped: result.skipped };
+export async function runNoticeChunk(
+  notificationIds: readonly string[],
+  incidentId: string | null,
+  job: Job,
+  { services, logger, token, signal }: JobContext,
+): Promise<{ incidentId: string | null; sent: number; undeliverable: number; skipped: number; paused: boolean }> {
+  const result = await senderOf(services).run(notificationIds, { lastAttempt: isLastAttempt(job, null), log: logger, ...(signal ? { signal } : {}) });
+  const counts = { incidentId, sent: result.sent, undeliverable: result.undeliverable, skipped: result.skipped };
   if (result.throttled) throw Worker.RateLimitError();
   if (result.retry) throw result.retry;
   if (result.busyMs !== null || result.aborted) {
@@ -32,4 +37,7 @@ export const sendNoticesJob = processorOf(SEND_NOTICES, async (payload, job, { s
   }
   logger.debug({ ...counts, paused: result.paused }, "notice chunk done");
   return { ...counts, paused: result.paused };
-});
+}
+
+/** Sends a chunk of people their notices (`incidents/notice-sender`). */
+export const sendNoticesJob = processorOf(SEND_NOTICES, (payload, job, ctx) => runNoticeChunk(payload.notificationIds, payload.incidentId, job, ctx));

@@ -68,16 +68,9 @@ export async function pendingPage(q: Sql, incidentId: string, after: string | nu
 }
 
 /**
- * Claims a notification for a send (one statement): `queued`, or `sending` with a claim older than
- * `leaseMs`, while the incident's fan-out runs. Returns the claim with the sealed contact, or null.
- */
-export async function claimNotification(q: Sql, id: string, token: string, leaseMs: number): Promise<ClaimedNotification | null> {
-  return (await claimNotifications(q, [id], token, leaseMs))[0] ?? null;
-}
-
-/**
- * Claims several notifications for sending in one statement, on the terms of
- * {@link claimNotification}. Returns the claims (any order); an id missing from them was refused ({@link claimRefusals}).
+ * Claims notifications for sending in one statement: each `queued`, or `sending` with a claim
+ * older than `leaseMs`, while the incident's fan-out runs. Returns the claims with the sealed
+ * contacts (any order); an id missing from them was refused ({@link claimRefusals}).
  */
 export async function claimNotifications(q: Sql, ids: readonly string[], token: string, leaseMs: number): Promise<ClaimedNotification[]> {
   if (ids.length === 0) return [];
@@ -141,42 +134,6 @@ export async function recordNotificationOutcomes(q: Sql, outcomes: readonly Noti
     [outcomes.map((o) => o.id), outcomes.map((o) => o.status), outcomes.map((o) => o.code), outcomes.map((o) => o.errorCode), outcomes.map((o) => o.response)],
   )) as [Array<{ id: string }>, number];
   return new Set(rows[0].map((r) => r.id));
-}
-
-/** Why {@link claimNotification} returned nothing. */
-export async function claimRefusal(q: Sql, id: string, leaseMs: number): Promise<ClaimRefusal> {
-  const rows = (await q.query(
-    `SELECT n.status, i.fanout_state,
-            greatest(0, extract(epoch FROM (n.claimed_at + make_interval(secs => $2::float8 / 1000) - clock_timestamp())) * 1000)::int AS left_ms
-       FROM lethe.notification n JOIN lethe.incident i ON i.id = n.incident_id WHERE n.id = $1`,
-    [id, leaseMs],
-  )) as Array<{ status: NotificationStatus; fanout_state: string; left_ms: number | null }>;
-  const r = rows[0];
-  return r ? refusalOf(r, leaseMs) : { reason: "gone" };
-}
-
-/** Records a delivered notice with the server's answer (addresses removed). True unless it was final already. */
-export async function markNotificationSent(q: Sql, id: string, answer: { code: number | null; response: string | null }): Promise<boolean> {
-  const rows = (await q.query(
-    `UPDATE lethe.notification SET status = 'sent', sent_at = now(), smtp_code = $2, smtp_response = $3, error_code = NULL, updated_at = now()
-      WHERE id = $1 AND status IN ('queued','sending') RETURNING id`,
-    [id, answer.code, answer.response],
-  )) as [unknown[], number];
-  return rows[1] === 1;
-}
-
-/** Records that the notice cannot be delivered to this person (a 5xx, or no contact). */
-export async function markNotificationUndeliverable(
-  q: Sql,
-  id: string,
-  failure: { code: number | null; errorCode: string; response: string | null },
-): Promise<boolean> {
-  const rows = (await q.query(
-    `UPDATE lethe.notification SET status = 'undeliverable', smtp_code = $2, error_code = $3, smtp_response = $4, updated_at = now()
-      WHERE id = $1 AND status IN ('queued','sending') RETURNING id`,
-    [id, failure.code, failure.errorCode, failure.response],
-  )) as [unknown[], number];
-  return rows[1] === 1;
 }
 
 /** Gives a claimed notification back (`queued`) after a retryable failure, with the code. */

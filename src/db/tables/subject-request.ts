@@ -26,6 +26,15 @@ const UNFINISHED = `status NOT IN ('completed', 'failed', 'refused')`;
 /** Group commit of the request path's statements: at most 64 a batch; a failed batch retries one by one. */
 const REQUEST_BATCHES = { maxBatch: 64, retryOneByOne: true } as const;
 
+/**
+ * Runs `item` through `run`: on a DataSource group-committed with the items of the same statement
+ * that arrive meanwhile (one {@link GroupCommit} per DataSource in `cache`); in a transaction, alone.
+ */
+function batched<I, O>(cache: WeakMap<object, GroupCommit<I, O>>, ds: Sql, run: (ds: Sql, items: I[]) => Promise<O[]>, item: I): Promise<O> {
+  if (!isPooled(ds)) return run(ds, [item]).then((out) => out[0]!);
+  return groupCommitOf(cache, ds, () => new GroupCommit<I, O>((items) => run(ds, items), REQUEST_BATCHES)).submit(item);
+}
+
 /** A `lethe.subject_request` row as the driver returns it. */
 interface RequestRow {
   id: string;
@@ -120,13 +129,7 @@ async function insertAll(ds: Sql, items: NewRequestItem[]): Promise<Array<Subjec
  * group-committed with it (`db/group-commit`).
  */
 export async function insertRequest(ds: Sql, r: NewRequest, auditDetail: Record<string, unknown>): Promise<SubjectRequest | undefined> {
-  if (!isPooled(ds)) return (await insertAll(ds, [{ r, auditDetail }]))[0];
-  return groupCommitOf(inserts, ds, () => new GroupCommit<NewRequestItem, SubjectRequest | undefined>((items) => insertAll(ds, items), REQUEST_BATCHES)).submit(
-    {
-      r,
-      auditDetail,
-    },
-  );
+  return batched(inserts, ds, insertAll, { r, auditDetail });
 }
 
 /** The request a caller made with an idempotency key. */
@@ -171,8 +174,7 @@ async function loadAll(ds: Sql, ids: string[]): Promise<Array<LoadedRequest | un
  * while another is in flight go together (`db/group-commit`).
  */
 export async function loadRequest(ds: Sql, requestId: string): Promise<LoadedRequest | undefined> {
-  if (!isPooled(ds)) return (await loadAll(ds, [requestId]))[0];
-  return groupCommitOf(loads, ds, () => new GroupCommit<string, LoadedRequest | undefined>((ids) => loadAll(ds, ids), REQUEST_BATCHES)).submit(requestId);
+  return batched(loads, ds, loadAll, requestId);
 }
 
 /**
@@ -272,11 +274,7 @@ async function completeAll(ds: Sql, items: Completion[]): Promise<void[]> {
  * is in flight are group-committed with it (`db/group-commit`): one statement for several jobs.
  */
 export async function completeRequest(ds: Sql, c: Completion): Promise<void> {
-  if (!isPooled(ds)) {
-    await completeAll(ds, [c]);
-    return;
-  }
-  await groupCommitOf(completions, ds, () => new GroupCommit<Completion, void>((items) => completeAll(ds, items), REQUEST_BATCHES)).submit(c);
+  await batched(completions, ds, completeAll, c);
 }
 
 /**

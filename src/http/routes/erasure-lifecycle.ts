@@ -58,7 +58,6 @@ export function retryProblem(outcome: RetryRefusal): HttpProblem {
 export const lifecycleRoutes: FastifyPluginAsync = async (app) => {
   const { ds, config, dataMap, queues } = app.services;
   const keys = config.apiKeys;
-  const write = { onRequest: requireScope(keys, "requests.write") };
   const retry = { onRequest: requireScope(keys, ["requests.write", "operate"]) };
   const read = { onRequest: requireScope(keys, "requests.read") };
   // A legal hold is a legal decision, not an application's: its own scope, not granted with requests.write.
