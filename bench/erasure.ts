@@ -3,7 +3,11 @@
  * completed) on a generated 4-table schema with 20 rows per subject, against a baseline that runs
  * the minimal hand-written erasure SQL for another 1,000 subjects in a loop, in the same run, and
  * the peers' way (Fides-style: find the rows, then one statement per row, each on a new
- * connection) for BENCH_PEER_SUBJECTS (default 50) more. Round trips of the API and the worker
+ * connection) for BENCH_PEER_SUBJECTS (default 50) more. Before the timed run, BENCH_WARMUP (default
+ * 100) other erasures go through the same worker untimed, as the baseline's connection is open before
+ * its clock starts: every erasing connection has set up the compiled erasure and every statement
+ * has been planned (a cold start costs 50-100 ms of Postgres CPU per connection; printed as
+ * `warmup_erasures`). Round trips of the API and the worker
  * are counted (`bench/instrument.ts`), and the CPU each side spends (`bench/cpu.ts`: the worker,
  * this process — the API and the load generator, which posts over a keep-alive `node:http` agent —
  * and the Postgres backends of Lethe's database and of the application's). Last stdout line: {"erasures_per_s",
@@ -26,6 +30,7 @@ import { APP_SCHEMA, APP_SUBJECT, appStore, fillApp } from "./app-schema";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 1000);
 const PEER_SUBJECTS = Number(process.env.BENCH_PEER_SUBJECTS ?? 50);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 100);
 const IN_FLIGHT = 64;
 
 const DATA_MAP = (urlVar: string) => ({ version: 1, subject: APP_SUBJECT, stores: { app: appStore(urlVar) } });
@@ -104,7 +109,7 @@ async function main(): Promise<void> {
     await migrate(own.url);
     const setup = ownClient(app.url);
     await setup.connect();
-    await setup.query(APP_SCHEMA + fillApp(SUBJECTS * 2 + PEER_SUBJECTS));
+    await setup.query(APP_SCHEMA + fillApp(SUBJECTS * 2 + PEER_SUBJECTS + WARMUP));
     await setup.end();
 
     const baselinePerS = await baseline(
@@ -125,6 +130,16 @@ async function main(): Promise<void> {
     const own$ = ownClient(own.url);
     await own$.connect();
     const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
+    const submitAll = async (list: number[]): Promise<void> => {
+      let next = 0;
+      const post = async (): Promise<void> => {
+        while (next < list.length) await submitErasure(api!.url, "bench-key-0000000000000001", list[next++]!);
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, post));
+    };
+    // Warm-up (untimed): other subjects, through the same API and worker.
+    await submitAll(Array.from({ length: WARMUP }, (_, i) => SUBJECTS * 2 + PEER_SUBJECTS + i + 1));
+    await waitAllCompleted(own$, WARMUP);
     await settle();
     const before = { api: roundTrips(), worker: counter.read() };
     const pgCpu = { own: postgresCpuMeter(own$, [own.name]), app: postgresCpuMeter(own$, [app.name]) };
@@ -133,16 +148,9 @@ async function main(): Promise<void> {
     const cpuBefore = { worker: processCpuMs(worker.pid!), api: ownCpuMs() };
 
     const started = process.hrtime.bigint();
-    let next = 0;
-    const post = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        await submitErasure(api!.url, "bench-key-0000000000000001", id);
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, post));
+    await submitAll(ids);
     process.stderr.write(`enqueued ${ids.length} in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s\n`);
-    await waitAllCompleted(own$, ids.length);
+    await waitAllCompleted(own$, WARMUP + ids.length);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = {
       worker: processCpuMs(worker.pid!) - cpuBefore.worker,
@@ -164,6 +172,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${JSON.stringify({
         subjects: ids.length,
+        warmup_erasures: WARMUP,
         rows_per_subject: 20,
         seconds: Number(seconds.toFixed(3)),
         erasures_per_s: Math.round(erasuresPerS),

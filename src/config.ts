@@ -98,6 +98,7 @@ const ENV_SCHEMA = z.object({
   PORT: int(8080, 0),
   LETHE_BODY_LIMIT_BYTES: int(16 * 1024, 256),
   LETHE_WORKER_CONCURRENCY: int(8, 1),
+  LETHE_ERASE_CONNECTIONS: int(4, 1),
   LETHE_JOB_ATTEMPTS: int(8, 1),
   LETHE_BACKOFF_MS: int(1000, 1),
   LETHE_RECONCILE_EVERY_MS: int(30_000, 100),
@@ -174,6 +175,8 @@ export type Config = Readonly<{
   port: number;
   bodyLimitBytes: number;
   workerConcurrency: number;
+  /** Connections per application Postgres store that carry compiled erasures (each sets the erasure up once). */
+  eraseConnections: number;
   jobAttempts: number;
   backoffMs: number;
   reconcileEveryMs: number;
@@ -289,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     bodyLimitBytes: e.LETHE_BODY_LIMIT_BYTES,
     workerConcurrency: e.LETHE_WORKER_CONCURRENCY,
+    eraseConnections: e.LETHE_ERASE_CONNECTIONS,
     jobAttempts: e.LETHE_JOB_ATTEMPTS,
     backoffMs: e.LETHE_BACKOFF_MS,
     reconcileEveryMs: e.LETHE_RECONCILE_EVERY_MS,

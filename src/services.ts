@@ -97,7 +97,7 @@ export function openServices(
   };
   const flows = new FlowProducer({ connection: redis, prefix: config.queuePrefix });
   if (producer) flows.on("error", (err: Error) => logger.warn({ err }, "flow producer error"));
-  const pools = new StorePools(dataMap, options.storePoolSize);
+  const pools = new StorePools(dataMap, options.storePoolSize, config.eraseConnections);
   const stores = new StoreSet({ dataMap, config, pools, logger, ds });
   let closing: Promise<void> | undefined;
   return {

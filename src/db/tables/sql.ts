@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Pool } from "pg";
+import { Pool } from "pg";
 
 /** Anything the table owners run SQL on: a DataSource, an EntityManager (a transaction) or a QueryRunner (a session). */
 export interface Sql {
@@ -19,15 +19,44 @@ export function isPooled(sql: Sql): boolean {
   return poolOf(sql) !== undefined;
 }
 
+const genericPools = new WeakMap<Pool, Pool>();
+
+/**
+ * A second, smaller pool beside a DataSource's, whose sessions plan prepared statements once
+ * (`plan_cache_mode = force_generic_plan`). Postgres otherwise keeps planning a prepared statement
+ * for every call when its generic plan looks costlier than the custom ones — always so for
+ * `= ANY($1::uuid[])` — and for the request path's statements planning cost 0.25-0.3 ms a call,
+ * about as much as running them (`pg_stat_statements`, `bench:erasure`). Only the statements
+ * {@link queryRows} sends run here: constant texts keyed by primary keys, whose plan does not
+ * depend on the values. It closes with the DataSource's pool.
+ */
+function genericPoolOf(master: Pool): Pool {
+  let pool = genericPools.get(master);
+  if (!pool) {
+    const options = (master as unknown as { options: ConstructorParameters<typeof Pool>[0] & { max?: number } }).options;
+    const generic = new Pool({ ...options, max: Math.max(2, Math.ceil((options.max ?? 10) / 2)), options: "-c plan_cache_mode=force_generic_plan" });
+    generic.on("error", () => undefined);
+    generic.on("connect", (client) => client.on("error", () => undefined));
+    const end = master.end.bind(master) as (cb?: (err?: Error) => void) => unknown;
+    (master as unknown as { end: typeof end }).end = (cb) => {
+      void generic.end().catch(() => undefined);
+      return end(cb);
+    };
+    genericPools.set(master, (pool = generic));
+  }
+  return pool;
+}
+
 /**
  * Runs `text` and returns its rows. On a DataSource it runs as a named prepared statement
- * (named after the text's hash): each connection parses and plans it once, not for every call —
- * for the statements every request runs (planning some of them cost more than running them). In
- * a transaction (an EntityManager or a QueryRunner) it runs as given. `text` must be constant:
- * values travel only as `params`.
+ * (named after the text's hash) on the DataSource's generic-plan pool ({@link genericPoolOf}):
+ * each connection parses and plans it once, not for every call — for the statements every
+ * request runs. In a transaction (an EntityManager or a QueryRunner) it runs as given. `text`
+ * must be constant: values travel only as `params`.
  */
 export async function queryRows<T>(sql: Sql, text: string, params: unknown[]): Promise<T[]> {
-  const pool = poolOf(sql);
+  const master = poolOf(sql);
+  const pool = master && genericPoolOf(master);
   if (pool) {
     let name = statementNames.get(text);
     if (!name) statementNames.set(text, (name = `lethe_${createHash("sha256").update(text).digest("hex").slice(0, 20)}`));

@@ -431,6 +431,12 @@ DECLARE
   ${V.k} integer; ${V.n} bigint; ${V.grown} bigint; ${V.row} record; ${V.seed} jsonb := ${V.virtual}; ${V.matched} integer := 0;
   ${V.figures} jsonb := '[]'; ${V.analyzed} boolean := false; ${counterDecls} ${V.decided} bigint; ${V.shared} bigint; ${V.changed} bigint; ${V.left} bigint;
 BEGIN
+  -- The sets keep their rows past COMMIT (ON COMMIT PRESERVE ROWS) and are emptied here, at the
+  -- start of every call (also after a rolled-back one): truncating them at COMMIT gave each set
+  -- back to the file system, and the next call's first row in each extended its file again
+  -- (0.2 ms a set per erasure, in the kernel); the emptied page stays in local buffers.
+  WITH ${(["r", "v"] as const).flatMap((set) => all.map((t) => `d_${set}_${t.index} AS (DELETE FROM ${temp(set, t)})`)).join(", ")}
+  SELECT 1 INTO ${V.n};
   IF ${V.mode} = 'erase' THEN
     IF ${V.ident} IS NOT NULL THEN
       ${resolve}
@@ -485,7 +491,7 @@ END`.replace(`${V.decided} bigint;`, `${V.decided} bigint; ${V.out} jsonb;`);
       "NULL::integer AS came",
       ...t.linkCols.map((c) => `b.${quoteIdent(c)} AS ${k(t, c)}`),
     ];
-    return `CREATE TEMP TABLE IF NOT EXISTS ${name.slice("pg_temp.".length)} ON COMMIT DELETE ROWS AS SELECT ${cols.join(", ")} FROM ${base(t)} b WITH NO DATA;`;
+    return `CREATE TEMP TABLE IF NOT EXISTS ${name.slice("pg_temp.".length)} ON COMMIT PRESERVE ROWS AS SELECT ${cols.join(", ")} FROM ${base(t)} b WITH NO DATA;`;
   };
   const ddl = (["r", "v"] as const).flatMap((set) => [...tables.values()].map((t) => tableDdl(set, t))).join("\n");
   const signature = `${V.mode} text, ${V.ident} integer, ${V.value} text, ${V.key} text, ${V.virtual} jsonb, ${V.ipad} bytea, ${V.opad} bytea`;

@@ -16,6 +16,7 @@ export class StorePools {
   constructor(
     private readonly dataMap: DataMap,
     private readonly poolSize = 10,
+    private readonly eraseConnections = 4,
   ) {}
 
   /** The declaration of a postgres store; a permanent error when there is none. */
@@ -48,10 +49,13 @@ export class StorePools {
   pipelinedPool(store: string): Pool {
     let pool = this.pipelined.get(store);
     if (!pool) {
-      // Its connections carry the compiled erasure (set up once per connection, tens of ms of
-      // Postgres CPU): kept for minutes when idle, not node-pg's default 10 s, so a trickle of
-      // requests does not set it up again and again.
-      pool = new Pool({ connectionString: this.spec(store).url, max: this.poolSize, pipeline: true, idleTimeoutMillis: 300_000 } as ConstructorParameters<
+      // Its connections carry the compiled erasure (set up once per connection: the temporary
+      // tables, the function, and its first call's plans, 50-100 ms of Postgres CPU). So there are
+      // few of them (`LETHE_ERASE_CONNECTIONS`, default 4: an erasure holds one for a few round
+      // trips, and Postgres on two cores is not faster with more; 16 cost 1.8 ms of Postgres CPU
+      // per erasure more over 1,000 than 4), and they are kept for minutes when idle, not
+      // node-pg's default 10 s, so a trickle of requests does not set it up again and again.
+      pool = new Pool({ connectionString: this.spec(store).url, max: Math.min(this.poolSize, this.eraseConnections), pipeline: true, idleTimeoutMillis: 300_000 } as ConstructorParameters<
         typeof Pool
       >[0]);
       pool.on("error", () => undefined);
