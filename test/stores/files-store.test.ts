@@ -114,6 +114,19 @@ describe("files store: erase", () => {
     expect(lstatSync(root).isDirectory()).toBe(true);
   });
 
+  it("looks names up by the pattern's segment: a literal name, a glob over a crowded directory, a glob directory level", async () => {
+    const crowd = Array.from({ length: 300 }, (_, i) => `avatars/${i + 100}.png`);
+    put(root, ...crowd, "avatars/42.png", "avatars/42.jpg", "avatars/420.png", "exports/42.zip", "exports/43.zip", "shots/a/42.png", "shots/b/42.png", "shots/b/7.png", "shots/42.png");
+    const map = uploadsMap(["avatars/{id}.*", "exports/{id}.zip", "shots/*/{id}.png"]);
+    const done = await adapterFor(map).erase(ctxFor("uploads", subject), recorder().record);
+    expect(rowsByTable(done.steps)).toEqual({ "avatars/{id}.*": 2, "exports/{id}.zip": 1, "shots/*/{id}.png": 2 });
+    // shots/a emptied and removed; shots/b and avatars keep their other files; shots/42.png is at another depth.
+    expect(tree(root)).toEqual(
+      ["avatars/", ...crowd, "avatars/420.png", "exports/", "exports/43.zip", "shots/", "shots/42.png", "shots/b/", "shots/b/7.png"].sort(),
+    );
+    expect(await adapterFor(map).verify(ctxFor("uploads", subject))).toEqual([]);
+  });
+
   it("deletes a whole directory the pattern names, and leaves a non-matching neighbour", async () => {
     put(root, "docs/42/a.pdf", "docs/42/x/b.pdf", "docs/42x/c.pdf");
     const done = await adapterFor(uploadsMap(["docs/{id}"])).erase(ctxFor("uploads", subject), recorder().record);

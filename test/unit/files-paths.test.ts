@@ -1,4 +1,4 @@
-import { compilePath, matchesPath, mayContainMatches } from "../../src/stores/files/paths";
+import { compilePath, fixedSegmentAt, matchesPath, mayContainMatches } from "../../src/stores/files/paths";
 
 describe("files store: path matching", () => {
   const compile = (t: string, id = "42") => compilePath(t, { id })!;
@@ -23,5 +23,15 @@ describe("files store: path matching", () => {
     expect(mayContainMatches(compile("a/*/{id}.txt"), ["a", "x"])).toBe(true);
     expect(mayContainMatches(compile("a/*/{id}.txt"), ["b"])).toBe(false);
     expect(mayContainMatches(compile("a/{id}.txt"), ["a", "x"])).toBe(false);
+  });
+
+  it("names the segment every entry at a depth must match, until a ** comes", () => {
+    expect(fixedSegmentAt(compile("avatars/{id}.*"), 1)).toMatchObject({ kind: "glob" });
+    expect(fixedSegmentAt(compile("exports/{id}.zip"), 1)).toEqual({ kind: "literal", name: "42.zip" });
+    expect(fixedSegmentAt(compile("a/*/{id}.txt"), 1)).toMatchObject({ kind: "glob" });
+    expect(fixedSegmentAt(compile("a/**/{id}.txt"), 1)).toBeUndefined();
+    expect(fixedSegmentAt(compile("a/**/{id}.txt"), 2)).toBeUndefined();
+    expect(fixedSegmentAt(compile("a/{id}/**"), 2)).toBeUndefined();
+    expect(fixedSegmentAt(compile("a/{id}.txt"), 2)).toBeUndefined();
   });
 });

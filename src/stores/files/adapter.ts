@@ -5,7 +5,7 @@ import { ERROR_CODES, PermanentError, VerificationFailure } from "../../errors";
 import type { StepCount } from "../../types";
 import { placeholdersOf } from "../placeholders";
 import type { StoreAdapter, StoreDeps, StoreRunContext } from "../store-kind";
-import { compilePath, isInside, isUnsafeIdentity, matchesPath, mayContainMatches, unsafePattern, type CompiledPath } from "./paths";
+import { compilePath, fixedSegmentAt, isInside, isUnsafeIdentity, matchesPath, mayContainMatches, unsafePattern, type CompiledPath } from "./paths";
 import type { FilesStoreSpec } from "./schema";
 
 /** What one walk of one pattern does with the files it matches; `list` collects the regular files (exports). */
@@ -183,14 +183,32 @@ async function visit(
   await assertRealDirectory(root, dir);
   const claimed = inClaimed || (dir !== root && matchesPath(path, names));
   if (mode === "erase" && claimed) emptied.add(dir);
-  let entries: Dirent[];
+  let entries: Entry[];
+  // Outside the subject's own directories and without `**` so far, only entries whose name
+  // matches the pattern's segment at this depth can matter: a literal one is looked up directly,
+  // a glob filters the names before anything else is done with them (`avatars/{id}.*` in a
+  // directory of every user's avatar costs a regular-expression test per name, not a walk).
+  const segment = claimed ? undefined : fixedSegmentAt(path, names.length);
+  let listed = 0;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    if (segment?.kind === "literal") entries = await entriesNamed(dir, [segment.name]);
+    else if (segment?.kind === "glob") {
+      const all = await readdir(dir);
+      listed = all.length;
+      entries = await entriesNamed(
+        dir,
+        all.filter((name) => segment.re.test(name)),
+      );
+    } else {
+      entries = await readdir(dir, { withFileTypes: true });
+      listed = entries.length;
+    }
   } catch (err) {
     if ((err as { code?: unknown }).code === "ENOENT") return 0;
     throw err;
   }
   let rows = 0;
+  let unlinkedHere = 0;
   for (const entry of entries) {
     const childNames = [...names, entry.name];
     const child = join(dir, entry.name);
@@ -217,12 +235,35 @@ async function visit(
       await unlink(child);
       removed.push(child);
       rows++;
-      emptied.add(dir);
+      unlinkedHere++;
     } catch (err) {
       if ((err as { code?: unknown }).code !== "ENOENT") throw err;
     }
   }
+  // A directory that lost an entry may be empty now, unless it was listed whole and entries are
+  // left (a literal lookup lists nothing: try it). Its emptied subdirectories are pruned first,
+  // and their removal makes it a candidate again (`pruneEmpty`).
+  if (unlinkedHere > 0 && (segment?.kind === "literal" || unlinkedHere >= listed)) emptied.add(dir);
   return rows;
+}
+
+/** What the walk needs of a directory entry. */
+type Entry = Pick<Dirent, "name" | "isDirectory" | "isFile">;
+
+/** The entries `names` of `dir` (lstat: a symlink is an entry of its own), skipping those that are gone. */
+async function entriesNamed(dir: string, names: string[]): Promise<Entry[]> {
+  const found = await Promise.all(
+    names.map(async (name): Promise<Entry | null> => {
+      try {
+        const st = await lstat(join(dir, name));
+        return { name, isDirectory: () => st.isDirectory(), isFile: () => st.isFile() };
+      } catch (err) {
+        if ((err as { code?: unknown }).code === "ENOENT" || (err as { code?: unknown }).code === "ENOTDIR") return null;
+        throw err;
+      }
+    }),
+  );
+  return found.filter((e): e is Entry => e !== null);
 }
 
 /**

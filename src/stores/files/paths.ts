@@ -123,3 +123,14 @@ export function mayContainMatches(p: CompiledPath, names: readonly string[]): bo
   };
   return go(0, 0);
 }
+
+/**
+ * The pattern's segment at `depth` when no `**` comes at or before it: an entry at that depth
+ * (its relative path `depth + 1` names long) can match, or lead to a match, only when its name
+ * matches this segment. Undefined after a `**` or past the pattern's end.
+ */
+export function fixedSegmentAt(p: CompiledPath, depth: number): Exclude<PathSegment, { kind: "globstar" }> | undefined {
+  for (let i = 0; i <= depth && i < p.segments.length; i++) if (p.segments[i]!.kind === "globstar") return undefined;
+  const seg = p.segments[depth];
+  return seg && seg.kind !== "globstar" ? seg : undefined;
+}
