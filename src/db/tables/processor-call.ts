@@ -1,4 +1,5 @@
 import type { DataSource } from "typeorm";
+import { queryRows } from "./sql";
 
 /**
  * Owner of `lethe.processor_call`: one row per request and webhook store (the webhook store kind's
@@ -74,7 +75,8 @@ function toCall(r: Row): ProcessorCall {
 }
 
 async function one(ds: DataSource, sql: string, params: unknown[]): Promise<ProcessorCall | null> {
-  const rows = (await ds.query(sql, params)) as Row[];
+  // Named and planned once per connection (`queryRows`): a processor call runs these for every erasure.
+  const rows = await queryRows<Row>(ds, sql, params);
   return rows[0] ? toCall(rows[0]) : null;
 }
 

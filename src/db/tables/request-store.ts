@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { StepCount } from "../../types";
 import { RequestStepEntity, type RequestStep } from "../entities/request-step";
-import type { Sql } from "./sql";
+import { queryRows, type Sql } from "./sql";
 
 /**
  * Owner of `lethe.request_store` (each store's state within a request: `prepared` with its
@@ -75,7 +75,8 @@ export async function recordStore(
   state: "prepared" | "done",
   xid: string | null,
 ): Promise<void> {
-  await ds.query(
+  await queryRows(
+    ds,
     `WITH ${recordStoreSql({ request: "$1::uuid", store: "$2::text", state: "$3::text", xid: "$4", tables: "$5", actions: "$6", rows: "$7", grounds: "$8" })}
      SELECT 1`,
     [requestId, store, state, xid, ...stepArrays(steps)],
@@ -95,7 +96,8 @@ export async function recordStoresDone(
 ): Promise<void> {
   if (stores.length === 0 && preparedDone.length === 0) return;
   const steps = stores.flatMap(({ store, steps }) => steps.map((s) => ({ ...s, store })));
-  await ds.query(
+  await queryRows(
+    ds,
     `WITH v AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS v(s, t, a, n, g)),
           cleared AS (
             DELETE FROM lethe.request_step st WHERE st.request_id = $1 AND st.store = ANY($7::text[])
