@@ -99,7 +99,13 @@ async function main(): Promise<void> {
   const app = await createScratchDb("lethe_bench_app", SCRATCH);
   const mapPath = join(tmpdir(), `lethe-bench-map-${process.pid}.json`);
   writeFileSync(mapPath, JSON.stringify(DATA_MAP("BENCH_APP_URL")));
-  const env = letheEnv(own.url, mapPath, { BENCH_APP_URL: app.url, LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16" });
+  // 16 jobs at once, 8 erasing connections to the application's database (the default is 4: with
+  // 16 jobs, 8 measured 10-17 % more erasures/s in two paired runs).
+  const env = letheEnv(own.url, mapPath, {
+    BENCH_APP_URL: app.url,
+    LETHE_WORKER_CONCURRENCY: process.env.BENCH_CONCURRENCY ?? "16",
+    LETHE_ERASE_CONNECTIONS: process.env.LETHE_ERASE_CONNECTIONS ?? "8",
+  });
   Object.assign(process.env, env);
   installCounters();
   const counter = workerRoundTrips();
