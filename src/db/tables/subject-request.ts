@@ -9,7 +9,7 @@ import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
 import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
 import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
-import { failedStoresClearedSql, preparedStoresDoneSql, recordStoreSql, stepArrays, storeFailedSql, storesJsonSql } from "./request-store";
+import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql } from "./request-store";
 import { endRestrictionsOfErasedSql } from "./restriction";
 import { isPooled, queryRows, type Sql } from "./sql";
 import { GroupCommit, groupCommitOf } from "../group-commit";
@@ -203,35 +203,80 @@ export async function startErasureRun(
   return { started: row !== undefined, holdId: row?.hold_id ?? null };
 }
 
+/** What {@link startErasurePrepared} records for one request. */
+interface PreparedStart {
+  requestId: string;
+  resealed: Buffer;
+  holdHashes: string[];
+  store: string;
+  steps: StepCount[];
+  xid: string;
+}
+
 /**
- * The subject's store was erased in a transaction that has not committed yet: in one statement,
- * the request becomes `running` with its snapshot sealed (`resealed`) and the store `prepared`
- * with its xid and steps — or, when a legal hold covers any of `holdHashes`, `held` with the
- * snapshot sealed and no store recorded (the caller then rolls the store transaction back).
- * Returns the hold it waits for, if any.
+ * For each item, in one statement: the request becomes `running` with its snapshot sealed and the
+ * store `prepared` with its xid and steps — or, when a legal hold covers any of its hashes, `held`
+ * with the snapshot sealed and no store recorded. Returns the request ids updated and their hold.
  */
-export async function startErasurePrepared(
-  ds: Sql,
-  p: { requestId: string; resealed: Buffer; holdHashes: string[]; store: string; steps: StepCount[]; xid: string },
-): Promise<{ started: boolean; holdId: string | null }> {
-  const rows = await queryRows<{ hold_id: string | null }>(
-    ds,
-    `WITH hold AS (
-       ${activeHoldIdSql("$3")}),
+const START_PREPARED_SQL = `WITH v AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(rid uuid, sealed text, hashes text[], store text, xid bigint, steps jsonb)),
+     hold AS (
+       SELECT v.rid, (${activeHoldIdSql("v.hashes")}) AS hold_id FROM v),
      req AS (
-       UPDATE lethe.subject_request
-          SET status = CASE WHEN EXISTS (SELECT 1 FROM hold) THEN 'held' ELSE 'running' END,
-              hold_id = (SELECT id FROM hold), identities = $2,
-              started_at = coalesce(started_at, now()), updated_at = now()
-        WHERE id = $1 AND ${UNFINISHED} RETURNING hold_id),
-     ${recordStoreSql(
-       { request: "$1::uuid", store: "$4::text", state: "'prepared'", xid: "$5", tables: "$6", actions: "$7", rows: "$8", grounds: "$9" },
-       "NOT EXISTS (SELECT 1 FROM hold) AND EXISTS (SELECT 1 FROM req)",
-     )}
-     SELECT hold_id FROM req`,
-    [p.requestId, p.resealed, p.holdHashes, p.store, p.xid, ...stepArrays(p.steps)],
-  );
-  return { started: rows.length > 0, holdId: rows[0]?.hold_id ?? null };
+       UPDATE lethe.subject_request r
+          SET status = CASE WHEN hold.hold_id IS NOT NULL THEN 'held' ELSE 'running' END,
+              hold_id = hold.hold_id, identities = decode(v.sealed, 'base64'),
+              started_at = coalesce(r.started_at, now()), updated_at = now()
+         FROM v JOIN hold ON hold.rid = v.rid
+        WHERE r.id = v.rid AND r.${UNFINISHED} RETURNING r.id, r.hold_id),
+     ok AS (SELECT v.* FROM v JOIN req ON req.id = v.rid WHERE req.hold_id IS NULL),
+     st AS (
+       SELECT ok.rid, ok.store, s.t, s.a, s.n, s.g FROM ok, jsonb_to_recordset(ok.steps) AS s(t text, a text, n int, g text)),
+     cleared AS (
+       DELETE FROM lethe.request_step x USING ok WHERE x.request_id = ok.rid AND x.store = ok.store
+          AND NOT EXISTS (SELECT 1 FROM st WHERE st.rid = x.request_id AND st.store = x.store AND st.t = x.table_name AND st.a = x.action)),
+     steps AS (
+       INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
+       SELECT rid, store, t, a, n, g FROM st
+       ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
+     stores AS (
+       INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at)
+       SELECT rid, store, 'prepared', xid, NULL FROM ok
+       ON CONFLICT (request_id, store) DO UPDATE
+         SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL)
+     SELECT id::text AS rid, hold_id FROM req`;
+
+const preparedStarts = new WeakMap<object, GroupCommit<PreparedStart, { started: boolean; holdId: string | null }>>();
+
+/** Runs {@link START_PREPARED_SQL} for `items`. */
+async function startAllPrepared(ds: Sql, items: PreparedStart[]): Promise<Array<{ started: boolean; holdId: string | null }>> {
+  const rows = items.map((p) => ({
+    rid: p.requestId,
+    sealed: p.resealed.toString("base64"),
+    hashes: p.holdHashes,
+    store: p.store,
+    xid: p.xid,
+    steps: p.steps.map((s) => ({ t: s.table, a: s.action, n: s.rows, g: s.ground ?? null })),
+  }));
+  const out = await queryRows<{ rid: string; hold_id: string | null }>(ds, START_PREPARED_SQL, [JSON.stringify(rows)]);
+  const byId = new Map(out.map((r) => [r.rid, r.hold_id]));
+  return items.map((p) => {
+    const id = p.requestId.toLowerCase();
+    return byId.has(id) ? { started: true, holdId: byId.get(id) ?? null } : { started: false, holdId: null };
+  });
+}
+
+/**
+ * The subject's store was erased in a transaction that has not committed yet (its connection
+ * waits): the request becomes `running` with its snapshot sealed (`resealed`) and the store
+ * `prepared` with its xid and steps — or, when a legal hold covers any of `holdHashes`, `held`
+ * with the snapshot sealed and no store recorded (the caller then rolls the store transaction
+ * back). Returns the hold it waits for, if any. On a DataSource, group-committed with the other
+ * jobs' (`db/group-commit`): one statement and one commit for the erasures that reach this point
+ * while one is in flight.
+ */
+export async function startErasurePrepared(ds: Sql, p: PreparedStart): Promise<{ started: boolean; holdId: string | null }> {
+  return batched(preparedStarts, ds, startAllPrepared, p);
 }
 
 /** What {@link completeRequest} records for one request. */
