@@ -55,10 +55,10 @@ export async function reconcileRequests(services: Pick<Services, "ds" | "config"
       outcome.failed++;
     }
   }
-  const exports = await reconcileExports(services, GRACE_MS);
-  outcome.checked += exports.checked;
-  outcome.enqueued += exports.enqueued;
-  outcome.failed += exports.failed;
+  const exportOutcome = await reconcileExports(services, GRACE_MS);
+  outcome.checked += exportOutcome.checked;
+  outcome.enqueued += exportOutcome.enqueued;
+  outcome.failed += exportOutcome.failed;
   const incidents = await reconcileIncidents(services, GRACE_MS);
   outcome.checked += incidents.checked;
   outcome.enqueued += incidents.enqueued;
