@@ -116,7 +116,19 @@ describe("files store: erase", () => {
 
   it("looks names up by the pattern's segment: a literal name, a glob over a crowded directory, a glob directory level", async () => {
     const crowd = Array.from({ length: 300 }, (_, i) => `avatars/${i + 100}.png`);
-    put(root, ...crowd, "avatars/42.png", "avatars/42.jpg", "avatars/420.png", "exports/42.zip", "exports/43.zip", "shots/a/42.png", "shots/b/42.png", "shots/b/7.png", "shots/42.png");
+    put(
+      root,
+      ...crowd,
+      "avatars/42.png",
+      "avatars/42.jpg",
+      "avatars/420.png",
+      "exports/42.zip",
+      "exports/43.zip",
+      "shots/a/42.png",
+      "shots/b/42.png",
+      "shots/b/7.png",
+      "shots/42.png",
+    );
     const map = uploadsMap(["avatars/{id}.*", "exports/{id}.zip", "shots/*/{id}.png"]);
     const done = await adapterFor(map).erase(ctxFor("uploads", subject), recorder().record);
     expect(rowsByTable(done.steps)).toEqual({ "avatars/{id}.*": 2, "exports/{id}.zip": 1, "shots/*/{id}.png": 2 });

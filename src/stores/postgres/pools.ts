@@ -55,9 +55,12 @@ export class StorePools {
       // trips, and Postgres on two cores is not faster with more; 16 cost 1.8 ms of Postgres CPU
       // per erasure more over 1,000 than 4), and they are kept for minutes when idle, not
       // node-pg's default 10 s, so a trickle of requests does not set it up again and again.
-      pool = new Pool({ connectionString: this.spec(store).url, max: Math.min(this.poolSize, this.eraseConnections), pipeline: true, idleTimeoutMillis: 300_000 } as ConstructorParameters<
-        typeof Pool
-      >[0]);
+      pool = new Pool({
+        connectionString: this.spec(store).url,
+        max: Math.min(this.poolSize, this.eraseConnections),
+        pipeline: true,
+        idleTimeoutMillis: 300_000,
+      } as ConstructorParameters<typeof Pool>[0]);
       pool.on("error", () => undefined);
       // As for `pool`: a checked-out client terminated by a Postgres restart must not crash the process.
       pool.on("connect", (client) => client.on("error", () => undefined));
