@@ -81,7 +81,7 @@ describe("startErasurePrepared, batched", () => {
       stepRows
         .filter((r) => r.table_name === "orders")
         .map((r) => [ids.indexOf(r.request_id), r.rows])
-        .sort(),
+        .sort((a, b) => a[0]! - b[0]!),
     ).toEqual([
       [0, 1],
       [1, 2],
