@@ -1,5 +1,7 @@
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
 import type { IncidentView } from "../../src/incidents/incident-view";
+import { SEND_NOTICE } from "../../src/queues/jobs/send-notice";
 import { NOTICE_CHUNK, noticesJobId, SEND_NOTICES } from "../../src/queues/jobs/send-notices";
 import { QUEUES } from "../../src/queues/names";
 import type { WorkerHandle } from "../../workers/worker";
@@ -66,4 +68,56 @@ describe("breach fan-out in chunks", () => {
     );
     expect(claims.every((c) => c.attempts === 1 && !c.resent)).toBe(true);
   }, 120_000);
+
+  it("a legacy one-person job (send-notice, queued before chunks) is a chunk of one: each person once, with or without chunks", async () => {
+    const { id } = await readyToNotify(b);
+    let rows: Array<{ id: string }> = [];
+    // What the legacy jobs themselves sent (each returns its chunk-of-one counts).
+    const connection = new Redis(b.h.config.redisUrl, { maxRetriesPerRequest: null });
+    const events = new QueueEvents(QUEUES.mail, { connection, prefix: b.h.config.queuePrefix });
+    await events.waitUntilReady();
+    const legacy = new Map<string, number>();
+    events.on("completed", ({ jobId, returnvalue }) => {
+      if (!jobId.startsWith("notice-")) return;
+      const out = (typeof returnvalue === "string" ? JSON.parse(returnvalue) : returnvalue) as { sent?: number } | undefined;
+      legacy.set(jobId, out?.sent ?? -1);
+    });
+    // The mail queue is paused while notify queues its chunks, which are then taken off the queue:
+    // the people are left to legacy jobs, as after an upgrade with old jobs still queued.
+    await mail.pause();
+    try {
+      await b.ok("ops", "POST", `/v1/incidents/${id}/notify`, {}, 202);
+      const queued = async () =>
+        (
+          await queryRows<{ n: number }>(b.h.letheDb.url, `SELECT count(*)::int AS n FROM lethe.notification WHERE incident_id = $1 AND status = 'queued'`, [
+            id,
+          ])
+        )[0]!.n;
+      for (let i = 0; i < 200 && (await queued()) < PEOPLE; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await queued()).toBe(PEOPLE);
+      await mail.drain();
+      rows = await queryRows<{ id: string }>(b.h.letheDb.url, `SELECT id FROM lethe.notification WHERE incident_id = $1 ORDER BY id`, [id]);
+      for (const r of rows) await SEND_NOTICE.enqueue(mail, b.h.config, { notificationId: r.id });
+      // The same person's legacy job again is the same job (its id is the notification's).
+      await SEND_NOTICE.enqueue(mail, b.h.config, { notificationId: rows[0]!.id });
+      expect(() => SEND_NOTICE.parse({ notificationId: "person1@example.test" })).toThrow("payload does not match");
+    } finally {
+      await mail.resume();
+    }
+
+    const done = await waitForBody<IncidentView>(b, `/v1/incidents/${id}`, (v) => v.notices.state === "done", "every notice to be out", 60_000);
+    expect(done.notices).toMatchObject({ total: PEOPLE, sent: PEOPLE, pending: 0, undeliverable: 0, resentInDoubt: 0 });
+    const counts = b.sink.countsById();
+    expect(rows.map((r) => counts.get(r.id))).toEqual(rows.map(() => 1));
+    // Every legacy job ran through the notice sender and reported its count (1 sent, or 0 when a
+    // re-synced chunk had claimed that person first); most of the people were theirs.
+    for (let i = 0; i < 100 && legacy.size < PEOPLE; i++) await new Promise((r) => setTimeout(r, 50));
+    await events.close();
+    await connection.quit();
+    expect(legacy.size).toBe(PEOPLE);
+    expect([...legacy.values()].every((n) => n === 0 || n === 1)).toBe(true);
+    expect([...legacy.values()].reduce((a, n) => a + n, 0)).toBeGreaterThan(PEOPLE / 2);
+    const claims = await queryRows<{ attempts: number }>(b.h.letheDb.url, `SELECT attempts FROM lethe.notification WHERE incident_id = $1`, [id]);
+    expect(claims.every((c) => c.attempts === 1)).toBe(true);
+  }, 180_000);
 });
