@@ -24,43 +24,34 @@ export async function recordedSteps(ds: Sql, requestId: string, store?: string):
   return rows.map((r) => ({ store: r.store, table: r.table_name, action: r.action, rows: r.rows, ...(r.ground ? { ground: r.ground } : {}) }));
 }
 
-/** Placeholders (or SQL expressions) of {@link recordStoreSql}. */
-export interface RecordStoreParams {
-  request: string;
-  store: string;
-  /** `'prepared'` or `'done'` */
-  state: string;
-  xid: string;
-  /** Parallel arrays: table names (`text[]`), actions (`text[]`), rows (`int[]`), grounds (`text[]`). */
-  tables: string;
-  actions: string;
-  rows: string;
-  grounds: string;
-}
-
 /**
- * CTEs (`rs_v`, `rs_cleared`, `rs_steps`, `rs_store`) that record a store's steps and its state,
- * for a statement of the request owner; nothing is written unless `guard` (SQL) holds.
+ * CTEs (`rec_steps_in`, `rec_cleared`, `rec_steps`, `rec_store`) that record stores' steps and
+ * states, for a statement of a request owner. `targets` names a relation with one row per
+ * (request, store) to record: `rid` (uuid), `store`, `state` (`'prepared'` or `'done'`), `xid`
+ * (bigint, null without a transaction) and `steps` (a jsonb array of `{t, a, n, g}`: table,
+ * action, rows, ground). Each target's steps replace its earlier ones (an earlier attempt's table
+ * that is no longer erased is dropped) and its store row takes the state, errors cleared.
  */
-export function recordStoreSql(p: RecordStoreParams, guard = "true"): string {
-  return `rs_v AS (SELECT * FROM unnest(${p.tables}::text[], ${p.actions}::text[], ${p.rows}::int[], ${p.grounds}::text[]) AS v(t, a, n, g)),
-     rs_cleared AS (
-       DELETE FROM lethe.request_step s WHERE s.request_id = ${p.request} AND s.store = ${p.store} AND (${guard})
-          AND NOT EXISTS (SELECT 1 FROM rs_v v WHERE v.t = s.table_name AND v.a = s.action)),
-     rs_steps AS (
+export function storesRecordedSql(targets: string): string {
+  return `rec_steps_in AS (
+       SELECT x.rid, x.store, s.t, s.a, s.n, s.g FROM ${targets} x, jsonb_to_recordset(x.steps) AS s(t text, a text, n int, g text)),
+     rec_cleared AS (
+       DELETE FROM lethe.request_step st USING ${targets} x WHERE st.request_id = x.rid AND st.store = x.store
+          AND NOT EXISTS (SELECT 1 FROM rec_steps_in v WHERE v.rid = st.request_id AND v.store = st.store AND v.t = st.table_name AND v.a = st.action)),
+     rec_steps AS (
        INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
-       SELECT ${p.request}, ${p.store}, t, a, n, g FROM rs_v WHERE (${guard})
+       SELECT rid, store, t, a, n, g FROM rec_steps_in
        ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
-     rs_store AS (
+     rec_store AS (
        INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at)
-       SELECT ${p.request}, ${p.store}, ${p.state}, ${p.xid}::bigint, CASE WHEN ${p.state} = 'done' THEN now() END WHERE (${guard})
+       SELECT rid, store, state, xid, CASE WHEN state = 'done' THEN now() END FROM ${targets}
        ON CONFLICT (request_id, store) DO UPDATE
          SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL)`;
 }
 
-/** The parameter values of {@link recordStoreSql}'s step arrays. */
-export function stepArrays(steps: StepCount[]): [string[], string[], number[], Array<string | null>] {
-  return [steps.map((s) => s.table), steps.map((s) => s.action), steps.map((s) => s.rows), steps.map((s) => s.ground ?? null)];
+/** Steps as {@link storesRecordedSql} reads them (`{t, a, n, g}`). */
+export function stepsJson(steps: StepCount[]): Array<{ t: string; a: string; n: number; g: string | null }> {
+  return steps.map((s) => ({ t: s.table, a: s.action, n: s.rows, g: s.ground ?? null }));
 }
 
 /**
@@ -77,9 +68,10 @@ export async function recordStore(
 ): Promise<void> {
   await queryRows(
     ds,
-    `WITH ${recordStoreSql({ request: "$1::uuid", store: "$2::text", state: "$3::text", xid: "$4", tables: "$5", actions: "$6", rows: "$7", grounds: "$8" })}
+    `WITH target AS (SELECT $1::uuid AS rid, $2::text AS store, $3::text AS state, $4::bigint AS xid, $5::jsonb AS steps),
+     ${storesRecordedSql("target")}
      SELECT 1`,
-    [requestId, store, state, xid, ...stepArrays(steps)],
+    [requestId, store, state, xid, JSON.stringify(stepsJson(steps))],
   );
 }
 
@@ -95,32 +87,15 @@ export async function recordStoresDone(
   preparedDone: string[] = [],
 ): Promise<void> {
   if (stores.length === 0 && preparedDone.length === 0) return;
-  const steps = stores.flatMap(({ store, steps }) => steps.map((s) => ({ ...s, store })));
   await queryRows(
     ds,
-    `WITH v AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::text[]) AS v(s, t, a, n, g)),
-          cleared AS (
-            DELETE FROM lethe.request_step st WHERE st.request_id = $1 AND st.store = ANY($7::text[])
-               AND NOT EXISTS (SELECT 1 FROM v WHERE v.s = st.store AND v.t = st.table_name AND v.a = st.action)),
-          steps AS (
-            INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
-            SELECT $1, s, t, a, n, g FROM v
-            ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
-          committed AS (
-            UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = ANY($8::text[]) AND status = 'prepared')
-     INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at) SELECT $1, unnest($7::text[]), 'done', NULL, now()
-     ON CONFLICT (request_id, store) DO UPDATE
-       SET status = 'done', xid = NULL, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL`,
-    [
-      requestId,
-      steps.map((s) => s.store),
-      steps.map((s) => s.table),
-      steps.map((s) => s.action),
-      steps.map((s) => s.rows),
-      steps.map((s) => s.ground ?? null),
-      stores.map((s) => s.store),
-      preparedDone,
-    ],
+    `WITH target AS (
+       SELECT $1::uuid AS rid, x.store, 'done'::text AS state, NULL::bigint AS xid, x.steps FROM jsonb_to_recordset($2::jsonb) AS x(store text, steps jsonb)),
+     ${storesRecordedSql("target")},
+     committed AS (
+       UPDATE lethe.request_store SET status = 'done', finished_at = now() WHERE request_id = $1 AND store = ANY($3::text[]) AND status = 'prepared')
+     SELECT 1`,
+    [requestId, JSON.stringify(stores.map((s) => ({ store: s.store, steps: stepsJson(s.steps) }))), preparedDone],
   );
 }
 

@@ -9,7 +9,7 @@ import { activeHoldIdSql, ENDED_HOLD_JOIN } from "./legal-hold";
 import { deliveriesFailedSql, deliverySentSql } from "./mail-delivery";
 import { deleteFailedOpenDsrCallsSql } from "./opendsr-call";
 import { deleteFailedCallsSql } from "./processor-call";
-import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql } from "./request-store";
+import { failedStoresClearedSql, preparedStoresDoneSql, storeFailedSql, storesJsonSql, storesRecordedSql, stepsJson } from "./request-store";
 import { endRestrictionsOfErasedSql } from "./restriction";
 import { isPooled, queryRows, type Sql } from "./sql";
 import { GroupCommit, groupCommitOf } from "../group-commit";
@@ -229,21 +229,8 @@ const START_PREPARED_SQL = `WITH v AS (
               started_at = coalesce(r.started_at, now()), updated_at = now()
          FROM v JOIN hold ON hold.rid = v.rid
         WHERE r.id = v.rid AND r.${UNFINISHED} RETURNING r.id, r.hold_id),
-     ok AS (SELECT v.* FROM v JOIN req ON req.id = v.rid WHERE req.hold_id IS NULL),
-     st AS (
-       SELECT ok.rid, ok.store, s.t, s.a, s.n, s.g FROM ok, jsonb_to_recordset(ok.steps) AS s(t text, a text, n int, g text)),
-     cleared AS (
-       DELETE FROM lethe.request_step x USING ok WHERE x.request_id = ok.rid AND x.store = ok.store
-          AND NOT EXISTS (SELECT 1 FROM st WHERE st.rid = x.request_id AND st.store = x.store AND st.t = x.table_name AND st.a = x.action)),
-     steps AS (
-       INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)
-       SELECT rid, store, t, a, n, g FROM st
-       ON CONFLICT (request_id, store, table_name, action) DO UPDATE SET rows = EXCLUDED.rows, ground = EXCLUDED.ground),
-     stores AS (
-       INSERT INTO lethe.request_store (request_id, store, status, xid, finished_at)
-       SELECT rid, store, 'prepared', xid, NULL FROM ok
-       ON CONFLICT (request_id, store) DO UPDATE
-         SET status = EXCLUDED.status, xid = EXCLUDED.xid, finished_at = EXCLUDED.finished_at, error_code = NULL, error_message = NULL)
+     ok AS (SELECT v.rid, v.store, 'prepared'::text AS state, v.xid, v.steps FROM v JOIN req ON req.id = v.rid WHERE req.hold_id IS NULL),
+     ${storesRecordedSql("ok")}
      SELECT id::text AS rid, hold_id FROM req`;
 
 const preparedStarts = new WeakMap<object, GroupCommit<PreparedStart, { started: boolean; holdId: string | null }>>();
@@ -256,7 +243,7 @@ async function startAllPrepared(ds: Sql, items: PreparedStart[]): Promise<Array<
     hashes: p.holdHashes,
     store: p.store,
     xid: p.xid,
-    steps: p.steps.map((s) => ({ t: s.table, a: s.action, n: s.rows, g: s.ground ?? null })),
+    steps: stepsJson(p.steps),
   }));
   const out = await queryRows<{ rid: string; hold_id: string | null }>(ds, START_PREPARED_SQL, [JSON.stringify(rows)]);
   const byId = new Map(out.map((r) => [r.rid, r.hold_id]));

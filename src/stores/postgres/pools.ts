@@ -52,7 +52,7 @@ export class StorePools {
       // Its connections carry the compiled erasure (set up once per connection: the temporary
       // tables, the function, and its first call's plans, 50-100 ms of Postgres CPU). So there are
       // few of them (`LETHE_ERASE_CONNECTIONS`, default 4: an erasure holds one for a few round
-      // trips, and Postgres on two cores is not faster with more; 16 cost 1.8 ms of Postgres CPU
+      // trips, and Postgres on two cores is not faster with more; 16 cost 1.3-1.8 ms of Postgres CPU
       // per erasure more over 1,000 than 4), and they are kept for minutes when idle, not
       // node-pg's default 10 s, so a trickle of requests does not set it up again and again.
       pool = new Pool({
