@@ -56,8 +56,12 @@ export interface ChainReport {
 
 /** Re-computes the chain over the sealed rows in `seq` order. */
 export async function verifyAuditChain(manager: EntityManager | DataSource): Promise<ChainReport> {
-  const rows = await sealedRows(manager);
-  const unsealed = await unsealedCount(manager);
+  // Both reads in one snapshot: read one after the other, a sealer committing in between made a
+  // report of the rows sealed before it and none left unsealed after it (4 sealed, 0 unsealed).
+  const { rows, unsealed } = await manager.transaction("REPEATABLE READ", async (m) => {
+    await m.query("SET TRANSACTION READ ONLY");
+    return { rows: await sealedRows(m), unsealed: await unsealedCount(m) };
+  });
   let prev = GENESIS_HASH;
   let expectedSeq = 1n;
   for (const r of rows) {
