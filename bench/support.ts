@@ -91,7 +91,8 @@ export function peakRssMb(pid: number): number | null {
 /** Node flags for a worker child: a V8 CPU profile in BENCH_CPU_PROF=<dir> when it exits. */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+  const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
+  return [...(dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 /**

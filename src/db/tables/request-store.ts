@@ -36,7 +36,8 @@ export function storesRecordedSql(targets: string): string {
   return `rec_steps_in AS (
        SELECT x.rid, x.store, s.t, s.a, s.n, s.g FROM ${targets} x, jsonb_to_recordset(x.steps) AS s(t text, a text, n int, g text)),
      rec_cleared AS (
-       DELETE FROM lethe.request_step st USING ${targets} x WHERE st.request_id = x.rid AND st.store = x.store
+       DELETE FROM lethe.request_step st USING ${targets} x WHERE st.request_id = ANY (ARRAY(SELECT rid FROM ${targets}))
+          AND st.request_id = x.rid AND st.store = x.store
           AND NOT EXISTS (SELECT 1 FROM rec_steps_in v WHERE v.rid = st.request_id AND v.store = st.store AND v.t = st.table_name AND v.a = st.action)),
      rec_steps AS (
        INSERT INTO lethe.request_step (request_id, store, table_name, action, rows, ground)

@@ -170,7 +170,9 @@ export function endRestrictionsOfErasedSql(hashSql: string, requestSql: string, 
        UPDATE lethe.restriction x SET status = 'lifted', lifted_at = now(), subject_key = NULL, subject = NULL,
               lift_reason = coalesce(x.lift_reason, 'the subject was erased'), notice_skipped_reason = 'the subject was erased (Art. 17)'
          ${from === undefined ? "" : `FROM ${from}`}
-        WHERE x.subject_hash = ${hashSql} AND x.status <> 'lifted' RETURNING x.id, x.subject_hash, ${requestSql} AS erased_by),
+        WHERE x.subject_hash = ${hashSql} AND x.status <> 'lifted'
+          ${from === undefined ? "" : `AND x.subject_hash = ANY (ARRAY(SELECT ${hashSql} FROM ${from}))`}
+        RETURNING x.id, x.subject_hash, ${requestSql} AS erased_by),
      er_audit AS (
        ${appendAuditSql({ event: "'restriction.ended'", requestId: "erased_by", subjectHash: "subject_hash", actor: "'worker'", detail: "jsonb_build_object('restrictionId', id, 'reason', 'erased')" }, "er_u")})`;
 }

@@ -29,12 +29,23 @@ const genericPools = new WeakMap<Pool, Pool>();
  * about as much as running them (`pg_stat_statements`, `bench:erasure`). Only the statements
  * {@link queryRows} sends run here: constant texts keyed by primary keys, whose plan does not
  * depend on the values. It closes with the DataSource's pool.
+ *
+ * A plan made once lives as long as the session, and the tables it reads grow meanwhile: made
+ * while `request_step` held a few hundred rows, the plan of the store record scanned the whole
+ * table on every call — 58 ms a call at 90,000 rows. So these sessions also set
+ * `enable_seqscan = off`, and each statement names its keys as `= ANY (ARRAY(SELECT … FROM v))`
+ * where it joins a batch `v`, so the plan finds its rows through an index condition whatever the
+ * table's size when it was made (`test/db/generic-plans.test.ts` checks every such plan).
  */
 function genericPoolOf(master: Pool): Pool {
   let pool = genericPools.get(master);
   if (!pool) {
     const options = (master as unknown as { options: ConstructorParameters<typeof Pool>[0] & { max?: number } }).options;
-    const generic = new Pool({ ...options, max: Math.max(2, Math.ceil((options.max ?? 10) / 2)), options: "-c plan_cache_mode=force_generic_plan" });
+    const generic = new Pool({
+      ...options,
+      max: Math.max(2, Math.ceil((options.max ?? 10) / 2)),
+      options: "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off",
+    });
     generic.on("error", () => undefined);
     generic.on("connect", (client) => client.on("error", () => undefined));
     const end = master.end.bind(master) as (cb?: (err?: Error) => void) => unknown;

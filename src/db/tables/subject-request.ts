@@ -228,7 +228,7 @@ const START_PREPARED_SQL = `WITH v AS (
               hold_id = hold.hold_id, identities = decode(v.sealed, 'base64'),
               started_at = coalesce(r.started_at, now()), updated_at = now()
          FROM v JOIN hold ON hold.rid = v.rid
-        WHERE r.id = v.rid AND r.${UNFINISHED} RETURNING r.id, r.hold_id),
+        WHERE r.id = ANY (ARRAY(SELECT rid FROM v)) AND r.id = v.rid AND r.${UNFINISHED} RETURNING r.id, r.hold_id),
      ok AS (SELECT v.rid, v.store, 'prepared'::text AS state, v.xid, v.steps FROM v JOIN req ON req.id = v.rid WHERE req.hold_id IS NULL),
      ${storesRecordedSql("ok")}
      SELECT id::text AS rid, hold_id FROM req`;
@@ -287,8 +287,8 @@ const COMPLETE_SQL = `WITH v AS (
      req AS (
        UPDATE lethe.subject_request SET status = 'completed', completed_at = now(), identities = NULL, result = v.res,
               error_code = NULL, error_message = NULL, started_at = coalesce(started_at, now()), updated_at = now()
-         FROM v WHERE id = v.rid AND ${UNFINISHED} RETURNING id),
-     stores AS (${preparedStoresDoneSql("ANY (SELECT rid FROM v)")}),
+         FROM v WHERE id = ANY (ARRAY(SELECT rid FROM v)) AND id = v.rid AND ${UNFINISHED} RETURNING id),
+     stores AS (${preparedStoresDoneSql("ANY (ARRAY(SELECT rid FROM v))")}),
      ${endRestrictionsOfErasedSql("v.erased", "v.rid", "v")}
      ${appendAuditSql({ event: "v.ev", requestId: "req.id", subjectHash: "v.hash", actor: "'worker'", detail: "v.det" }, "req JOIN v ON v.rid = req.id")}`;
 
