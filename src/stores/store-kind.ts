@@ -48,8 +48,9 @@ export interface StoreAdapter {
   verify(ctx: StoreRunContext): Promise<string[]>;
   /**
    * True when `erase` itself re-locates the subject and refuses to commit while anything is left
-   * (Postgres: inside the erasure transaction, before COMMIT). The finalizing parent then trusts
-   * a committed erasure instead of verifying the store a second time.
+   * (Postgres: inside the erasure transaction, before COMMIT; Redis and files: each key or path
+   * removed is looked at again; a processor: only its confirmed call counts as done). The
+   * finalizing parent then trusts a recorded erasure instead of verifying the store a second time.
    */
   readonly verifiesBeforeCommit?: boolean;
   /**

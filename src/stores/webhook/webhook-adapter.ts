@@ -205,6 +205,10 @@ export function webhookAdapter(store: string, deps: StoreDeps): StoreAdapter {
   return {
     kind: "webhook",
     needsOwnJob: true,
+    // The processor's confirmation is the check: `erase` ends as done (and the store is recorded
+    // done) only once the call is `done` in Lethe's database — set by the processor's 2xx, its
+    // callback or its status URL, never undone — which is all `verify` reads again.
+    verifiesBeforeCommit: true,
 
     async preview(ctx) {
       return steps(Object.keys(subjectOf(spec(), ctx)).length > 0 ? 1 : 0);
