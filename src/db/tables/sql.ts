@@ -35,7 +35,7 @@ const genericPools = new WeakMap<Pool, Pool>();
  * table on every call — 58 ms a call at 90,000 rows. So these sessions also set
  * `enable_seqscan = off`, and each statement names its keys as `= ANY (ARRAY(SELECT … FROM v))`
  * where it joins a batch `v`, so the plan finds its rows through an index condition whatever the
- * table's size when it was made (`test/db/generic-plans.test.ts` checks every such plan).
+ * table's size when it was made (`test/db/generic-plans.test.ts` counts the rows they read).
  */
 function genericPoolOf(master: Pool): Pool {
   let pool = genericPools.get(master);
