@@ -91,16 +91,20 @@ describe("breach fan-out: SIGKILL at random points, then restart", () => {
     for (const m of b.sink.messages) idsByAddress.set(m.to[0]!, (idsByAddress.get(m.to[0]!) ?? new Set()).add(m.notificationId!));
     expect(idsByAddress.size).toBe(PEOPLE);
     expect([...idsByAddress.values()].every((s) => s.size === 1)).toBe(true);
-    // Every extra copy is an in-doubt resend Lethe recorded, at most one per send in flight at a kill.
+    // Every extra copy is an in-doubt resend Lethe recorded, at most one per send in flight at a
+    // kill. Two kills can fall close together (one run killed at 4,980 and 5,126 messages): a
+    // resend in flight at the second is in doubt again, so a notice may reach the sink once more
+    // per kill — never more than that.
     const resent = new Set(rows.filter((r) => r.resent).map((r) => r.id));
     const extra = [...counts.entries()].filter(([, n]) => n > 1);
     for (const [nid, n] of extra) {
       expect(resent.has(nid)).toBe(true);
-      expect(n).toBe(2);
+      expect(n).toBeLessThanOrEqual(1 + killedAt.length);
     }
-    expect(extra.length).toBeLessThanOrEqual(killedAt.length * 12);
+    const extraCopies = extra.reduce((sum, [, n]) => sum + n - 1, 0);
+    expect(extraCopies).toBeLessThanOrEqual(killedAt.length * 12);
     expect(done.notices.resentInDoubt).toBe(resent.size);
-    process.stdout.write(`kills at ${killedAt.join(", ")}; in-doubt resends ${resent.size}; extra copies at the sink ${extra.length}\n`);
+    process.stdout.write(`kills at ${killedAt.join(", ")}; in-doubt resends ${resent.size}; extra copies at the sink ${extraCopies}\n`);
 
     // The worker's logs never held a person.
     const logs = workers.map((w) => w.stdout() + w.stderr()).join("\n");
