@@ -217,14 +217,18 @@ async function main(): Promise<void> {
     api = await startApi(loadConfig(env), { logger: createLogger("warn"), handleSignals: false });
     await ownDb.connect();
     const post = (id: number): Promise<string> => submitErasure(api!.url, API_KEY, id);
+    /** Posts subjects `first`..`last`, IN_FLIGHT at a time. */
+    const postRange = async (first: number, last: number): Promise<void> => {
+      let next = first;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next <= last) await post(next++);
+        }),
+      );
+    };
 
     // Warm-up, untimed: subjects after phase 2's.
-    let warm = SUBJECTS + SAMPLE + 1;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (warm <= total) await post(warm++);
-      }),
-    );
+    await postRange(SUBJECTS + SAMPLE + 1, total);
     await waitAllCompleted(ownDb, WARMUP);
 
     // Phase 1: throughput.
@@ -232,12 +236,7 @@ async function main(): Promise<void> {
     const tripsBefore = readRoundTrips(env.BENCH_COUNTS_FILE!);
     const cpuBefore = cpuSnapshot();
     const started = process.hrtime.bigint();
-    let next = 1;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (next <= SUBJECTS) await post(next++);
-      }),
-    );
+    await postRange(1, SUBJECTS);
     process.stderr.write(`enqueued ${SUBJECTS} in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(2)} s\n`);
     await waitAllCompleted(ownDb, WARMUP + SUBJECTS);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -309,7 +308,7 @@ async function main(): Promise<void> {
         seconds: Number(seconds.toFixed(2)),
         sample: SAMPLE,
         warmup_erasures: WARMUP,
-        stores: 1 + ["cache", "uploads", "crm"].filter(wanted).length,
+        stores: Object.keys(DATA_MAP(prefix).stores).length,
         globs: GLOBS,
         pg_round_trips_per_erasure: Number(((tripsAfter.pg - tripsBefore.pg) / SUBJECTS).toFixed(2)),
         redis_round_trips_per_erasure: Number(((tripsAfter.redis - tripsBefore.redis) / SUBJECTS).toFixed(2)),

@@ -88,7 +88,7 @@ export function peakRssMb(pid: number): number | null {
   }
 }
 
-/** Node flags for a worker child: a V8 CPU profile in BENCH_CPU_PROF=<dir> when it exits. */
+/** Node flags for a worker child: a V8 CPU profile in BENCH_CPU_PROF=<dir> when it exits, and BENCH_NODE_ARGS (space-separated, e.g. `--perf-basic-prof`). */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
   const extra = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(" ") : [];
